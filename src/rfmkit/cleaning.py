@@ -1,0 +1,101 @@
+"""Cleaning rules applied to transactions, and the report of what each rule removed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+from ._validation import Options, validate_params
+
+# Order matters: a row is counted once, under the first rule it breaks.
+DROP_REASONS: tuple[str, ...] = (
+    "duplicate_row",
+    "missing_customer",
+    "unparseable_date",
+    "unparseable_amount",
+    "after_as_of",
+    "cancellation",
+    "non_positive_amount",
+)
+
+REASON_TEXT = {
+    "duplicate_row": "exact duplicate rows",
+    "missing_customer": "rows without a customer id",
+    "unparseable_date": "rows without a parseable date",
+    "unparseable_amount": "rows without a numeric amount",
+    "after_as_of": "rows after the as-of date",
+    "cancellation": "cancellation invoices",
+    "non_positive_amount": "rows with amount <= 0 (returns policy 'drop') or = 0 ('net')",
+}
+
+
+@dataclass(frozen=True)
+class CleaningRules:
+    """Which rows are removed before metrics are computed.
+
+    Parameters
+    ----------
+    returns : {"drop", "net"}
+        ``drop`` removes every row whose amount is <= 0. ``net`` keeps negative amounts and
+        subtracts them from the customer's spend; they never count as purchases.
+    drop_cancellations : bool
+        Remove rows whose order id starts with ``cancellation_prefix`` (UCI's "C" invoices).
+    cancellation_prefix : str
+        Prefix marking cancellation invoices.
+    drop_duplicates : bool
+        Remove exact duplicate rows (identical in every column of the input).
+    """
+
+    returns: Literal["drop", "net"] = "drop"
+    drop_cancellations: bool = True
+    cancellation_prefix: str = "C"
+    drop_duplicates: bool = True
+
+    def __post_init__(self) -> None:
+        validate_params(
+            "CleaningRules",
+            asdict(self),
+            {
+                "returns": [Options("drop", "net")],
+                "drop_cancellations": [bool],
+                "cancellation_prefix": [str],
+                "drop_duplicates": [bool],
+            },
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class QualityReport:
+    """Counts of rows read, removed by each rule, and used; written to ``quality.json``."""
+
+    source: str
+    rows_read: int
+    dropped: dict[str, int] = field(default_factory=dict)
+    rows_used: int = 0
+    customers: int = 0
+    customers_without_purchases: int = 0
+    as_of: dt.date | None = None
+    as_of_policy: str = "latest"
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_dropped(self) -> int:
+        return sum(self.dropped.values())
+
+    def to_dict(self) -> dict:
+        return {
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "rows_dropped": self.rows_dropped,
+            "dropped": {k: self.dropped.get(k, 0) for k in DROP_REASONS},
+            "rows_used": self.rows_used,
+            "customers": self.customers,
+            "customers_without_purchases": self.customers_without_purchases,
+            "as_of": None if self.as_of is None else self.as_of.isoformat(),
+            "as_of_policy": self.as_of_policy,
+            "warnings": list(self.warnings),
+        }

@@ -1,0 +1,67 @@
+"""The engine contract: transactions in, one row per customer out.
+
+An engine reads a source into a relation it owns, reports the columns and their kinds, and runs
+the cleaning and per-customer aggregation inside itself. Only the per-customer table (a pandas
+DataFrame with the canonical columns of :mod:`rfmkit.schema`) comes back to Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import pandas as pd
+
+from ..cleaning import CleaningRules, QualityReport
+from ..metric_options import MetricOptions
+from ..schema import ResolvedColumns
+
+
+@dataclass
+class Relation:
+    """An input as an engine holds it.
+
+    Attributes
+    ----------
+    label : str
+        How error messages name the input (a file path, a table name, "DataFrame").
+    columns : list of str
+        Column names, in input order.
+    kinds : dict
+        Column kind per column: ``text``, ``integer``, ``float``, ``decimal``, ``timestamp``,
+        ``date`` or ``other``.
+    handle : Any
+        Engine-specific (a view name, a Spark DataFrame, ...).
+    """
+
+    label: str
+    columns: list[str]
+    kinds: dict[str, str]
+    handle: Any
+
+
+@runtime_checkable
+class Engine(Protocol):
+    name: str
+
+    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None
+             ) -> Relation:
+        """Open ``source`` (path, glob, folder, table, DataFrame) as a relation."""
+
+    def customer_metrics(
+        self,
+        rel: Relation,
+        columns: ResolvedColumns,
+        options: MetricOptions,
+        rules: CleaningRules,
+    ) -> tuple[pd.DataFrame, QualityReport]:
+        """Clean and aggregate transactions into one row per customer."""
+
+    def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
+        """Read customer-level input (recency/frequency/monetary already computed)."""
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run SQL written in this engine's dialect; return the (small) result."""
+
+    def close(self) -> None:
+        """Release connections and temporary objects."""

@@ -1,0 +1,75 @@
+"""How recency, frequency and monetary are defined (METHODS.md section 2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from ._validation import Options, validate_params
+
+
+@dataclass(frozen=True)
+class MetricOptions:
+    """Definitions of the three metrics. A fitted model records these.
+
+    Parameters
+    ----------
+    as_of : datetime.date or None
+        Reference date. ``None``: the calendar date of the latest purchase left after cleaning,
+        so a customer who bought that day has recency 0. Transactions after a given date are
+        removed and counted.
+    frequency : {"orders", "days", "rows"}
+        Distinct order ids (rows when the input has no order column), distinct purchase days, or
+        purchase rows.
+    monetary : {"sum", "mean"}
+        Total spend, or spend per purchase (total / frequency).
+    consolidate_days : bool
+        Sum each customer's amounts per calendar day first (Method Q): a day is one purchase.
+    date_format : str or None
+        strptime-style format for text dates (e.g. ``"%d/%m/%Y %H:%M"``); ``None`` parses ISO
+        dates and whatever the reader detected.
+    """
+
+    as_of: dt.date | None = None
+    frequency: Literal["orders", "days", "rows"] = "orders"
+    monetary: Literal["sum", "mean"] = "sum"
+    consolidate_days: bool = False
+    date_format: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.as_of, dt.datetime):
+            object.__setattr__(self, "as_of", self.as_of.date())
+        elif isinstance(self.as_of, str):
+            object.__setattr__(self, "as_of", _parse_date(self.as_of))
+        validate_params(
+            "MetricOptions",
+            asdict(self),
+            {
+                "as_of": [None, dt.date],
+                "frequency": [Options("orders", "days", "rows")],
+                "monetary": [Options("sum", "mean")],
+                "consolidate_days": [bool],
+                "date_format": [None, str],
+            },
+        )
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["as_of"] = None if self.as_of is None else self.as_of.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> MetricOptions:
+        return cls(**data)
+
+
+def _parse_date(text: str) -> dt.date:
+    from .errors import ParameterError
+
+    try:
+        return dt.date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise ParameterError(
+            f"The as-of date {text!r} is not a date. Write it as YYYY-MM-DD, e.g. 2011-12-09."
+        ) from None

@@ -1,0 +1,165 @@
+"""Transactions (or customer-level tables) to one row per customer: the engine entry point."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .cleaning import CleaningRules, QualityReport
+from .engines import Engine, get_engine
+from .errors import InputError
+from .metric_options import MetricOptions
+from .schema import (
+    CUSTOMER_COLUMNS,
+    CUSTOMER_ID,
+    FIRST_PURCHASE,
+    FREQUENCY,
+    LAST_PURCHASE,
+    MONETARY,
+    ORDERS,
+    RECENCY,
+    REVENUE,
+    ColumnMapping,
+    InputShape,
+    ResolvedColumns,
+    resolve_columns,
+)
+
+
+@dataclass
+class RFMResult:
+    """What :func:`compute_rfm` returns.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        One row per customer, sorted by customer id: customer_id, recency, frequency, monetary,
+        first_purchase, last_purchase, orders, revenue.
+    quality : QualityReport
+        Rows read, removed by each cleaning rule, used; the as-of date.
+    columns : ResolvedColumns
+        The input shape and the column playing each role.
+    """
+
+    customers: pd.DataFrame
+    quality: QualityReport
+    columns: ResolvedColumns
+
+    @property
+    def as_of(self) -> dt.date | None:
+        return self.quality.as_of
+
+
+def compute_rfm(
+    source: Any,
+    *,
+    columns: ColumnMapping | None = None,
+    options: MetricOptions | None = None,
+    cleaning: CleaningRules | None = None,
+    engine: str | Engine = "duckdb",
+    table: str | None = None,
+    delimiter: str | None = None,
+    shape: InputShape | str | None = None,
+) -> RFMResult:
+    """Compute recency, frequency and monetary value per customer.
+
+    Parameters
+    ----------
+    source : str, path, pandas/polars DataFrame or pyarrow Table
+        A CSV (optionally gzipped), Parquet file/glob/folder, Excel workbook, JSON file, DuckDB
+        database (with ``table``), or an in-memory table.
+    columns : ColumnMapping, optional
+        Which column plays which role; unspecified roles are detected from common names.
+    options : MetricOptions, optional
+        Metric definitions (as-of date, frequency and monetary definitions, day consolidation).
+    cleaning : CleaningRules, optional
+        Returns policy, cancellations, duplicates.
+    engine : {"duckdb", "spark", "postgres"} or an engine instance
+        Where the work happens. Transactions never enter pandas.
+    table : str, optional
+        Table name in a DuckDB database, or sheet name in a workbook.
+    delimiter : str, optional
+        CSV delimiter when detection picks the wrong one.
+    shape : {"orders", "line_items", "customers"}, optional
+        Force the input shape instead of detecting it from the columns.
+
+    Returns
+    -------
+    RFMResult
+    """
+    options = options or MetricOptions()
+    cleaning = cleaning or CleaningRules()
+    own_engine = isinstance(engine, str)
+    eng = get_engine(engine)
+    try:
+        rel = eng.read(source, table=table, delimiter=delimiter)
+        resolved = resolve_columns(rel.columns, columns, source=rel.label, shape=shape)
+        if resolved.shape is InputShape.CUSTOMERS:
+            customers = customer_level(eng.customer_table(rel, resolved), rel.label)
+            quality = QualityReport(
+                source=rel.label, rows_read=len(customers), rows_used=len(customers),
+                customers=len(customers), as_of_policy="given",
+            )
+        else:
+            customers, quality = eng.customer_metrics(rel, resolved, options, cleaning)
+    finally:
+        if own_engine:
+            eng.close()
+    return RFMResult(sort_customers(normalise_types(customers)), quality, resolved)
+
+
+def customer_level(df: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Complete a customer-level table to the canonical columns, after checking it."""
+    dupes = df[CUSTOMER_ID][df[CUSTOMER_ID].duplicated(keep=False)]
+    if df[CUSTOMER_ID].isna().any():
+        raise InputError(f"{label} has {int(df[CUSTOMER_ID].isna().sum()):,} rows without a "
+                         "customer id. Remove them or choose the id column with --customer.")
+    if len(dupes):
+        raise InputError(
+            f"{label} is customer-level input but customer ids repeat (e.g. "
+            f"{', '.join(map(repr, dupes.unique()[:5]))}). Give one row per customer, or "
+            "give transactions instead (--amount/--date)."
+        )
+    for col in (RECENCY, FREQUENCY):
+        negative = df.loc[df[col] < 0, CUSTOMER_ID]
+        if len(negative):
+            raise InputError(
+                f"Column {col} in {label} has negative values for customers "
+                f"{', '.join(map(repr, negative[:5]))}. Recency and frequency must be >= 0."
+            )
+    out = df.copy()
+    for col in (RECENCY, FREQUENCY):
+        if np.all(np.mod(out[col].to_numpy(), 1) == 0):
+            out[col] = out[col].astype("int64")
+    out[FIRST_PURCHASE] = pd.NaT
+    out[LAST_PURCHASE] = pd.NaT
+    out[ORDERS] = out[FREQUENCY]
+    # A customer-level table carries no separate total; monetary is taken as the total spend.
+    out[REVENUE] = out[MONETARY].astype("float64")
+    return out
+
+
+def normalise_types(df: pd.DataFrame) -> pd.DataFrame:
+    """Fix dtypes so results never depend on the engine's type choices."""
+    out = df.loc[:, list(CUSTOMER_COLUMNS)].copy()
+    out[CUSTOMER_ID] = out[CUSTOMER_ID].astype(str)
+    for col in (MONETARY, REVENUE):
+        out[col] = out[col].astype("float64")
+    for col in (FIRST_PURCHASE, LAST_PURCHASE):
+        out[col] = pd.to_datetime(out[col]).astype("datetime64[us]")
+    for col in (RECENCY, FREQUENCY, ORDERS):
+        if out[col].dtype.kind in "iuf" and np.all(np.mod(out[col].to_numpy(), 1) == 0):
+            out[col] = out[col].astype("int64")
+    return out
+
+
+def sort_customers(df: pd.DataFrame) -> pd.DataFrame:
+    """Sort by customer id: numeric ids in numeric order first, then other ids as text."""
+    ids = df[CUSTOMER_ID].astype(str)
+    numeric = pd.to_numeric(ids, errors="coerce")
+    order = np.lexsort((ids.to_numpy(), numeric.fillna(np.inf).to_numpy()))
+    return df.iloc[order].reset_index(drop=True)

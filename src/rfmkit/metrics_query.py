@@ -1,0 +1,227 @@
+"""SQL that turns a transactions relation into one row per customer.
+
+The SQL is written once, in DuckDB's dialect, and translated with SQLGlot for the other engines
+(PostgreSQL, Spark SQL, Snowflake, BigQuery), so every engine computes the same thing.
+
+Amounts are summed as DECIMAL: a floating-point sum depends on the order rows arrive in, which
+varies with threads and partitions; a decimal sum does not, so results never depend on them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+
+from .cleaning import CleaningRules
+from .metric_options import MetricOptions
+from .schema import (
+    CUSTOMER_ID,
+    FIRST_PURCHASE,
+    FREQUENCY,
+    LAST_PURCHASE,
+    MONETARY,
+    ORDERS,
+    RECENCY,
+    REVENUE,
+    InputShape,
+    ResolvedColumns,
+)
+
+# Column kinds an engine reports for each input column (engines map their native types).
+TEXT, INTEGER, FLOAT, DECIMAL, TIMESTAMP, DATE, OTHER = (
+    "text", "integer", "float", "decimal", "timestamp", "date", "other"
+)
+NUMERIC_KINDS = (INTEGER, FLOAT, DECIMAL)
+
+MONEY = "DECIMAL(38, 6)"
+
+
+def quote(name: str) -> str:
+    """Quote an identifier for DuckDB SQL (also valid input for SQLGlot's translation)."""
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def literal(value: str) -> str:
+    return exp.Literal.string(value).sql("duckdb")
+
+
+def to_dialect(sql: str, dialect: str) -> str:
+    """Translate DuckDB SQL into ``dialect`` (one statement)."""
+    if dialect == "duckdb":
+        return sql
+    return sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0]
+
+
+def _id_text(col: str, kind: str) -> str:
+    """An identifier column as text; integral floats (12346.0, from CSV exports) lose the '.0'."""
+    c = quote(col)
+    if kind == FLOAT:
+        return (
+            f"CASE WHEN {c} = FLOOR({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
+            f"ELSE CAST({c} AS VARCHAR) END"
+        )
+    return f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
+
+
+def _timestamp(col: str, kind: str, date_format: str | None) -> str:
+    c = quote(col)
+    if kind in (TIMESTAMP, DATE):
+        return f"CAST({c} AS TIMESTAMP)"
+    if date_format is not None:
+        return f"TRY_STRPTIME(CAST({c} AS VARCHAR), {literal(date_format)})"
+    return f"TRY_CAST({c} AS TIMESTAMP)"
+
+
+def _number(col: str, kind: str) -> str:
+    c = quote(col)
+    if kind in NUMERIC_KINDS:
+        return f"CAST({c} AS DOUBLE)"
+    return f"TRY_CAST({c} AS DOUBLE)"
+
+
+@dataclass(frozen=True)
+class MetricsQuery:
+    """Builds the cleaning-count query and the per-customer aggregation for one input.
+
+    Parameters
+    ----------
+    source : str
+        A relation in SQL: a quoted table or view name.
+    columns : ResolvedColumns
+        Transaction columns (orders or line items).
+    kinds : dict
+        Column kind (``text``, ``integer``, ``float``, ...) of each input column.
+    options, rules
+        Metric definitions and cleaning rules.
+    """
+
+    source: str
+    columns: ResolvedColumns
+    kinds: dict[str, str]
+    options: MetricOptions
+    rules: CleaningRules
+
+    # --- building blocks ----------------------------------------------------------------------
+    def _typed(self) -> str:
+        m = self.columns.mapping
+        k = self.kinds
+        order = _id_text(m.order, k.get(m.order, TEXT)) if m.order else "CAST(NULL AS VARCHAR)"
+        if self.columns.shape is InputShape.LINE_ITEMS:
+            q, p = _number(m.quantity, k[m.quantity]), _number(m.price, k[m.price])
+            amount = f"({q}) * ({p})"
+        else:
+            amount = _number(m.amount, k[m.amount])
+        base = "SELECT DISTINCT * FROM " + self.source if self.rules.drop_duplicates else (
+            "SELECT * FROM " + self.source)
+        return (
+            f"SELECT {_id_text(m.customer, k[m.customer])} AS customer_id, "
+            f"{order} AS order_id, "
+            f"{_timestamp(m.date, k[m.date], self.options.date_format)} AS ts, "
+            f"{amount} AS amount "
+            f"FROM ({base}) AS src"
+        )
+
+    def _reason(self, as_of: dt.date | None) -> str:
+        r = self.rules
+        cases = [
+            "WHEN customer_id IS NULL THEN 'missing_customer'",
+            "WHEN ts IS NULL THEN 'unparseable_date'",
+            "WHEN amount IS NULL OR isnan(amount) OR isinf(amount) THEN 'unparseable_amount'",
+        ]
+        if as_of is not None:
+            cases.append(f"WHEN CAST(ts AS DATE) > DATE '{as_of.isoformat()}' THEN 'after_as_of'")
+        if r.drop_cancellations and self.columns.mapping.order:
+            prefix = r.cancellation_prefix
+            cases.append(
+                f"WHEN SUBSTRING(order_id, 1, {len(prefix)}) = {literal(prefix)} "
+                "THEN 'cancellation'"
+            )
+        if r.returns == "drop":
+            cases.append("WHEN amount <= 0 THEN 'non_positive_amount'")
+        else:
+            cases.append("WHEN amount = 0 THEN 'non_positive_amount'")
+        return "CASE " + " ".join(cases) + " END"
+
+    def _flagged(self, as_of: dt.date | None) -> str:
+        return (
+            f"typed AS ({self._typed()}), "
+            f"flagged AS (SELECT customer_id, order_id, ts, amount, "
+            f"{self._reason(as_of)} AS reason FROM typed)"
+        )
+
+    # --- the two queries ------------------------------------------------------------------------
+    def counts_sql(self, as_of: dt.date | None) -> str:
+        """Rows per drop reason (NULL = kept), customers kept, and the latest purchase day kept."""
+        return (
+            f"WITH {self._flagged(as_of)} "
+            "SELECT reason, COUNT(*) AS n_rows, "
+            "COUNT(DISTINCT CASE WHEN reason IS NULL THEN customer_id END) AS n_customers, "
+            "MAX(CASE WHEN reason IS NULL AND amount > 0 THEN CAST(ts AS DATE) END) AS last_day "
+            "FROM flagged GROUP BY reason"
+        )
+
+    def rows_sql(self) -> str:
+        return f"SELECT COUNT(*) AS n FROM {self.source}"
+
+    def _order_count(self) -> str:
+        if self.columns.mapping.order:
+            return "COUNT(DISTINCT CASE WHEN amount > 0 THEN order_id END)"
+        return "SUM(CASE WHEN amount > 0 THEN 1 ELSE 0 END)"  # no order column: a row is an order
+
+    def customers_sql(self, as_of: dt.date | None) -> str:
+        """One row per customer, sorted by customer id.
+
+        ``as_of=None`` computes the reference date inside the query (latest purchase day kept),
+        so the same SQL also works standalone, e.g. in a warehouse.
+        """
+        o = self.options
+        if as_of is None:
+            ref = "(SELECT MAX(CAST(ts AS DATE)) FROM kept WHERE amount > 0)"
+        else:
+            ref = f"DATE '{as_of.isoformat()}'"
+        ctes = [
+            self._flagged(as_of),
+            f"kept AS (SELECT customer_id, order_id, ts, CAST(amount AS {MONEY}) AS amount "
+            "FROM flagged WHERE reason IS NULL)",
+            f"orders_per_customer AS (SELECT customer_id, {self._order_count()} AS n_orders "
+            "FROM kept GROUP BY customer_id)",
+        ]
+        if o.consolidate_days:
+            # A customer's day is one purchase: its amount is the day's total.
+            ctes.append(
+                "units AS (SELECT customer_id, CAST(ts AS DATE) AS day, MIN(ts) AS first_ts, "
+                f"MAX(ts) AS last_ts, CAST(SUM(amount) AS {MONEY}) AS amount, "
+                "CAST(NULL AS VARCHAR) AS order_id FROM kept GROUP BY customer_id, CAST(ts AS DATE))"
+            )
+        else:
+            ctes.append(
+                "units AS (SELECT customer_id, CAST(ts AS DATE) AS day, ts AS first_ts, "
+                "ts AS last_ts, amount, order_id FROM kept)"
+            )
+        purchase_rows = "SUM(CASE WHEN u.amount > 0 THEN 1 ELSE 0 END)"
+        freq_expr = {
+            "orders": "MAX(o.n_orders)" if not o.consolidate_days else purchase_rows,
+            "days": "COUNT(DISTINCT CASE WHEN u.amount > 0 THEN u.day END)",
+            "rows": purchase_rows,
+        }[o.frequency]
+        revenue = "CAST(SUM(u.amount) AS DOUBLE)"
+        monetary = revenue if o.monetary == "sum" else f"{revenue} / ({freq_expr})"
+        last = "MAX(CASE WHEN u.amount > 0 THEN u.last_ts END)"
+        return (
+            "WITH " + ", ".join(ctes) + " "
+            f"SELECT u.customer_id AS {quote(CUSTOMER_ID)}, "
+            f"CAST(DATE_DIFF('day', CAST({last} AS DATE), {ref}) AS BIGINT) AS {quote(RECENCY)}, "
+            f"CAST({freq_expr} AS BIGINT) AS {quote(FREQUENCY)}, "
+            f"{monetary} AS {quote(MONETARY)}, "
+            f"MIN(CASE WHEN u.amount > 0 THEN u.first_ts END) AS {quote(FIRST_PURCHASE)}, "
+            f"{last} AS {quote(LAST_PURCHASE)}, "
+            f"CAST(MAX(o.n_orders) AS BIGINT) AS {quote(ORDERS)}, "
+            f"{revenue} AS {quote(REVENUE)} "
+            "FROM units AS u JOIN orders_per_customer AS o ON u.customer_id = o.customer_id "
+            "GROUP BY u.customer_id "
+            f"HAVING {purchase_rows} > 0 "
+            "ORDER BY u.customer_id"
+        )
