@@ -1,0 +1,408 @@
+"""The rfmkit command line: a thin translation layer over the public Python API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import rfmkit
+
+app = typer.Typer(
+    name="rfmkit",
+    help="RFM customer segmentation: metrics, scores, named segments and clusters.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+segments_app = typer.Typer(help="Inspect segment maps.", no_args_is_help=True)
+app.add_typer(segments_app, name="segments")
+
+out = Console()
+err = Console(stderr=True)
+_state = {"debug": False}
+
+
+class Fmt(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+def handle_errors(fn):
+    """Turn rfmkit's errors into one red paragraph and exit code 1 (traceback with --debug)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except rfmkit.RFMKitError as exc:
+            if _state["debug"]:
+                raise
+            err.print(f"[bold red]Error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except (OSError, MemoryError) as exc:
+            if _state["debug"]:
+                raise
+            err.print(f"[bold red]Error:[/] {type(exc).__name__}: {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")
+                       ] = False,
+) -> None:
+    _state["debug"] = debug
+    if version:
+        out.print(f"rfmkit {rfmkit.__version__}")
+        raise typer.Exit(0)
+
+
+# --- shared options --------------------------------------------------------------------------
+Customer = Annotated[str | None, typer.Option("--customer", help="Customer id column.",
+                                              rich_help_panel="Columns")]
+Order = Annotated[str | None, typer.Option("--order", help="Order / invoice id column.",
+                                           rich_help_panel="Columns")]
+DateCol = Annotated[str | None, typer.Option("--date", help="Order date column.",
+                                             rich_help_panel="Columns")]
+Amount = Annotated[str | None, typer.Option("--amount", help="Order amount column.",
+                                            rich_help_panel="Columns")]
+Quantity = Annotated[str | None, typer.Option("--quantity", help="Quantity (line items).",
+                                              rich_help_panel="Columns")]
+Price = Annotated[str | None, typer.Option("--price", help="Unit price (line items).",
+                                           rich_help_panel="Columns")]
+RecencyCol = Annotated[str | None, typer.Option(
+    "--recency", help="Recency column (customer-level input).", rich_help_panel="Columns")]
+FrequencyCol = Annotated[str | None, typer.Option(
+    "--frequency-column", help="Frequency column (customer-level input).",
+    rich_help_panel="Columns")]
+MonetaryCol = Annotated[str | None, typer.Option(
+    "--monetary-column", help="Monetary column (customer-level input).",
+    rich_help_panel="Columns")]
+TableOpt = Annotated[str | None, typer.Option(
+    "--table", help="Table in a DuckDB database, or sheet of a workbook.",
+    rich_help_panel="Input")]
+Delimiter = Annotated[str | None, typer.Option("--delimiter", help="CSV delimiter.",
+                                               rich_help_panel="Input")]
+DateFormat = Annotated[str | None, typer.Option(
+    "--date-format", help="strptime format of text dates, e.g. '%d/%m/%Y %H:%M'.",
+    rich_help_panel="Input")]
+Engine = Annotated[str, typer.Option("--engine", help="duckdb (default), spark or postgres.",
+                                     rich_help_panel="Input")]
+OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
+                                      rich_help_panel="Output")]
+FormatOpt = Annotated[Fmt, typer.Option("--format", help="Customer table format.",
+                                        rich_help_panel="Output")]
+To = Annotated[str | None, typer.Option(
+    "--to", help="Also write tables to a database: duckdb:PATH.db.",
+    rich_help_panel="Output")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.",
+                                     rich_help_panel="Output")]
+
+
+def _columns(**roles: str | None) -> rfmkit.ColumnMapping | None:
+    given = {k: v for k, v in roles.items() if v is not None}
+    return rfmkit.ColumnMapping(**given) if given else None
+
+
+def _parse_as_of(text: str | None) -> dt.date | None:
+    return None if text is None else rfmkit.MetricOptions(as_of=text).as_of
+
+
+def _parse_clusters(text: str | None) -> str | int | None:
+    if text is None:
+        return None
+    if text in ("auto", "none"):
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise rfmkit.ParameterError(
+            f"--clusters takes auto, none or a number of clusters; got {text!r}.") from None
+    return value
+
+
+def _caps(cap_frequency: float | None, cap_monetary: float | None, cap_quantile: float | None
+          ) -> dict | None:
+    caps: dict[str, Any] = {}
+    if cap_quantile is not None:
+        caps = {"frequency": f"q{cap_quantile}", "monetary": f"q{cap_quantile}"}
+    if cap_frequency is not None:
+        caps["frequency"] = float(cap_frequency)
+    if cap_monetary is not None:
+        caps["monetary"] = float(cap_monetary)
+    return caps or None
+
+
+# --- segment ---------------------------------------------------------------------------------
+@app.command(epilog="""
+[bold]Examples[/]
+
+  rfmkit segment online_retail.xlsx --out results/
+
+  rfmkit segment sales.csv --out results/ --customer client --date day --amount total
+
+  rfmkit segment 'data/*.parquet' --out results/ --preset quintile --clusters auto
+
+  rfmkit segment orders.parquet --out results/ --preset percentile --clusters 7 --to duckdb:crm.db
+""")
+@handle_errors
+def segment(
+    input: Annotated[str, typer.Argument(help="CSV/Parquet/xlsx/JSON file, glob, folder, or "
+                                              "DuckDB database (with --table).")],
+    out_dir: OutDir,
+    preset: Annotated[str | None, typer.Option(
+        "--preset", help="quintile (Method Q) or percentile (Method P); explicit flags win.",
+        rich_help_panel="Method")] = None,
+    customer: Customer = None, order: Order = None, date: DateCol = None, amount: Amount = None,
+    quantity: Quantity = None, price: Price = None, recency: RecencyCol = None,
+    frequency_column: FrequencyCol = None, monetary_column: MonetaryCol = None,
+    table: TableOpt = None, delimiter: Delimiter = None, date_format: DateFormat = None,
+    engine: Engine = "duckdb",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Reference date YYYY-MM-DD (default: latest purchase date).",
+        rich_help_panel="Metrics")] = None,
+    frequency: Annotated[str | None, typer.Option(
+        "--frequency", help="orders, days or rows.", rich_help_panel="Metrics")] = None,
+    monetary: Annotated[str | None, typer.Option(
+        "--monetary", help="sum (total spend) or mean (per purchase).",
+        rich_help_panel="Metrics")] = None,
+    consolidate_days: Annotated[bool | None, typer.Option(
+        "--consolidate-days/--no-consolidate-days",
+        help="Sum each customer's amounts per calendar day first.",
+        rich_help_panel="Metrics")] = None,
+    returns: Annotated[str | None, typer.Option(
+        "--returns", help="drop rows with amount <= 0, or net them against spend.",
+        rich_help_panel="Cleaning")] = None,
+    drop_duplicates: Annotated[bool | None, typer.Option(
+        "--drop-duplicates/--keep-duplicates", help="Remove exact duplicate rows.",
+        rich_help_panel="Cleaning")] = None,
+    drop_cancellations: Annotated[bool | None, typer.Option(
+        "--drop-cancellations/--keep-cancellations",
+        help="Remove invoices starting with C.", rich_help_panel="Cleaning")] = None,
+    score_method: Annotated[str | None, typer.Option(
+        "--scores", help="quantile (1..n) or percentile (0-100).",
+        rich_help_panel="Scores")] = None,
+    bins: Annotated[int | None, typer.Option(
+        "--bins", help="Number of quantile bins (default 5).", rich_help_panel="Scores")] = None,
+    cap_frequency: Annotated[float | None, typer.Option(
+        "--cap-frequency", help="Cap frequency at this value.", rich_help_panel="Scores")] = None,
+    cap_monetary: Annotated[float | None, typer.Option(
+        "--cap-monetary", help="Cap monetary at this value.", rich_help_panel="Scores")] = None,
+    cap_quantile: Annotated[float | None, typer.Option(
+        "--cap-quantile", help="Cap frequency and monetary at this quantile, e.g. 0.99.",
+        rich_help_panel="Scores")] = None,
+    segment_map: Annotated[str | None, typer.Option(
+        "--segment-map", help="rfm-grid-11 (default), rf-10, r-rfm-0.3.0, or a JSON/YAML file.",
+        rich_help_panel="Segments")] = None,
+    clusters: Annotated[str | None, typer.Option(
+        "--clusters", help="auto, a number, or none.", rich_help_panel="Clusters")] = None,
+    k_min: Annotated[int | None, typer.Option("--k-min", rich_help_panel="Clusters")] = None,
+    k_max: Annotated[int | None, typer.Option("--k-max", rich_help_panel="Clusters")] = None,
+    criterion: Annotated[str | None, typer.Option(
+        "--criterion", help="auto, silhouette or elbow.", rich_help_panel="Clusters")] = None,
+    cluster_features: Annotated[str | None, typer.Option(
+        "--cluster-features", help="scores or log-metrics.", rich_help_panel="Clusters")] = None,
+    random_state: Annotated[int | None, typer.Option(
+        "--random-state", help="Seed (default 0).", rich_help_panel="Clusters")] = None,
+    previous_model: Annotated[Path | None, typer.Option(
+        "--previous-model", help="Earlier model.json: carry cluster ids and names over.",
+        rich_help_panel="Clusters")] = None,
+    fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
+) -> None:
+    """Compute RFM metrics, scores, segments and clusters; write them and model.json to --out."""
+    previous = rfmkit.load_model(previous_model) if previous_model else None
+    model = rfmkit.RFMModel(
+        preset,
+        columns=_columns(customer=customer, order=order, date=date, amount=amount,
+                         quantity=quantity, price=price, recency=recency,
+                         frequency=frequency_column, monetary=monetary_column),
+        as_of=_parse_as_of(as_of), frequency=frequency, monetary=monetary,
+        consolidate_days=consolidate_days, date_format=date_format, returns=returns,
+        drop_duplicates=drop_duplicates, drop_cancellations=drop_cancellations,
+        score_method=score_method, n_bins=bins,
+        caps=_caps(cap_frequency, cap_monetary, cap_quantile), segment_map=segment_map,
+        n_clusters=_parse_clusters(clusters), cluster_features=cluster_features,
+        criterion=criterion, k_min=k_min, k_max=k_max, random_state=random_state,
+        engine=engine, previous_model=previous,
+    )
+    started = time.perf_counter()
+    with _status(quiet, f"Segmenting {input}"):
+        model.fit(input, table=table, delimiter=delimiter)
+        result = model.result_
+        files = rfmkit.segmentation_files(result, fmt=fmt.value, model=model)
+        written = rfmkit.write_files(out_dir, files)
+        if to:
+            rfmkit.write_destination(to, result)
+    if not quiet:
+        _summary(result, written, time.perf_counter() - started, to)
+
+
+# --- score -----------------------------------------------------------------------------------
+@app.command(epilog="""
+[bold]Examples[/]
+
+  rfmkit score this_week.parquet --model results/model.json --out scored/
+
+  rfmkit score customers.csv --model model.json --out scored/ --format csv
+""")
+@handle_errors
+def score(
+    input: Annotated[str, typer.Argument(help="Transactions or a customer-level table.")],
+    model_path: Annotated[Path, typer.Option("--model", "-m", help="model.json to apply.")],
+    out_dir: OutDir,
+    table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Reference date (default: the model's policy).")] = None,
+    fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
+) -> None:
+    """Apply a saved model to new data: frozen bin edges, segment map and clusters."""
+    model = rfmkit.load_model(model_path)
+    started = time.perf_counter()
+    with _status(quiet, f"Scoring {input}"):
+        result = model.segment(input, table=table, delimiter=delimiter,
+                               as_of=_parse_as_of(as_of), engine=engine)
+        written = rfmkit.write_files(out_dir, rfmkit.segmentation_files(result, fmt=fmt.value))
+        if to:
+            rfmkit.write_destination(to, result)
+    if not quiet:
+        _summary(result, written, time.perf_counter() - started, to)
+
+
+# --- demo ------------------------------------------------------------------------------------
+@app.command(epilog="""
+[bold]Examples[/]
+
+  rfmkit demo --out rfmkit-demo
+
+  rfmkit demo --out big --rows 10000000 --no-segment
+""")
+@handle_errors
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")
+                       ] = Path("rfmkit-demo"),
+    rows: Annotated[int, typer.Option("--rows", help="Transactions to generate.")] = 200_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    run_segment: Annotated[bool, typer.Option(
+        "--segment/--no-segment", help="Also segment the generated data.")] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Generate realistic synthetic transactions and segment them (the quick tour)."""
+    if rows < 1:
+        raise rfmkit.ParameterError(f"--rows must be at least 1; got {rows}.")
+    with _status(quiet, f"Generating {rows:,} transactions"):
+        data = rfmkit.write_transactions(out_dir / "transactions.parquet", rows, seed=seed)
+    if not quiet:
+        out.print(f"Wrote {data} ({rows:,} line items, seed {seed}).")
+    if run_segment:
+        segment(str(data), out_dir, quiet=quiet)
+
+
+# --- segments maps ---------------------------------------------------------------------------
+@segments_app.command("check", epilog="""
+[bold]Examples[/]
+
+  rfmkit segments check rfm-grid-11
+
+  rfmkit segments check my_map.yaml
+""")
+@handle_errors
+def segments_check(
+    segment_map: Annotated[str, typer.Argument(help="Built-in map name or JSON/YAML file.")],
+) -> None:
+    """Audit a segment map: coverage, overlaps, unreachable segments. Exit 1 if incomplete."""
+    audit = rfmkit.load_segment_map(segment_map).audit()
+    out.print(audit.to_text(), highlight=False)
+    if not audit.is_complete_partition and audit.unassigned_without_fallback:
+        raise typer.Exit(1)
+
+
+@segments_app.command("list")
+@handle_errors
+def segments_list() -> None:
+    """List the built-in segment maps."""
+    for name in rfmkit.builtin_segment_maps():
+        seg_map = rfmkit.load_segment_map(name)
+        out.print(f"[bold]{name}[/]: {seg_map.description}", highlight=False)
+
+
+# --- presentation ----------------------------------------------------------------------------
+class _status:
+    def __init__(self, quiet: bool, text: str):
+        self.ctx = None if quiet or not err.is_terminal else err.status(text + "…")
+
+    def __enter__(self):
+        if self.ctx is not None:
+            self.ctx.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.ctx is not None:
+            self.ctx.__exit__(*exc)
+        return False
+
+
+def _summary(result: rfmkit.Segmentation, written: list[Path], seconds: float,
+             to: str | None) -> None:
+    q = result.quality
+    out.print(
+        f"[bold]{q.customers:,}[/] customers from {q.rows_used:,} of {q.rows_read:,} rows "
+        f"({q.rows_dropped:,} dropped) · as of {q.as_of} · {seconds:.1f} s", highlight=False)
+    dropped = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in q.dropped.items() if n)
+    if dropped:
+        out.print(f"Dropped: {dropped}", highlight=False)
+    for note in q.warnings:
+        out.print(f"[yellow]Warning:[/] {note}", highlight=False)
+    table = Table(title="Segments", title_justify="left")
+    for col, just in (("segment", "left"), ("customers", "right"), ("share", "right"),
+                      ("revenue share", "right"), ("mean R", "right"), ("mean F", "right"),
+                      ("mean M", "right")):
+        table.add_column(col, justify=just)
+    for row in result.segments.itertuples(index=False):
+        table.add_row(row.segment, f"{row.customers:,}", f"{row.customer_share:.1%}",
+                      f"{row.revenue_share:.1%}", f"{row.recency_mean:,.0f}",
+                      f"{row.frequency_mean:,.1f}", f"{row.monetary_mean:,.2f}")
+    out.print(table)
+    if result.clusters is not None:
+        ct = Table(title="Clusters", title_justify="left")
+        for col in ("cluster", "name", "customers", "revenue share", "description"):
+            ct.add_column(col)
+        for row in result.clusters.itertuples(index=False):
+            ct.add_row(str(row.cluster), row.name, f"{row.customers:,}",
+                       f"{row.revenue_share:.1%}", row.description)
+        out.print(ct)
+    out.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
+    if to:
+        out.print(f"Wrote tables to {to}", highlight=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (also the console script's entry point)."""
+    try:
+        result = app(args=argv, prog_name="rfmkit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("Aborted.")
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,423 @@
+"""RFMModel: transactions -> metrics -> scores -> segments -> clusters, fitted once, reused.
+
+``fit`` learns everything that gives scores and clusters their meaning (caps, bin edges, the
+segment map, cluster centres and names). ``segment``/``predict`` apply that frozen state to any
+input (this week's transactions, another shop's, a customer-level table) without refitting.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import Interval, Options, validate_params
+from .cleaning import CleaningRules, QualityReport
+from .cluster_matching import ClusterMatch, match_clusters
+from .cluster_naming import name_clusters
+from .clustering import RFMClusterer, profile_clusters
+from .engines import Engine
+from .metric_options import MetricOptions
+from .metrics import compute_rfm
+from .presets import get_preset
+from .schema import (
+    CLUSTER,
+    CLUSTER_NAME,
+    CUSTOMER_ID,
+    F_SCORE,
+    FREQUENCY,
+    M_SCORE,
+    MONETARY,
+    R_SCORE,
+    RECENCY,
+    RFM_CODE,
+    SCORE_COLUMNS,
+    SEGMENT,
+    ColumnMapping,
+    ResolvedColumns,
+)
+from .scoring import RFMScorer, rfm_code, score_levels
+from .segments import SegmentMap, assign_segments, load_segment_map, segment_summary
+
+# Library defaults; a preset overrides these, explicit parameters override both.
+DEFAULTS: dict[str, Any] = {
+    "as_of": None,
+    "frequency": "orders",
+    "monetary": "sum",
+    "consolidate_days": False,
+    "date_format": None,
+    "returns": "drop",
+    "drop_cancellations": True,
+    "drop_duplicates": True,
+    "score_method": "quantile",
+    "n_bins": 5,
+    "caps": None,
+    "segment_map": "rfm-grid-11",
+    "n_clusters": "auto",
+    "cluster_features": "scores",
+    "criterion": "auto",
+    "k_min": 2,
+    "k_max": 10,
+    "init": "k-means++",
+    "n_init": 10,
+    "max_iter": 300,
+    "random_state": 0,
+}
+
+SEGMENT_LEVELS = 5  # named segment maps are written for scores 1..5 unless they say otherwise
+
+
+@dataclass
+class Segmentation:
+    """The result of applying a model to one input.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        One row per customer, sorted by id: metrics, scores, rfm_code, segment, and cluster and
+        cluster_name when the model has clusters.
+    segments : pandas.DataFrame
+        Per segment: customers, shares, revenue, mean and median R/F/M (``segments.csv``).
+    clusters : pandas.DataFrame or None
+        Per cluster profile with names and descriptions (``clusters.csv``).
+    k_selection : pandas.DataFrame or None
+        Criteria per k when k was searched (``k_selection.csv``).
+    quality : QualityReport
+        Rows read, dropped by reason, used (``quality.json``).
+    """
+
+    customers: pd.DataFrame
+    segments: pd.DataFrame
+    clusters: pd.DataFrame | None
+    k_selection: pd.DataFrame | None
+    quality: QualityReport
+    cluster_changes: ClusterMatch | None = None
+
+    @property
+    def as_of(self) -> dt.date | None:
+        return self.quality.as_of
+
+
+class RFMModel(BaseEstimator):
+    """Fit RFM scores, named segments and clusters on transactions; apply them to new data.
+
+    Every parameter left at ``None`` takes the preset's value, else the library default (see
+    :data:`DEFAULTS`); a parameter given explicitly always wins over the preset.
+
+    Parameters
+    ----------
+    preset : {"default", "quintile", "percentile"} or None
+        Reference method whose defaults to use (METHODS.md sections 3 and 4).
+    columns : ColumnMapping or None
+        Input column roles; undetected roles are found from common names.
+    as_of, frequency, monetary, consolidate_days, date_format
+        Metric definitions, see :class:`~rfmkit.MetricOptions`.
+    returns, drop_cancellations, drop_duplicates
+        Cleaning rules, see :class:`~rfmkit.CleaningRules`.
+    score_method : {"quantile", "percentile"}
+        Quantile scores 1..n_bins (Method Q) or percentile ranks 0-100 (Method P).
+    n_bins : int
+        Number of quantile bins.
+    caps : dict or None
+        Upper caps per metric: a number or a quantile like ``"q0.99"``.
+    segment_map : str or SegmentMap
+        Built-in map name, a JSON/YAML file, or a :class:`~rfmkit.SegmentMap`.
+    n_clusters : "auto", int or "none"
+        Number of k-means clusters; ``"none"`` skips clustering.
+    cluster_features : {"scores", "log-metrics"}
+        Cluster on the scores, or on standardised log metrics.
+    criterion, k_min, k_max, init, n_init, max_iter, random_state
+        k-selection rule and KMeans settings, see :class:`~rfmkit.RFMClusterer`.
+    engine : str or Engine
+        Where transactions are aggregated (``"duckdb"``, ``"spark"``, ``"postgres"``).
+    previous_model : RFMModel or None
+        A fitted model whose cluster ids and names are carried over to matching new clusters.
+
+    Attributes
+    ----------
+    params_ : dict
+        The parameters after applying preset and defaults.
+    columns_ : ResolvedColumns
+        Input shape and column roles found at fit.
+    metric_options_ : MetricOptions
+        Metric definitions used.
+    cleaning_rules_ : CleaningRules
+        Cleaning rules used.
+    as_of_ : datetime.date or None
+        Reference date of the training data.
+    scorer_ : RFMScorer
+        Fitted scorer (caps, bin edges).
+    segment_map_ : SegmentMap
+        The segment map.
+    clusterer_ : RFMClusterer or None
+        Fitted clusterer, None when clustering is off.
+    cluster_names_ : list of str or None
+        Name per cluster id.
+    cluster_descriptions_ : list of str or None
+        One-line description per cluster id.
+    cluster_changes_ : ClusterMatch or None
+        How clusters map to the previous model's, when one was given.
+    quality_ : QualityReport
+        Data-quality counts of the training data.
+    training_fingerprint_ : str
+        SHA-256 over the training customer table (id, R, F, M).
+    result_ : Segmentation
+        The training data's segmentation (not saved in the model file).
+    """
+
+    _parameter_constraints: dict = {
+        "preset": [None, Options("default", "quintile", "percentile")],
+        "columns": [None, ColumnMapping],
+        "as_of": [None, dt.date, str],
+        "frequency": [None, Options("orders", "days", "rows")],
+        "monetary": [None, Options("sum", "mean")],
+        "consolidate_days": [None, bool],
+        "date_format": [None, str],
+        "returns": [None, Options("drop", "net")],
+        "drop_cancellations": [None, bool],
+        "drop_duplicates": [None, bool],
+        "score_method": [None, Options("quantile", "percentile")],
+        "n_bins": [None, Interval(int, 2, None)],
+        "caps": [None, dict],
+        "segment_map": [None, str, SegmentMap],
+        "n_clusters": [None, Options("auto", "none"), Interval(int, 1, None)],
+        "cluster_features": [None, Options("scores", "log-metrics")],
+        "criterion": [None, Options("auto", "silhouette", "elbow")],
+        "k_min": [None, Interval(int, 1, None)],
+        "k_max": [None, Interval(int, 1, None)],
+        "init": [None, Options("k-means++", "random")],
+        "n_init": [None, Interval(int, 1, None)],
+        "max_iter": [None, Interval(int, 1, None)],
+        "random_state": [None, Interval(int, 0, None)],
+        "engine": [str, Engine],
+        "previous_model": [None, BaseEstimator],
+    }
+
+    def __init__(
+        self,
+        preset: str | None = None,
+        *,
+        columns: ColumnMapping | None = None,
+        as_of: dt.date | str | None = None,
+        frequency: str | None = None,
+        monetary: str | None = None,
+        consolidate_days: bool | None = None,
+        date_format: str | None = None,
+        returns: str | None = None,
+        drop_cancellations: bool | None = None,
+        drop_duplicates: bool | None = None,
+        score_method: str | None = None,
+        n_bins: int | None = None,
+        caps: dict | None = None,
+        segment_map: str | SegmentMap | None = None,
+        n_clusters: str | int | None = None,
+        cluster_features: str | None = None,
+        criterion: str | None = None,
+        k_min: int | None = None,
+        k_max: int | None = None,
+        init: str | None = None,
+        n_init: int | None = None,
+        max_iter: int | None = None,
+        random_state: int | None = None,
+        engine: str | Engine = "duckdb",
+        previous_model: RFMModel | None = None,
+    ):
+        self.preset = preset
+        self.columns = columns
+        self.as_of = as_of
+        self.frequency = frequency
+        self.monetary = monetary
+        self.consolidate_days = consolidate_days
+        self.date_format = date_format
+        self.returns = returns
+        self.drop_cancellations = drop_cancellations
+        self.drop_duplicates = drop_duplicates
+        self.score_method = score_method
+        self.n_bins = n_bins
+        self.caps = caps
+        self.segment_map = segment_map
+        self.n_clusters = n_clusters
+        self.cluster_features = cluster_features
+        self.criterion = criterion
+        self.k_min = k_min
+        self.k_max = k_max
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.engine = engine
+        self.previous_model = previous_model
+
+    # --- parameters --------------------------------------------------------------------------
+    def _resolve_params(self) -> dict[str, Any]:
+        own = self.get_params(deep=False)
+        validate_params(type(self).__name__, own, self._parameter_constraints)
+        params = dict(DEFAULTS)
+        params.update(get_preset(self.preset or "default").params)
+        params.update({k: v for k, v in own.items() if k in DEFAULTS and v is not None})
+        if params["k_min"] > params["k_max"]:
+            from .errors import ParameterError
+
+            raise ParameterError(
+                f"k_min ({params['k_min']}) must not exceed k_max ({params['k_max']})."
+            )
+        return params
+
+    # --- fitting -----------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, *, table: str | None = None,
+            delimiter: str | None = None) -> RFMModel:
+        """Learn scores, segments and clusters from transactions or a customer-level table.
+
+        ``X`` is anything :func:`~rfmkit.compute_rfm` reads: a path, glob, DataFrame, table.
+        """
+        p = self._resolve_params()
+        self.params_ = p
+        self.metric_options_ = MetricOptions(
+            as_of=p["as_of"], frequency=p["frequency"], monetary=p["monetary"],
+            consolidate_days=p["consolidate_days"], date_format=p["date_format"])
+        self.cleaning_rules_ = CleaningRules(
+            returns=p["returns"], drop_cancellations=p["drop_cancellations"],
+            drop_duplicates=p["drop_duplicates"])
+        rfm = compute_rfm(X, columns=self.columns, options=self.metric_options_,
+                          cleaning=self.cleaning_rules_, engine=self.engine, table=table,
+                          delimiter=delimiter)
+        customers = rfm.customers
+        self.columns_ = rfm.columns
+        self.as_of_ = rfm.quality.as_of
+        self.quality_ = rfm.quality
+        self.training_fingerprint_ = fingerprint(customers)
+
+        self.scorer_ = RFMScorer(p["n_bins"], method=p["score_method"], caps=p["caps"])
+        scores = self.scorer_.fit(customers).transform(customers)
+        segment_map = p["segment_map"]
+        self.segment_map_ = (segment_map if isinstance(segment_map, SegmentMap)
+                             else load_segment_map(segment_map))
+        scored = self._attach_scores(customers, scores)
+
+        self.clusterer_ = None
+        self.cluster_names_ = self.cluster_descriptions_ = None
+        self.cluster_changes_ = None
+        k_selection = None
+        if p["n_clusters"] != "none":
+            self.clusterer_ = RFMClusterer(
+                p["n_clusters"], features=p["cluster_features"], k_min=p["k_min"],
+                k_max=p["k_max"], criterion=p["criterion"], init=p["init"],
+                n_init=p["n_init"], max_iter=p["max_iter"], random_state=p["random_state"])
+            self.clusterer_.fit(scored)
+            labels = np.asarray(self.clusterer_.labels_)
+            self._name_clusters(scored, labels)
+            if self.previous_model is not None:
+                self._carry_over_clusters(scored, labels)
+            k_selection = self.clusterer_.k_selection_
+        self.result_ = self._result(scored, rfm.quality, k_selection)
+        self.result_.cluster_changes = self.cluster_changes_
+        return self
+
+    def _name_clusters(self, scored: pd.DataFrame, labels: np.ndarray) -> None:
+        means = (scored[list(SCORE_COLUMNS)].groupby(labels).mean()
+                 .reindex(range(self.clusterer_.n_clusters_)))
+        scale = (0.0, 100.0) if self.params_["score_method"] == "percentile" else (
+            1.0, float(max(self.scorer_.n_bins_.values())))
+        named = name_clusters(means.to_numpy(), scale=scale)
+        self.cluster_names_ = [n for n, _ in named]
+        self.cluster_descriptions_ = [d for _, d in named]
+
+    def _carry_over_clusters(self, scored: pd.DataFrame, labels: np.ndarray) -> None:
+        prev = self.previous_model
+        check_is_fitted(prev)
+        if prev.clusterer_ is None:
+            return
+        match = match_clusters(
+            self.clusterer_.cluster_centers_, prev.clusterer_.cluster_centers_,
+            old_names=prev.cluster_names_)
+        self.clusterer_ = match.relabel_clusterer(self.clusterer_)
+        self.cluster_names_, self.cluster_descriptions_ = match.relabel_names(
+            self.cluster_names_, self.cluster_descriptions_, prev.cluster_names_)
+        self.cluster_changes_ = match
+
+    # --- applying ----------------------------------------------------------------------------
+    def segment(self, X: Any, *, table: str | None = None, delimiter: str | None = None,
+                as_of: dt.date | None = None, engine: str | Engine | None = None
+                ) -> Segmentation:
+        """Apply the fitted model to new data: frozen edges, map and centres; nothing refitted."""
+        check_is_fitted(self)
+        options = self.metric_options_
+        if as_of is not None:
+            options = MetricOptions(**{**options.to_dict(), "as_of": as_of})
+        rfm = compute_rfm(X, columns=self.columns_.mapping, options=options,
+                          cleaning=self.cleaning_rules_, engine=engine or self.engine,
+                          table=table, delimiter=delimiter)
+        scored = self._attach_scores(rfm.customers, self.scorer_.transform(rfm.customers))
+        k_selection = None
+        if self.clusterer_ is not None:
+            k_selection = self.clusterer_.k_selection_
+        return self._result(scored, rfm.quality, k_selection, apply_clusters=True)
+
+    def predict(self, X: Any) -> pd.DataFrame:
+        """Assignments per customer: customer_id, scores, rfm_code, segment, cluster, name."""
+        result = self.segment(X)
+        keep = [CUSTOMER_ID, *SCORE_COLUMNS, RFM_CODE, SEGMENT]
+        if self.clusterer_ is not None:
+            keep += [CLUSTER, CLUSTER_NAME]
+        return result.customers[keep]
+
+    def transform(self, X: Any) -> pd.DataFrame:
+        """The three scores per customer (r_score, f_score, m_score), indexed by customer id."""
+        customers = self.segment(X).customers
+        return customers.set_index(CUSTOMER_ID)[list(SCORE_COLUMNS)]
+
+    def fit_predict(self, X: Any, y: Any = None) -> pd.DataFrame:
+        return self.fit(X).predict(X)
+
+    # --- shared steps ------------------------------------------------------------------------
+    def _attach_scores(self, customers: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+        out = customers.copy()
+        for col in SCORE_COLUMNS:
+            out[col] = scores[col].to_numpy()
+        levels = score_levels(out[list(SCORE_COLUMNS)], n_levels=self.segment_levels)
+        out[RFM_CODE] = rfm_code(out[list(SCORE_COLUMNS)], n_bins=self.params_["n_bins"]).to_numpy()
+        out[SEGMENT] = assign_segments(levels, self.segment_map_, n_levels=self.segment_levels
+                                       ).to_numpy()
+        return out
+
+    @property
+    def segment_levels(self) -> int:
+        """Score levels the segment map sees: n_bins for quantile scores, 5 for percentiles."""
+        if self.params_["score_method"] == "quantile":
+            return int(self.params_["n_bins"])
+        return SEGMENT_LEVELS
+
+    def _result(self, scored: pd.DataFrame, quality: QualityReport,
+                k_selection: pd.DataFrame | None, *, apply_clusters: bool = False
+                ) -> Segmentation:
+        clusters = None
+        if self.clusterer_ is not None:
+            labels = (self.clusterer_.predict(scored) if apply_clusters
+                      else np.asarray(self.clusterer_.labels_))
+            scored[CLUSTER] = labels.astype("int64")
+            scored[CLUSTER_NAME] = np.asarray(self.cluster_names_, dtype=object)[labels]
+            clusters = profile_clusters(scored, labels, names=self.cluster_names_)
+            clusters["description"] = [self.cluster_descriptions_[i] for i in clusters[CLUSTER]]
+        return Segmentation(
+            customers=scored,
+            segments=segment_summary(scored, order=self.segment_map_.segment_names),
+            clusters=clusters,
+            k_selection=k_selection,
+            quality=quality,
+        )
+
+
+def fingerprint(customers: pd.DataFrame) -> str:
+    """SHA-256 of the customer table's id and metrics: tells whether two fits saw the same data."""
+    digest = hashlib.sha256()
+    frame = customers[[CUSTOMER_ID, RECENCY, FREQUENCY, MONETARY]]
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+

@@ -1,0 +1,108 @@
+"""Writing a segmentation to files and databases, all or nothing.
+
+Files are written into a hidden temporary folder beside the destination and renamed into place
+only after every file succeeded, so a failed run never leaves partial output behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import ParameterError
+from .model import RFMModel, Segmentation
+
+FORMATS = ("parquet", "csv")
+
+
+def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
+                       model: RFMModel | None = None
+                       ) -> dict[str, Callable[[Path], None]]:
+    """File name -> writer, for every output of one run."""
+    if fmt not in FORMATS:
+        raise ParameterError(f"Unknown output format {fmt!r}. Choose parquet or csv.")
+    files: dict[str, Callable[[Path], None]] = {}
+    customers = result.customers
+    if fmt == "parquet":
+        files["customers.parquet"] = lambda p: customers.to_parquet(p, index=False)
+    else:
+        files["customers.csv"] = lambda p: customers.to_csv(p, index=False)
+    files["segments.csv"] = lambda p: result.segments.to_csv(p, index=False)
+    if result.clusters is not None:
+        files["clusters.csv"] = lambda p: result.clusters.to_csv(p, index=False)
+    if result.k_selection is not None:
+        files["k_selection.csv"] = lambda p: result.k_selection.to_csv(p, index=False)
+    quality = result.quality.to_dict()
+    files["quality.json"] = lambda p: p.write_text(json.dumps(quality, indent=2) + "\n")
+    if model is not None:
+        from .persistence import model_to_dict
+
+        state = model_to_dict(model)
+        files["model.json"] = lambda p: p.write_text(
+            json.dumps(state, indent=1, allow_nan=False) + "\n")
+    return files
+
+
+def write_files(out_dir: str | os.PathLike, files: dict[str, Callable[[Path], None]]
+                ) -> list[Path]:
+    """Write all files into ``out_dir`` atomically (all appear, or none changes)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out, prefix=".rfmkit-"))
+    try:
+        for name, write in files.items():
+            write(staging / name)
+        written = []
+        for name in files:
+            os.replace(staging / name, out / name)
+            written.append(out / name)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_duckdb(path: str | os.PathLike, tables: dict[str, pd.DataFrame]) -> None:
+    """Replace ``tables`` in a DuckDB database file in one transaction (old tables stay on error)."""
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("BEGIN TRANSACTION")
+        for name, frame in tables.items():
+            con.register("rfmkit_frame", frame)
+            quoted = '"' + name.replace('"', '""') + '"'
+            con.execute(f"CREATE OR REPLACE TABLE {quoted} AS SELECT * FROM rfmkit_frame")
+            con.unregister("rfmkit_frame")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+
+
+def result_tables(result: Segmentation, *, prefix: str = "rfm_") -> dict[str, pd.DataFrame]:
+    """The tables a destination receives: customers, segments and (if any) clusters."""
+    tables = {f"{prefix}customers": result.customers, f"{prefix}segments": result.segments}
+    if result.clusters is not None:
+        tables[f"{prefix}clusters"] = result.clusters
+    return tables
+
+
+def write_destination(target: str, result: Segmentation) -> str:
+    """Write result tables to ``duckdb:PATH`` (``postgresql://...`` comes with that engine)."""
+    if target.startswith("duckdb:"):
+        path = target[len("duckdb:"):]
+        if not path:
+            raise ParameterError("--to duckdb: needs a file path, e.g. --to duckdb:rfm.db")
+        write_duckdb(path, result_tables(result))
+        return path
+    raise ParameterError(
+        f"Unknown destination {target!r}. Use duckdb:PATH.db."
+    )

@@ -1,0 +1,149 @@
+"""Saved models: versioned JSON, never pickle, so loading a model file never runs code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .cleaning import CleaningRules, QualityReport
+from .clustering import RFMClusterer
+from .errors import ModelFormatError, ModelVersionWarning
+from .metric_options import MetricOptions
+from .model import RFMModel
+from .schema import ColumnMapping, InputShape, ResolvedColumns
+from .scoring import RFMScorer
+from .segments import SegmentMap
+
+FORMAT = "rfmkit-model"
+FORMAT_VERSION = 1
+
+
+def model_to_dict(model: RFMModel) -> dict[str, Any]:
+    """The fitted state of ``model`` as plain JSON-able data."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+    params = {k: v for k, v in model.params_.items() if k not in ("segment_map", "as_of")}
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "rfmkit_version": __version__,
+        "params": params,
+        "preset": model.preset,
+        "columns": {"shape": model.columns_.shape.value, "mapping": model.columns_.mapping.to_dict()},
+        "metric_options": model.metric_options_.to_dict(),
+        "cleaning_rules": model.cleaning_rules_.to_dict(),
+        "as_of": None if model.as_of_ is None else model.as_of_.isoformat(),
+        "scorer": model.scorer_.to_state(),
+        "segment_map": model.segment_map_.to_dict(),
+        "clusterer": None if model.clusterer_ is None else model.clusterer_.to_state(),
+        "cluster_names": model.cluster_names_,
+        "cluster_descriptions": model.cluster_descriptions_,
+        "training": {
+            "fingerprint": model.training_fingerprint_,
+            "quality": model.quality_.to_dict(),
+        },
+    }
+
+
+def model_from_dict(data: Any, *, source: str = "the model") -> RFMModel:
+    """Rebuild a fitted :class:`RFMModel` from :func:`model_to_dict` output, validating it."""
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ModelFormatError(
+            f"{source} is not an rfmkit model file (no \"format\": \"{FORMAT}\" field). "
+            "Pass a model.json written by `rfmkit segment` or rfmkit.save_model."
+        )
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        raise ModelFormatError(
+            f"{source} has model format version {version!r}; this rfmkit ({__version__}) reads "
+            f"version {FORMAT_VERSION}. Upgrade rfmkit (pip install -U rfmkit) or refit the model."
+        )
+    if data.get("rfmkit_version") != __version__:
+        warnings.warn(
+            f"{source} was saved by rfmkit {data.get('rfmkit_version')}; this is {__version__}. "
+            "Scores should match; refit if in doubt.", ModelVersionWarning, stacklevel=3)
+    try:
+        params = dict(data["params"])
+        model = RFMModel(preset=data.get("preset"), **{
+            k: v for k, v in params.items() if k in RFMModel().get_params()})
+        model.params_ = {**params, "segment_map": data["segment_map"]["name"],
+                         "as_of": data["metric_options"]["as_of"]}
+        model.columns_ = ResolvedColumns(InputShape(data["columns"]["shape"]),
+                                         ColumnMapping.from_dict(data["columns"]["mapping"]))
+        model.columns = model.columns_.mapping
+        model.metric_options_ = MetricOptions.from_dict(data["metric_options"])
+        model.cleaning_rules_ = CleaningRules(**data["cleaning_rules"])
+        model.as_of_ = None if data["as_of"] is None else dt.date.fromisoformat(data["as_of"])
+        model.scorer_ = RFMScorer.from_state(data["scorer"])
+        model.segment_map_ = SegmentMap.from_dict(data["segment_map"])
+        model.segment_map = model.segment_map_
+        model.clusterer_ = (None if data["clusterer"] is None
+                            else RFMClusterer.from_state(data["clusterer"]))
+        model.cluster_names_ = data["cluster_names"]
+        model.cluster_descriptions_ = data["cluster_descriptions"]
+        model.cluster_changes_ = None
+        model.training_fingerprint_ = data["training"]["fingerprint"]
+        model.quality_ = _quality_from_dict(data["training"]["quality"])
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ModelFormatError):
+            raise
+        raise ModelFormatError(
+            f"{source} is damaged or incomplete ({type(exc).__name__}: {exc}). Refit and save "
+            "the model again."
+        ) from None
+    return model
+
+
+def _quality_from_dict(d: dict) -> QualityReport:
+    return QualityReport(
+        source=d["source"], rows_read=d["rows_read"], dropped=dict(d["dropped"]),
+        rows_used=d["rows_used"], customers=d["customers"],
+        customers_without_purchases=d["customers_without_purchases"],
+        as_of=None if d["as_of"] is None else dt.date.fromisoformat(d["as_of"]),
+        as_of_policy=d["as_of_policy"], warnings=list(d["warnings"]))
+
+
+def save_model(model: RFMModel, path: str | os.PathLike) -> Path:
+    """Write the fitted model as JSON (atomically: a temporary file renamed into place)."""
+    path = Path(path)
+    text = json.dumps(model_to_dict(model), indent=1, allow_nan=False)
+    write_text_atomic(path, text + "\n")
+    return path
+
+
+def load_model(path: str | os.PathLike) -> RFMModel:
+    """Read a model saved by :func:`save_model`. Only JSON is parsed; no code runs."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ModelFormatError(f"Model file {path} does not exist. Check the path.") from None
+    except OSError as exc:
+        raise ModelFormatError(f"Cannot read model file {path}: {exc.strerror}.") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(
+            f"Model file {path} is not valid JSON (line {exc.lineno}: {exc.msg}). Pass a "
+            "model.json written by rfmkit."
+        ) from None
+    return model_from_dict(data, source=str(path))
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,80 @@
+"""Presets reproducing the two reference methods (METHODS.md sections 3 and 4).
+
+A preset is only a set of defaults: any option given explicitly wins over it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Defaults for every stage. Keys are :class:`~rfmkit.model.RFMModel` parameter names."""
+
+    name: str
+    description: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {
+    "default": Preset(
+        "default",
+        "Orders, total spend, quintile scores 1-5, the 11-segment R x FM map, k chosen "
+        "automatically (knee of inertia confirmed by silhouette and stability).",
+        {},
+    ),
+    "quintile": Preset(
+        "quintile",
+        "Method Q (Databricks RFM accelerator): per-day consolidation, frequency = distinct "
+        "days, monetary = mean per day, caps f<=30 and m<=2500, quintile scores, k-means on "
+        "the scores with k by silhouette over 2..20, init='random'.",
+        {
+            "frequency": "days",
+            "monetary": "mean",
+            "consolidate_days": True,
+            "drop_duplicates": False,
+            "returns": "drop",
+            "score_method": "quantile",
+            "n_bins": 5,
+            "caps": {"frequency": 30.0, "monetary": 2500.0},
+            "criterion": "silhouette",
+            "k_min": 2,
+            "k_max": 20,
+            "init": "random",
+            "n_init": 1000,
+        },
+    ),
+    "percentile": Preset(
+        "percentile",
+        "Method P (RFM-based clustering notebooks): orders after removing exact duplicates, "
+        "total spend, percentile-rank scores 0-100, k-means on the scores with k by the elbow "
+        "over 1..14, init='random', n_init=10, max_iter=500, random_state=12345.",
+        {
+            "frequency": "orders",
+            "monetary": "sum",
+            "consolidate_days": False,
+            "drop_duplicates": True,
+            "score_method": "percentile",
+            "criterion": "elbow",
+            "k_min": 1,
+            "k_max": 14,
+            "init": "random",
+            "n_init": 10,
+            "max_iter": 500,
+            "random_state": 12345,
+        },
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ParameterError(
+            f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}."
+        ) from None
