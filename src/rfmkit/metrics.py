@@ -99,7 +99,8 @@ def compute_rfm(
         rel = eng.read(source, table=table, delimiter=delimiter)
         resolved = resolve_columns(rel.columns, columns, source=rel.label, shape=shape)
         if resolved.shape is InputShape.CUSTOMERS:
-            customers = customer_level(eng.customer_table(rel, resolved), rel.label)
+            customers = customer_level(eng.customer_table(rel, resolved), rel.label,
+                                       columns=resolved)
             quality = QualityReport(
                 source=rel.label, rows_read=len(customers), rows_used=len(customers),
                 customers=len(customers), as_of_policy="given",
@@ -112,24 +113,37 @@ def compute_rfm(
     return RFMResult(sort_customers(normalise_types(customers)), quality, resolved)
 
 
-def customer_level(df: pd.DataFrame, label: str) -> pd.DataFrame:
-    """Complete a customer-level table to the canonical columns, after checking it."""
+def customer_level(df: pd.DataFrame, label: str, *,
+                   columns: ResolvedColumns | None = None) -> pd.DataFrame:
+    """Complete a customer-level table to the canonical columns, after checking it.
+
+    ``columns`` (the resolved input columns) only serves to name input columns in errors.
+    """
+    def name(role: str, canonical: str) -> str:
+        given = None if columns is None else getattr(columns.mapping, role)
+        return repr(given or canonical)
+
+    if df.empty:
+        raise InputError(f"{label} has no rows (only a header?). Nothing to segment.")
     dupes = df[CUSTOMER_ID][df[CUSTOMER_ID].duplicated(keep=False)]
     if df[CUSTOMER_ID].isna().any():
         raise InputError(f"{label} has {int(df[CUSTOMER_ID].isna().sum()):,} rows without a "
-                         "customer id. Remove them or choose the id column with --customer.")
+                         f"customer id (column {name('customer', CUSTOMER_ID)}). Remove them "
+                         "or choose the id column with --customer.")
     if len(dupes):
         raise InputError(
-            f"{label} is customer-level input but customer ids repeat (e.g. "
+            f"{label} is customer-level input but customer ids in column "
+            f"{name('customer', CUSTOMER_ID)} repeat (e.g. "
             f"{', '.join(map(repr, dupes.unique()[:5]))}). Give one row per customer, or "
             "give transactions instead (--amount/--date)."
         )
-    for col in (RECENCY, FREQUENCY):
+    for role, col in (("recency", RECENCY), ("frequency", FREQUENCY)):
         negative = df.loc[df[col] < 0, CUSTOMER_ID]
         if len(negative):
             raise InputError(
-                f"Column {col} in {label} has negative values for customers "
-                f"{', '.join(map(repr, negative[:5]))}. Recency and frequency must be >= 0."
+                f"Column {name(role, col)} ({role}) in {label} has negative values for "
+                f"customers {', '.join(map(repr, negative[:5]))}. Recency and frequency must "
+                "be >= 0."
             )
     out = df.copy()
     for col in (RECENCY, FREQUENCY):

@@ -34,7 +34,11 @@ from .schema import (
 TEXT, INTEGER, FLOAT, DECIMAL, TIMESTAMP, DATE, OTHER = (
     "text", "integer", "float", "decimal", "timestamp", "date", "other"
 )
+# A timestamp with a time zone (an instant): read as UTC wall-clock time, so calendar days never
+# depend on the session or machine time zone.
+TIMESTAMP_TZ = "timestamp_tz"
 NUMERIC_KINDS = (INTEGER, FLOAT, DECIMAL)
+TIME_KINDS = (TIMESTAMP, TIMESTAMP_TZ, DATE)
 
 MONEY = "DECIMAL(38, 6)"
 
@@ -55,12 +59,22 @@ def to_dialect(sql: str, dialect: str) -> str:
     return sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0]
 
 
+def _non_finite(value: str) -> str:
+    """NaN or an infinity, written so that every dialect has it (PostgreSQL and Spark SQL have
+    no isinf; NaN equals NaN in DuckDB, PostgreSQL and Spark)."""
+    return (f"{value} IN (CAST('NaN' AS DOUBLE), CAST('Infinity' AS DOUBLE), "
+            "CAST('-Infinity' AS DOUBLE))")
+
+
 def _id_text(col: str, kind: str) -> str:
     """An identifier column as text; integral floats (12346.0, from CSV exports) lose the '.0'."""
     c = quote(col)
     if kind == FLOAT:
+        # NaN/inf are missing ids (pyarrow and polars keep NaN apart from NULL); casting them
+        # to BIGINT would fail.
         return (
-            f"CASE WHEN {c} = FLOOR({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
+            f"CASE WHEN {_non_finite(c)} THEN NULL "
+            f"WHEN {c} = FLOOR({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
             f"ELSE CAST({c} AS VARCHAR) END"
         )
     return f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
@@ -68,6 +82,8 @@ def _id_text(col: str, kind: str) -> str:
 
 def _timestamp(col: str, kind: str, date_format: str | None) -> str:
     c = quote(col)
+    if kind == TIMESTAMP_TZ:
+        return f"CAST({c} AT TIME ZONE 'UTC' AS TIMESTAMP)"
     if kind in (TIMESTAMP, DATE):
         return f"CAST({c} AS TIMESTAMP)"
     if date_format is not None:
@@ -129,7 +145,7 @@ class MetricsQuery:
         cases = [
             "WHEN customer_id IS NULL THEN 'missing_customer'",
             "WHEN ts IS NULL THEN 'unparseable_date'",
-            "WHEN amount IS NULL OR isnan(amount) OR isinf(amount) THEN 'unparseable_amount'",
+            f"WHEN amount IS NULL OR {_non_finite('amount')} THEN 'unparseable_amount'",
         ]
         if as_of is not None:
             cases.append(f"WHEN CAST(ts AS DATE) > DATE '{as_of.isoformat()}' THEN 'after_as_of'")
@@ -167,9 +183,12 @@ class MetricsQuery:
         return f"SELECT COUNT(*) AS n FROM {self.source}"
 
     def _order_count(self) -> str:
+        # A row without an order id (or any row, with no order column) is an order by itself;
+        # COUNT(DISTINCT ...) alone would skip those rows and give buyers a frequency of 0.
+        rows_without_id = "SUM(CASE WHEN amount > 0 AND order_id IS NULL THEN 1 ELSE 0 END)"
         if self.columns.mapping.order:
-            return "COUNT(DISTINCT CASE WHEN amount > 0 THEN order_id END)"
-        return "SUM(CASE WHEN amount > 0 THEN 1 ELSE 0 END)"  # no order column: a row is an order
+            return f"COUNT(DISTINCT CASE WHEN amount > 0 THEN order_id END) + {rows_without_id}"
+        return rows_without_id
 
     def customers_sql(self, as_of: dt.date | None) -> str:
         """One row per customer, sorted by customer id.
@@ -192,8 +211,11 @@ class MetricsQuery:
         if o.consolidate_days:
             # A customer's day is one purchase: its amount is the day's total.
             ctes.append(
-                "units AS (SELECT customer_id, CAST(ts AS DATE) AS day, MIN(ts) AS first_ts, "
-                f"MAX(ts) AS last_ts, CAST(SUM(amount) AS {MONEY}) AS amount, "
+                # First/last purchase are times of purchase rows, not of a same-day return.
+                "units AS (SELECT customer_id, CAST(ts AS DATE) AS day, "
+                "MIN(CASE WHEN amount > 0 THEN ts END) AS first_ts, "
+                "MAX(CASE WHEN amount > 0 THEN ts END) AS last_ts, "
+                f"CAST(SUM(amount) AS {MONEY}) AS amount, "
                 "CAST(NULL AS VARCHAR) AS order_id FROM kept GROUP BY customer_id, CAST(ts AS DATE))"
             )
         else:
@@ -208,7 +230,9 @@ class MetricsQuery:
             "rows": purchase_rows,
         }[o.frequency]
         revenue = "CAST(SUM(u.amount) AS DOUBLE)"
-        monetary = revenue if o.monetary == "sum" else f"{revenue} / ({freq_expr})"
+        # NULLIF: the select list is evaluated before HAVING drops customers without purchases;
+        # PostgreSQL and Spark (ANSI mode) fail on a division by zero.
+        monetary = revenue if o.monetary == "sum" else f"{revenue} / NULLIF({freq_expr}, 0)"
         last = "MAX(CASE WHEN u.amount > 0 THEN u.last_ts END)"
         return (
             "WITH " + ", ".join(ctes) + " "

@@ -138,7 +138,11 @@ class ResolvedColumns:
     shape: InputShape
     mapping: ColumnMapping
 
-    def __getattr__(self, name: str) -> str | None:  # pragma: no cover - convenience
+    def __getattr__(self, name: str) -> str | None:
+        # Only called for names not found normally. Guard "mapping" and dunders: copy and pickle
+        # look them up on an instance whose fields are not set yet, which would recurse forever.
+        if name == "mapping" or name.startswith("__"):
+            raise AttributeError(name)
         return getattr(self.mapping, name)
 
 

@@ -28,7 +28,9 @@ from ..metrics_query import (
     NUMERIC_KINDS,
     OTHER,
     TEXT,
+    TIME_KINDS,
     TIMESTAMP,
+    TIMESTAMP_TZ,
     MetricsQuery,
     literal,
     quote,
@@ -54,6 +56,8 @@ def duckdb_kind(type_name: str) -> str:
         return FLOAT
     if t.startswith("DECIMAL"):
         return DECIMAL
+    if t in ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"):
+        return TIMESTAMP_TZ
     if t.startswith("TIMESTAMP"):
         return TIMESTAMP
     if t == "DATE":
@@ -98,6 +102,7 @@ class DuckDBEngine:
             self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         self._counter = itertools.count()
         self._attached: dict[str, str] = {}
+        self._csv_views: dict[str, tuple[str, str | None]] = {}  # view -> (path, delimiter)
 
     # --- reading ---------------------------------------------------------------------------------
     def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None
@@ -117,10 +122,14 @@ class DuckDBEngine:
             label = type(source).__name__
             self.con.register(view, _as_registrable(source))
         rel = self._describe(view, label)
-        if delimiter is None and len(rel.columns) == 1 and _suffix(label) in _CSV_SUFFIXES:
+        if isinstance(source, (str, os.PathLike)) and _suffix(label) in _CSV_SUFFIXES:
+            self._csv_views[rel.handle] = (label, delimiter)
+        if len(rel.columns) == 1 and _suffix(label) in _CSV_SUFFIXES:
+            # One column whose name holds a delimiter: the sniffer (or the given delimiter) split
+            # nothing. Checked for a given delimiter too: a wrong --delimiter fails the same way.
             header = rel.columns[0]
             for candidate in (";", "\t", "|", ","):
-                if candidate in header:
+                if candidate != delimiter and candidate in header:
                     shown = "\\t" if candidate == "\t" else candidate
                     raise InputError(
                         f"{label} was read as a single column {header!r}: the delimiter looks "
@@ -160,12 +169,7 @@ class DuckDBEngine:
         if suffix in _PARQUET_SUFFIXES:
             return f"SELECT * FROM read_parquet({literal(path)}, union_by_name = true)"
         if suffix in _CSV_SUFFIXES:
-            opts = ["header = true", "sample_size = 100000"]
-            if delimiter is not None:
-                opts.append(f"delim = {literal(delimiter)}")
-            elif suffix.startswith(".tsv"):
-                opts.append("delim = '\t'")
-            return f"SELECT * FROM read_csv({literal(path)}, {', '.join(opts)})"
+            return _read_csv(path, delimiter)
         if suffix in _JSON_SUFFIXES:
             return f"SELECT * FROM read_json_auto({literal(path)})"
         if suffix in _EXCEL_SUFFIXES:
@@ -214,6 +218,7 @@ class DuckDBEngine:
     def customer_metrics(self, rel: Relation, columns: ResolvedColumns,
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
+        rel = self._dates_as_text(rel, columns, options)
         warnings = self._check_value_columns(rel, columns, options)
         query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
         rows_read = int(self.con.execute(query.rows_sql()).fetchone()[0])
@@ -239,9 +244,32 @@ class DuckDBEngine:
         as_of = options.as_of or last_day
         report.as_of = as_of
         customers = self.query(query.customers_sql(as_of))
+        if customers.empty:
+            # Purchase rows were left, but under day consolidation with returns netted every
+            # customer-day summed to <= 0: no customer has a purchase.
+            raise InputError(
+                f"No purchases left in {rel.label} after cleaning: every customer's purchases "
+                f"are cancelled out by returns on the same day ({rows_used:,} rows used, "
+                f"{n_customers:,} customers). Use returns='drop' (--returns drop) or turn off "
+                "day consolidation."
+            )
         report.customers = len(customers)
         report.customers_without_purchases = n_customers - len(customers)
         return customers, report
+
+    def _dates_as_text(self, rel: Relation, columns: ResolvedColumns,
+                       options: MetricOptions) -> Relation:
+        """A given date format must win over the CSV sniffer's guess (it reads 01/02/2020 as
+        1 February): re-read the date column of a CSV as text, to be parsed with the format."""
+        col = columns.mapping.date
+        csv = self._csv_views.get(rel.handle)
+        if options.date_format is None or csv is None or rel.kinds[col] not in TIME_KINDS:
+            return rel
+        path, delimiter = csv
+        view = f"rfm_source_{next(self._counter)}"
+        select = _read_csv(path, delimiter, text_columns=(col,))
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {select}")
+        return self._describe(view, rel.label)
 
     def _check_value_columns(self, rel: Relation, columns: ResolvedColumns,
                              options: MetricOptions) -> list[str]:
@@ -252,7 +280,7 @@ class DuckDBEngine:
             col = getattr(m, role)
             if col and rel.kinds[col] not in NUMERIC_KINDS:
                 checks.append((role, col, f"TRY_CAST({quote(col)} AS DOUBLE)", "numeric"))
-        if rel.kinds[m.date] not in (TIMESTAMP, DATE):
+        if rel.kinds[m.date] not in TIME_KINDS:
             parsed = (f"TRY_STRPTIME(CAST({quote(m.date)} AS VARCHAR), "
                       f"{literal(options.date_format)})" if options.date_format
                       else f"TRY_CAST({quote(m.date)} AS TIMESTAMP)")
@@ -315,6 +343,18 @@ class DuckDBEngine:
     def close(self) -> None:
         if self._own:
             self.con.close()
+
+
+def _read_csv(path: str, delimiter: str | None, text_columns: tuple[str, ...] = ()) -> str:
+    opts = ["header = true", "sample_size = 100000"]
+    if delimiter is not None:
+        opts.append(f"delim = {literal(delimiter)}")
+    elif _suffix(path).startswith(".tsv"):
+        opts.append("delim = '\t'")
+    if text_columns:
+        types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in text_columns)
+        opts.append(f"types = {{{types}}}")
+    return f"SELECT * FROM read_csv({literal(path)}, {', '.join(opts)})"
 
 
 def _as_registrable(source: Any) -> Any:
