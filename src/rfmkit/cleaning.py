@@ -39,8 +39,10 @@ class CleaningRules:
     returns : {"drop", "net"}
         ``drop`` removes every row whose amount is <= 0. ``net`` keeps negative amounts and
         subtracts them from the customer's spend; they never count as purchases.
-    drop_cancellations : bool
+    drop_cancellations : bool or None
         Remove rows whose order id starts with ``cancellation_prefix`` (UCI's "C" invoices).
+        ``None`` (default): remove them under ``returns="drop"``, keep them under ``"net"`` so
+        that cancelled amounts are netted against the customer's spend.
     cancellation_prefix : str
         Prefix marking cancellation invoices.
     drop_duplicates : bool
@@ -48,11 +50,13 @@ class CleaningRules:
     """
 
     returns: Literal["drop", "net"] = "drop"
-    drop_cancellations: bool = True
+    drop_cancellations: bool | None = None
     cancellation_prefix: str = "C"
     drop_duplicates: bool = True
 
     def __post_init__(self) -> None:
+        if self.drop_cancellations is None:
+            object.__setattr__(self, "drop_cancellations", self.returns == "drop")
         validate_params(
             "CleaningRules",
             asdict(self),

@@ -381,7 +381,7 @@ def _summary(result: rfmkit.Segmentation, written: list[Path], seconds: float,
         for col in ("cluster", "name", "customers", "revenue share", "description"):
             ct.add_column(col)
         for row in result.clusters.itertuples(index=False):
-            ct.add_row(str(row.cluster), row.name, f"{row.customers:,}",
+            ct.add_row(str(row.cluster), row.cluster_name, f"{row.customers:,}",
                        f"{row.revenue_share:.1%}", row.description)
         out.print(ct)
     out.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)

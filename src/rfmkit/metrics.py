@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ class RFMResult:
     customers: pd.DataFrame
     quality: QualityReport
     columns: ResolvedColumns
+    kinds: dict[str, str] = field(default_factory=dict)
 
     @property
     def as_of(self) -> dt.date | None:
@@ -110,7 +111,9 @@ def compute_rfm(
     finally:
         if own_engine:
             eng.close()
-    return RFMResult(sort_customers(normalise_types(customers)), quality, resolved)
+    used = {c for c in resolved.mapping.to_dict().values() if c is not None}
+    kinds = {c: k for c, k in rel.kinds.items() if c in used}
+    return RFMResult(sort_customers(normalise_types(customers)), quality, resolved, kinds)
 
 
 def customer_level(df: pd.DataFrame, label: str, *,

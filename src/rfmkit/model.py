@@ -53,7 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "consolidate_days": False,
     "date_format": None,
     "returns": "drop",
-    "drop_cancellations": True,
+    "drop_cancellations": None,  # None: drop under returns="drop", net under "net"
     "drop_duplicates": True,
     "score_method": "quantile",
     "n_bins": 5,
@@ -90,6 +90,11 @@ class Segmentation:
         Criteria per k when k was searched (``k_selection.csv``).
     quality : QualityReport
         Rows read, dropped by reason, used (``quality.json``).
+    cluster_changes : ClusterMatch or None
+        How this fit's clusters map to a previous model's (new, gone, moved).
+    previous : pandas.DataFrame or None
+        The previous model's assignments of the same customers (customer_id, segment and,
+        when it has clusters, cluster and cluster_name), for transition matrices.
     """
 
     customers: pd.DataFrame
@@ -98,6 +103,7 @@ class Segmentation:
     k_selection: pd.DataFrame | None
     quality: QualityReport
     cluster_changes: ClusterMatch | None = None
+    previous: pd.DataFrame | None = None
 
     @property
     def as_of(self) -> dt.date | None:
@@ -145,6 +151,8 @@ class RFMModel(BaseEstimator):
         The parameters after applying preset and defaults.
     columns_ : ResolvedColumns
         Input shape and column roles found at fit.
+    column_kinds_ : dict
+        Kind of each input column used (text, integer, timestamp, ...), for SQL export.
     metric_options_ : MetricOptions
         Metric definitions used.
     cleaning_rules_ : CleaningRules
@@ -157,8 +165,10 @@ class RFMModel(BaseEstimator):
         The segment map.
     clusterer_ : RFMClusterer or None
         Fitted clusterer, None when clustering is off.
+    cluster_ids_ : list of int or None
+        Public id of each cluster (0..k-1, unless carried over from a previous model).
     cluster_names_ : list of str or None
-        Name per cluster id.
+        Name per cluster, in the order of ``cluster_ids_``.
     cluster_descriptions_ : list of str or None
         One-line description per cluster id.
     cluster_changes_ : ClusterMatch or None
@@ -289,6 +299,7 @@ class RFMModel(BaseEstimator):
                           delimiter=delimiter)
         customers = rfm.customers
         self.columns_ = rfm.columns
+        self.column_kinds_ = rfm.kinds
         self.as_of_ = rfm.quality.as_of
         self.quality_ = rfm.quality
         self.training_fingerprint_ = fingerprint(customers)
@@ -301,7 +312,7 @@ class RFMModel(BaseEstimator):
         scored = self._attach_scores(customers, scores)
 
         self.clusterer_ = None
-        self.cluster_names_ = self.cluster_descriptions_ = None
+        self.cluster_names_ = self.cluster_descriptions_ = self.cluster_ids_ = None
         self.cluster_changes_ = None
         k_selection = None
         if p["n_clusters"] != "none":
@@ -312,11 +323,14 @@ class RFMModel(BaseEstimator):
             self.clusterer_.fit(scored)
             labels = np.asarray(self.clusterer_.labels_)
             self._name_clusters(scored, labels)
+            self.cluster_ids_ = list(range(self.clusterer_.n_clusters_))
             if self.previous_model is not None:
                 self._carry_over_clusters(scored, labels)
             k_selection = self.clusterer_.k_selection_
         self.result_ = self._result(scored, rfm.quality, k_selection)
         self.result_.cluster_changes = self.cluster_changes_
+        if self.previous_model is not None:
+            self.result_.previous = self.previous_model.predict_customers(customers)
         return self
 
     def _name_clusters(self, scored: pd.DataFrame, labels: np.ndarray) -> None:
@@ -325,20 +339,27 @@ class RFMModel(BaseEstimator):
         scale = (0.0, 100.0) if self.params_["score_method"] == "percentile" else (
             1.0, float(max(self.scorer_.n_bins_.values())))
         named = name_clusters(means.to_numpy(), scale=scale)
-        self.cluster_names_ = [n for n, _ in named]
-        self.cluster_descriptions_ = [d for _, d in named]
+        self.cluster_names_ = [str(n[0]) for n in named]
+        self.cluster_descriptions_ = [str(n[1]) for n in named]
 
     def _carry_over_clusters(self, scored: pd.DataFrame, labels: np.ndarray) -> None:
+        """Renumber and rename clusters so those matching the previous model keep id and name."""
         prev = self.previous_model
         check_is_fitted(prev)
         if prev.clusterer_ is None:
             return
         match = match_clusters(
             self.clusterer_.cluster_centers_, prev.clusterer_.cluster_centers_,
-            old_names=prev.cluster_names_)
-        self.clusterer_ = match.relabel_clusterer(self.clusterer_)
-        self.cluster_names_, self.cluster_descriptions_ = match.relabel_names(
-            self.cluster_names_, self.cluster_descriptions_, prev.cluster_names_)
+            old_names=prev.cluster_names_, old_ids=prev.cluster_ids_,
+            new_names=self.cluster_names_)
+        order = match.order  # internal indices sorted by carried-over id
+        position = np.empty_like(order)
+        position[order] = np.arange(len(order))
+        self.clusterer_.cluster_centers_ = match.reorder(self.clusterer_.cluster_centers_)
+        self.clusterer_.labels_ = position[np.asarray(self.clusterer_.labels_)]
+        self.cluster_names_ = [match.names[i] for i in order]
+        self.cluster_descriptions_ = [self.cluster_descriptions_[i] for i in order]
+        self.cluster_ids_ = sorted(int(i) for i in match.ids)
         self.cluster_changes_ = match
 
     # --- applying ----------------------------------------------------------------------------
@@ -358,6 +379,16 @@ class RFMModel(BaseEstimator):
         if self.clusterer_ is not None:
             k_selection = self.clusterer_.k_selection_
         return self._result(scored, rfm.quality, k_selection, apply_clusters=True)
+
+    def predict_customers(self, customers: pd.DataFrame) -> pd.DataFrame:
+        """Assignments for an already computed customer table (metrics columns present)."""
+        check_is_fitted(self)
+        scored = self._attach_scores(customers, self.scorer_.transform(customers))
+        keep = [CUSTOMER_ID, SEGMENT]
+        if self.clusterer_ is not None:
+            self._attach_clusters(scored, self.clusterer_.predict(scored))
+            keep += [CLUSTER, CLUSTER_NAME]
+        return scored[keep].reset_index(drop=True)
 
     def predict(self, X: Any) -> pd.DataFrame:
         """Assignments per customer: customer_id, scores, rfm_code, segment, cluster, name."""
@@ -386,6 +417,12 @@ class RFMModel(BaseEstimator):
                                        ).to_numpy()
         return out
 
+    def _attach_clusters(self, scored: pd.DataFrame, index: np.ndarray) -> None:
+        """Cluster id and name columns from internal cluster indices (0..k-1)."""
+        index = np.asarray(index, dtype="int64")
+        scored[CLUSTER] = np.asarray(self.cluster_ids_, dtype="int64")[index]
+        scored[CLUSTER_NAME] = np.asarray(self.cluster_names_, dtype=object)[index]
+
     @property
     def segment_levels(self) -> int:
         """Score levels the segment map sees: n_bins for quantile scores, 5 for percentiles."""
@@ -398,12 +435,13 @@ class RFMModel(BaseEstimator):
                 ) -> Segmentation:
         clusters = None
         if self.clusterer_ is not None:
-            labels = (self.clusterer_.predict(scored) if apply_clusters
-                      else np.asarray(self.clusterer_.labels_))
-            scored[CLUSTER] = labels.astype("int64")
-            scored[CLUSTER_NAME] = np.asarray(self.cluster_names_, dtype=object)[labels]
-            clusters = profile_clusters(scored, labels, names=self.cluster_names_)
-            clusters["description"] = [self.cluster_descriptions_[i] for i in clusters[CLUSTER]]
+            index = (self.clusterer_.predict(scored) if apply_clusters
+                     else np.asarray(self.clusterer_.labels_))
+            self._attach_clusters(scored, index)
+            clusters = profile_clusters(
+                scored, index, names=list(zip(self.cluster_names_, self.cluster_descriptions_,
+                                              strict=True)))
+            clusters[CLUSTER] = np.asarray(self.cluster_ids_, dtype="int64")
         return Segmentation(
             customers=scored,
             segments=segment_summary(scored, order=self.segment_map_.segment_names),

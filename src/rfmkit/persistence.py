@@ -36,13 +36,16 @@ def model_to_dict(model: RFMModel) -> dict[str, Any]:
         "rfmkit_version": __version__,
         "params": params,
         "preset": model.preset,
-        "columns": {"shape": model.columns_.shape.value, "mapping": model.columns_.mapping.to_dict()},
+        "columns": {"shape": model.columns_.shape.value,
+                    "mapping": model.columns_.mapping.to_dict(),
+                    "kinds": model.column_kinds_},
         "metric_options": model.metric_options_.to_dict(),
         "cleaning_rules": model.cleaning_rules_.to_dict(),
         "as_of": None if model.as_of_ is None else model.as_of_.isoformat(),
         "scorer": model.scorer_.to_state(),
         "segment_map": model.segment_map_.to_dict(),
         "clusterer": None if model.clusterer_ is None else model.clusterer_.to_state(),
+        "cluster_ids": model.cluster_ids_,
         "cluster_names": model.cluster_names_,
         "cluster_descriptions": model.cluster_descriptions_,
         "training": {
@@ -78,6 +81,7 @@ def model_from_dict(data: Any, *, source: str = "the model") -> RFMModel:
         model.columns_ = ResolvedColumns(InputShape(data["columns"]["shape"]),
                                          ColumnMapping.from_dict(data["columns"]["mapping"]))
         model.columns = model.columns_.mapping
+        model.column_kinds_ = dict(data["columns"].get("kinds") or {})
         model.metric_options_ = MetricOptions.from_dict(data["metric_options"])
         model.cleaning_rules_ = CleaningRules(**data["cleaning_rules"])
         model.as_of_ = None if data["as_of"] is None else dt.date.fromisoformat(data["as_of"])
@@ -86,6 +90,7 @@ def model_from_dict(data: Any, *, source: str = "the model") -> RFMModel:
         model.segment_map = model.segment_map_
         model.clusterer_ = (None if data["clusterer"] is None
                             else RFMClusterer.from_state(data["clusterer"]))
+        model.cluster_ids_ = data["cluster_ids"]
         model.cluster_names_ = data["cluster_names"]
         model.cluster_descriptions_ = data["cluster_descriptions"]
         model.cluster_changes_ = None

@@ -246,8 +246,11 @@ def _cluster_cte(model: RFMModel) -> str:
         else "d0"
     # First centre at the minimum distance, as numpy's strict "<" scan picks it.
     pick = "CASE " + " ".join(f"WHEN d{j} = {least} THEN {j}" for j in range(len(dists))) + " END"
+    ids = model.cluster_ids_
+    pick = "CASE " + " ".join(
+        f"WHEN d{j} = {least} THEN {ids[j]}" for j in range(len(dists))) + " END"
     names = "CASE " + " ".join(
-        f"WHEN {quote(CLUSTER)} = {j} THEN {_string(name)}"
+        f"WHEN {quote(CLUSTER)} = {ids[j]} THEN {_string(name)}"
         for j, name in enumerate(model.cluster_names_)) + " END"
     return (
         f"distances AS (SELECT s.*, {dist_cols} FROM segmented AS s), "

@@ -1,0 +1,254 @@
+"""Marketer-style names for clusters, read from where their centroids sit on R, F and M.
+
+Each centroid coordinate is put on the score scale (``scale=(1, 5)`` for quintile scores,
+``(0, 100)`` for percentile scores; higher is better for all three, recency already inverted) and
+read as a level: **low** below the first third of the scale, **high** from two thirds on,
+**medium** in between (on 1..5: low < 2.33 <= medium < 3.67 <= high). The (R, F, M) levels give
+the name through :data:`NAME_RULES`, a complete table of the 27 combinations. It reproduces the
+names Method P gave by hand (METHODS.md section 4 step 5), mapped to rfmkit's vocabulary:
+
+============================  ===========  =======================
+Method P name                 R, F, M      rfmkit name
+============================  ===========  =======================
+Loyal                         H, H, H      Champions
+Potential Loyal               H, M, M      Potential Loyalists
+Need Attention                M, H, H      Need Attention
+At Risk                       L, M, M      At Risk
+One-Time Buy                  L, L, M      One-Time Buyers
+Dormant                       M, L, L      About To Sleep
+Lost                          L, L, L      Lost
+============================  ===========  =======================
+
+The other cells follow the same reading: recent buyers are Champions / Loyal Customers /
+Potential Loyalists by how often and how much they buy, or New Customers, Promising and Big
+Spenders when they have bought rarely; middling recency is Need Attention when F and M together
+are at least medium, else About To Sleep; lapsed customers are Can't Lose Them (high F and M), At
+Risk, Hibernating, One-Time Buyers (bought rarely, spent something) or Lost.
+
+Names are unique: clusters that land on the same name are told apart by the axis on which they
+differ most (spend, then frequency, then recency on ties): two get "(higher spend)" / "(lower
+spend)", three get "(highest spend)" / "(mid spend)" / "(lowest spend)", more get the value,
+e.g. "Lost (m=1.8)". Never "Lost 2".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .errors import InputError, ParameterError
+
+__all__ = ["NAME_RULES", "VOCABULARY", "ClusterName", "centroid_levels", "name_clusters"]
+
+LOW, MEDIUM, HIGH = "low", "medium", "high"
+#: A coordinate is low below this fraction of the scale, high from HIGH_FROM on.
+LOW_BELOW = 1.0 / 3.0
+HIGH_FROM = 2.0 / 3.0
+
+CHAMPIONS = "Champions"
+LOYAL = "Loyal Customers"
+POTENTIAL = "Potential Loyalists"
+NEW = "New Customers"
+PROMISING = "Promising"
+NEED_ATTENTION = "Need Attention"
+ABOUT_TO_SLEEP = "About To Sleep"
+AT_RISK = "At Risk"
+CANT_LOSE = "Can't Lose Them"
+HIBERNATING = "Hibernating"
+LOST = "Lost"
+ONE_TIME = "One-Time Buyers"
+BIG_SPENDERS = "Big Spenders"
+
+VOCABULARY = (
+    CHAMPIONS, LOYAL, POTENTIAL, NEW, PROMISING, NEED_ATTENTION, ABOUT_TO_SLEEP, AT_RISK,
+    CANT_LOSE, HIBERNATING, LOST, ONE_TIME, BIG_SPENDERS,
+)
+
+_H, _M, _L = HIGH, MEDIUM, LOW
+#: (R level, F level, M level) -> name. Complete over the 27 combinations.
+NAME_RULES: dict[tuple[str, str, str], str] = {
+    # bought recently
+    (_H, _H, _H): CHAMPIONS,
+    (_H, _H, _M): LOYAL,
+    (_H, _H, _L): LOYAL,
+    (_H, _M, _H): LOYAL,
+    (_H, _M, _M): POTENTIAL,
+    (_H, _M, _L): POTENTIAL,
+    (_H, _L, _H): BIG_SPENDERS,
+    (_H, _L, _M): PROMISING,
+    (_H, _L, _L): NEW,
+    # last bought a while ago
+    (_M, _H, _H): NEED_ATTENTION,
+    (_M, _H, _M): NEED_ATTENTION,
+    (_M, _H, _L): NEED_ATTENTION,
+    (_M, _M, _H): NEED_ATTENTION,
+    (_M, _M, _M): NEED_ATTENTION,
+    (_M, _L, _H): NEED_ATTENTION,
+    (_M, _M, _L): ABOUT_TO_SLEEP,
+    (_M, _L, _M): ABOUT_TO_SLEEP,
+    (_M, _L, _L): ABOUT_TO_SLEEP,
+    # have not bought for a long time
+    (_L, _H, _H): CANT_LOSE,
+    (_L, _H, _M): AT_RISK,
+    (_L, _M, _H): AT_RISK,
+    (_L, _M, _M): AT_RISK,
+    (_L, _H, _L): AT_RISK,
+    (_L, _M, _L): HIBERNATING,
+    (_L, _L, _H): ONE_TIME,
+    (_L, _L, _M): ONE_TIME,
+    (_L, _L, _L): LOST,
+}
+
+_PHRASES = {
+    "r": {HIGH: "Bought recently", MEDIUM: "Last bought a while ago",
+          LOW: "Have not bought for a long time"},
+    "f": {HIGH: "buy often", MEDIUM: "buy now and then", LOW: "rarely buy"},
+    "m": {HIGH: "spend a lot", MEDIUM: "spend a moderate amount", LOW: "spend little"},
+}
+# qualifier words per axis: (two clusters: high, low), (three: high, mid, low), value letter
+_QUALIFIERS = {
+    "m": (("higher spend", "lower spend"), ("highest spend", "mid spend", "lowest spend")),
+    "f": (("more frequent", "less frequent"),
+          ("most frequent", "mid frequency", "least frequent")),
+    "r": (("more recent", "less recent"), ("most recent", "mid recency", "least recent")),
+}
+_AXES = ("r", "f", "m")
+_AXIS_PREFERENCE = ("m", "f", "r")  # spend first on ties
+
+
+class ClusterName(NamedTuple):
+    """A cluster's name and its one-line plain-language description."""
+
+    name: str
+    description: str
+
+
+def _as_array(centroids) -> np.ndarray:
+    if isinstance(centroids, pd.DataFrame):
+        for columns in (schema.SCORE_COLUMNS, tuple(f"{c}_mean" for c in schema.SCORE_COLUMNS)):
+            if all(c in centroids.columns for c in columns):
+                centroids = centroids.loc[:, list(columns)]
+                break
+        else:
+            raise InputError(
+                f"Centroid table needs the columns {', '.join(schema.SCORE_COLUMNS)} (or their "
+                f"_mean versions from profile_clusters); found "
+                f"{', '.join(map(str, centroids.columns))}."
+            )
+    try:
+        arr = np.asarray(centroids, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"Cannot read the centroids as numbers ({exc}).") from None
+    if arr.ndim != 2 or arr.shape[1] != 3 or arr.shape[0] == 0:
+        raise InputError(
+            f"Centroids must have shape (n_clusters, 3) for R, F, M; got {arr.shape}."
+        )
+    if not np.isfinite(arr).all():
+        raise InputError("Centroids contain missing or infinite values.")
+    return arr
+
+
+def _check_scale(scale: Sequence[float]) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in scale)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"The 'scale' parameter of name_clusters must be a (low, high) pair such as (1, 5) "
+            f"or (0, 100). Got {scale!r} instead."
+        ) from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ParameterError(
+            f"The 'scale' parameter of name_clusters must be a (low, high) pair with low < high. "
+            f"Got {scale!r} instead."
+        )
+    return lo, hi
+
+
+def _level(fraction: float) -> str:
+    if fraction < LOW_BELOW:
+        return LOW
+    if fraction >= HIGH_FROM:
+        return HIGH
+    return MEDIUM
+
+
+def centroid_levels(centroids, *, scale: Sequence[float] = (1, 5)) -> list[tuple[str, str, str]]:
+    """The (R, F, M) levels ("low", "medium", "high") of each centroid on ``scale``."""
+    arr = _as_array(centroids)
+    lo, hi = _check_scale(scale)
+    frac = (arr - lo) / (hi - lo)
+    return [tuple(_level(v) for v in row) for row in frac]  # type: ignore[misc]
+
+
+def _fmt(value: float, lo: float, hi: float) -> str:
+    return f"{value:.0f}" if hi - lo > 10 else f"{value:.1f}"
+
+
+def _describe(row: np.ndarray, levels: tuple[str, str, str], lo: float, hi: float) -> str:
+    r, f, m = (f"{axis}={_fmt(v, lo, hi)}" for axis, v in zip(_AXES, row, strict=True))
+    return (f"{_PHRASES['r'][levels[0]]} ({r}), {_PHRASES['f'][levels[1]]} ({f}) and "
+            f"{_PHRASES['m'][levels[2]]} ({m}).")
+
+
+def _qualify(rows: np.ndarray, frac: np.ndarray, lo: float, hi: float) -> list[str]:
+    """Distinguishing qualifiers for clusters that share a name (rows of one group)."""
+    spread = {axis: float(np.ptp(frac[:, _AXES.index(axis)])) for axis in _AXES}
+    axis = max(_AXIS_PREFERENCE, key=lambda a: spread[a])  # first preferred axis on ties
+    j = _AXES.index(axis)
+    values = rows[:, j]
+    g = len(rows)
+    if g <= 3 and len(np.unique(values)) == g:
+        words = _QUALIFIERS[axis][g - 2]
+        rank = np.argsort(np.argsort(-values, kind="stable"), kind="stable")
+        return [words[i] for i in rank]
+    # Many clusters or ties on the axis: the values, with just enough decimals to differ.
+    for decimals in range(0 if hi - lo > 10 else 1, 7):
+        texts = [f"{axis}={v:.{decimals}f}" for v in values]
+        if len(set(texts)) == g:
+            return texts
+        texts = [", ".join(f"{a}={v:.{decimals}f}" for a, v in zip(_AXES, row, strict=True))
+                 for row in rows]
+        if len(set(texts)) == g:
+            return texts
+    raise InputError(
+        "Two clusters have identical centroids, so they cannot be given different names; "
+        "refit with fewer clusters."
+    )
+
+
+def name_clusters(centroids, *, scale: Sequence[float] = (1, 5)) -> list[ClusterName]:
+    """Name each cluster from its centroid's R, F, M levels; names are unique.
+
+    Parameters
+    ----------
+    centroids : DataFrame or array of shape (n_clusters, 3)
+        Centroid R, F, M on a common "higher is better" scale: an array (columns R, F, M) or a
+        DataFrame with r_score, f_score, m_score (or r_score_mean, ... as in
+        :func:`rfmkit.clustering.profile_clusters`).
+    scale : (low, high), default=(1, 5)
+        The score range: (1, n_bins) for quantile scores, (0, 100) for percentile scores.
+
+    Returns
+    -------
+    list of ClusterName
+        (name, description) per cluster, in the order of ``centroids``; for example
+        ``ClusterName("Champions", "Bought recently (r=4.6), buy often (f=4.8) and spend a lot
+        (m=4.9).")``.
+    """
+    arr = _as_array(centroids)
+    lo, hi = _check_scale(scale)
+    frac = np.clip((arr - lo) / (hi - lo), 0.0, 1.0)
+    levels = [tuple(_level(v) for v in row) for row in frac]
+    base = [NAME_RULES[lv] for lv in levels]
+    names = list(base)
+    for name in dict.fromkeys(base):
+        members = [i for i, b in enumerate(base) if b == name]
+        if len(members) > 1:
+            for i, q in zip(members, _qualify(arr[members], frac[members], lo, hi), strict=True):
+                names[i] = f"{name} ({q})"
+    return [ClusterName(n, _describe(row, lv, lo, hi))
+            for n, row, lv in zip(names, arr, levels, strict=True)]

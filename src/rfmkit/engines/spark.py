@@ -1,0 +1,483 @@
+"""Apache Spark as an engine: cleaning and per-customer aggregation run as Spark jobs.
+
+Needs ``pip install 'rfmkit[spark]'`` and a Java runtime. The metric SQL of
+:mod:`rfmkit.metrics_query` is translated to Spark SQL with SQLGlot (:func:`spark_sql`) and run on
+a temporary view, so the transactions stay in Spark; only the per-customer table comes back (as
+Arrow).
+
+Time zones: while the engine works, the session time zone is UTC (the previous setting is put
+back afterwards on a session the engine did not create). Naive timestamps are wall-clock times
+and stay as they are; instants (Spark's TIMESTAMP, i.e. TIMESTAMP_LTZ) are read as UTC wall-clock
+time, as the DuckDB engine reads TIMESTAMPTZ.
+
+Text columns that need parsing are guarded by the same patterns as in the PostgreSQL engine
+(see :mod:`rfmkit.engines.postgres`), because Spark's casts accept more than DuckDB's ("2022" as
+a timestamp, "5d" as a number); within those patterns Spark's TRY_CAST decides.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import itertools
+import os
+import shutil
+import warnings
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+
+from ..cleaning import CleaningRules, QualityReport
+from ..errors import EngineUnavailableError, InputError
+from ..metric_options import MetricOptions
+from ..metrics_query import (
+    DATE,
+    DECIMAL,
+    FLOAT,
+    INTEGER,
+    OTHER,
+    TEXT,
+    TIME_KINDS,
+    TIMESTAMP,
+    TIMESTAMP_TZ,
+    quote,
+)
+from ..schema import CUSTOMER_ID, ResolvedColumns
+from .base import Relation
+from .postgres import (
+    INFINITY_RE,
+    ISO_SHAPE_RE,
+    NAN_RE,
+    rewrite_parsing,
+    run_customer_metrics,
+    run_customer_table,
+    strptime_sql,
+)
+
+_INSTALL = "pip install 'rfmkit[spark]'"
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
+_PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+# What Spark cannot read natively (or reads differently) goes through DuckDB: small files only.
+_VIA_DUCKDB_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".json", ".jsonl", ".ndjson",
+                        ".duckdb", ".db", ".ddb")
+# Cheap settings for a session the engine creates (local mode, tests, one machine).
+DEFAULT_CONFIG = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.driver.memory": "1g",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+_SESSION_CONFIG = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+SPARK_NUMBER_RE = "^ *[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)? *$"
+
+
+# --- SQL translation ----------------------------------------------------------------------------
+
+def _text(arg: str) -> str:
+    return f"CAST({arg} AS STRING)"
+
+
+def _spark_number(arg: str) -> str:
+    s = _text(arg)
+    return (f"CASE WHEN {s} RLIKE '{SPARK_NUMBER_RE}' OR {s} RLIKE '{INFINITY_RE}' "
+            f"OR {s} RLIKE '{NAN_RE}' THEN TRY_CAST({s} AS DOUBLE) END")
+
+
+def _spark_timestamp(arg: str) -> str:
+    s = _text(arg)
+    return (f"CASE WHEN {s} RLIKE '{ISO_SHAPE_RE}' "
+            f"THEN TRY_CAST(REGEXP_REPLACE(TRIM({s}), ' +', ' ') AS TIMESTAMP_NTZ) END")
+
+
+def _spark_make(y: str, m: str, d: str, hh: str, mi: str, ss: str, us: str) -> str:
+    def pad(value: str, width: int) -> str:
+        return f"LPAD(CAST({value} AS STRING), {width}, '0')"
+
+    return (f"TRY_CAST(CONCAT({pad(y, 4)}, '-', {pad(m, 2)}, '-', {pad(d, 2)}, ' ', "
+            f"{pad(hh, 2)}, ':', {pad(mi, 2)}, ':', {pad(ss, 2)}, '.', {pad(us, 6)}) "
+            "AS TIMESTAMP_NTZ)")
+
+
+def _spark_strptime(arg: str, fmt: str) -> str:
+    return strptime_sql(
+        _text(arg), fmt,
+        matches=lambda s, regex: f"{s} RLIKE '{regex}'",
+        group=lambda s, regex, k: f"REGEXP_EXTRACT({s}, '{regex}', {k})",
+        make=_spark_make,
+    )
+
+
+def spark_sql(sql: str, *, pretty: bool = True) -> str:
+    """Translate DuckDB SQL (as :mod:`rfmkit.metrics_query` writes it) into Spark SQL.
+
+    Like ``to_dialect(sql, "spark")``, with ``TRY_STRPTIME`` (which SQLGlot leaves as is) and the
+    lenient ``TRY_CAST`` parses of text replaced by guarded ones that accept what DuckDB accepts.
+    """
+    return rewrite_parsing(sql, "spark", _spark_number, _spark_timestamp, _spark_strptime,
+                           pretty=pretty)
+
+
+# --- types ------------------------------------------------------------------------------------
+
+def spark_kind(data_type: Any) -> str:
+    """Column kind of a Spark SQL data type."""
+    from pyspark.sql import types as T
+
+    if isinstance(data_type, (T.StringType, T.VarcharType, T.CharType)):
+        return TEXT
+    if isinstance(data_type, (T.ByteType, T.ShortType, T.IntegerType, T.LongType)):
+        return INTEGER
+    if isinstance(data_type, (T.FloatType, T.DoubleType)):
+        return FLOAT
+    if isinstance(data_type, T.DecimalType):
+        return DECIMAL
+    if isinstance(data_type, T.TimestampNTZType):
+        return TIMESTAMP
+    if isinstance(data_type, T.TimestampType):
+        return TIMESTAMP_TZ  # an instant (TIMESTAMP_LTZ): read as UTC wall-clock time
+    if isinstance(data_type, T.DateType):
+        return DATE
+    return OTHER
+
+
+def _java_available() -> bool:
+    home = os.environ.get("JAVA_HOME")
+    if home and os.path.exists(os.path.join(home, "bin", "java")):
+        return True
+    return shutil.which("java") is not None
+
+
+@contextmanager
+def _quiet_pandas_warnings():
+    # PySpark warns about pandas >= 3 (and uses pandas APIs pandas 3 deprecates) in code paths
+    # it takes on its own; the engine hands over Arrow data and never relies on those paths.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+        warnings.filterwarnings("ignore", message=".*copy keyword is deprecated.*")
+        warnings.filterwarnings("ignore", message=".*drops timezone information.*")
+        yield
+
+
+def _suffix(path: str) -> str:
+    name = path.lower().rstrip("/")
+    for suffix in sorted(_CSV_SUFFIXES + _PARQUET_SUFFIXES + _VIA_DUCKDB_SUFFIXES, key=len,
+                         reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return os.path.splitext(name)[1]
+
+
+def _is_remote(path: str) -> bool:
+    return "://" in path or path.startswith("dbfs:")
+
+
+def sniff_delimiter(path: str) -> str:
+    """The delimiter of a local CSV file (first 64 KB): one of , ; tab |."""
+    try:
+        opener = gzip.open if path.lower().endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+            sample = handle.read(65536)
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except (OSError, csv.Error):
+        return ","
+
+
+class SparkEngine:
+    """Run cleaning and aggregation as Spark jobs.
+
+    Parameters
+    ----------
+    spark : pyspark.sql.SparkSession, optional
+        An existing session (a cluster, Databricks). Default: the active session, else a new
+        local one; only a session the engine creates is stopped by :meth:`close`.
+    master : str
+        Master URL of a new session, e.g. ``"local[2]"``, ``"local[*]"``,
+        ``"spark://host:7077"``.
+    app_name : str
+        Application name of a new session.
+    config : dict, optional
+        Extra settings for a new session (e.g. ``{"spark.driver.memory": "4g"}``).
+    """
+
+    name = "spark"
+
+    def __init__(self, spark: Any = None, *, master: str = "local[2]", app_name: str = "rfmkit",
+                 config: dict[str, str] | None = None):
+        try:
+            import pyspark  # noqa: F401
+            from pyspark.sql import SparkSession
+        except ImportError as exc:
+            raise EngineUnavailableError(
+                f"The spark engine needs a package that is not installed ({exc.name or exc}). "
+                f"Install it with: {_INSTALL}"
+            ) from exc
+        self._own_session = False
+        if spark is None:
+            spark = SparkSession.getActiveSession()
+        if spark is None:
+            spark = self._new_session(SparkSession, master, app_name, config or {})
+            self._own_session = True
+        self.spark = spark
+        self._counter = itertools.count()
+        self._views: list[str] = []
+        self._csv: dict[str, dict] = {}  # view -> how it was read (to re-read dates as text)
+
+    @staticmethod
+    def _new_session(session_class: Any, master: str, app_name: str, config: dict[str, str]):
+        if not _java_available():
+            raise EngineUnavailableError(
+                "The spark engine needs a Java runtime (Java 17 or 21), and none was found: "
+                "`java` is not on PATH and JAVA_HOME is not set. Install one (e.g. "
+                "`apt-get install openjdk-17-jre-headless`) or set JAVA_HOME."
+            )
+        builder = session_class.builder.master(master).appName(app_name)
+        for key, value in {**DEFAULT_CONFIG, **config}.items():
+            builder = builder.config(key, value)
+        try:
+            with _quiet_pandas_warnings():
+                spark = builder.getOrCreate()
+        except Exception as exc:  # Py4J / PySpark raise their own types
+            raise EngineUnavailableError(
+                f"Could not start Spark (master {master!r}): {str(exc).strip().splitlines()[0]}. "
+                "Check the Java installation (Java 17 or 21) and JAVA_HOME."
+            ) from None
+        spark.sparkContext.setLogLevel("ERROR")
+        return spark
+
+    @contextmanager
+    def _session_settings(self):
+        """UTC session time zone and Arrow transfers while the engine works; restored after."""
+        conf = self.spark.conf
+        previous = {}
+        for key, value in _SESSION_CONFIG.items():
+            current = conf.get(key, None)
+            if current != value:
+                previous[key] = current
+                conf.set(key, value)
+        try:
+            with _quiet_pandas_warnings():
+                yield
+        finally:
+            for key, value in previous.items():
+                if value is None:
+                    conf.unset(key)
+                else:
+                    conf.set(key, value)
+
+    # --- reading -------------------------------------------------------------------------------
+    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None
+             ) -> Relation:
+        with self._session_settings():
+            csv_options = None
+            if isinstance(source, str) and source.startswith("spark:"):
+                name = source[len("spark:"):]
+                label = source
+                df = self._catch(lambda: self.spark.table(name), label,
+                                 hint="Check the table name (spark:DATABASE.TABLE).")
+            elif isinstance(source, (str, os.PathLike)):
+                label = str(source)
+                df, csv_options = self._read_path(label, table=table, delimiter=delimiter)
+            elif _is_spark_dataframe(source):
+                label, df = "Spark DataFrame", source
+            else:
+                label = type(source).__name__
+                df = self.spark.createDataFrame(_arrow(source))
+            view = f"rfm_source_{next(self._counter)}"
+            df.createOrReplaceTempView(view)
+            self._views.append(view)
+            if csv_options is not None:
+                self._csv[quote(view)] = csv_options | {"view": view}
+            return self._describe(df, quote(view), label)
+
+    def _describe(self, df: Any, handle: str, label: str) -> Relation:
+        fields = df.schema.fields
+        columns = [f.name for f in fields]
+        return Relation(label=label, columns=columns,
+                        kinds={f.name: spark_kind(f.dataType) for f in fields}, handle=handle)
+
+    def _read_path(self, path: str, *, table: str | None, delimiter: str | None
+                   ) -> tuple[Any, dict | None]:
+        suffix = _suffix(path)
+        remote = _is_remote(path)
+        is_dir = not remote and os.path.isdir(path)
+        if not remote:
+            _check_local_path(path)
+        if suffix in _VIA_DUCKDB_SUFFIXES:
+            return self.spark.createDataFrame(_read_with_duckdb(path, table, delimiter)), None
+        reader = self.spark.read
+        if is_dir or (remote and suffix not in _CSV_SUFFIXES) or suffix in _PARQUET_SUFFIXES:
+            if is_dir:
+                reader = reader.option("recursiveFileLookup", "true").option(
+                    "pathGlobFilter", "*.parquet")
+            df = self._catch(lambda: reader.option("mergeSchema", "true").parquet(path), path)
+            return df, None
+        if suffix in _CSV_SUFFIXES:
+            if delimiter is None:
+                if suffix.startswith(".tsv"):
+                    delimiter = "\t"
+                elif not remote:
+                    first = sorted(glob.glob(path))[0] if _has_glob(path) else path
+                    delimiter = sniff_delimiter(first)
+                else:
+                    delimiter = ","
+            options = {"path": path, "delimiter": delimiter}
+            df = self._catch(lambda: self._csv_reader(delimiter).csv(path), path)
+            if len(df.columns) == 1:
+                _single_column(path, df.columns[0], delimiter)
+            return df, options
+        raise InputError(
+            f"Don't know how to read {path} with Spark: use .csv/.tsv (optionally .gz), .parquet "
+            "(file, glob or folder), or a Spark table as spark:NAME."
+        )
+
+    def _csv_reader(self, delimiter: str, schema: Any = None):
+        reader = (self.spark.read.option("header", "true").option("sep", delimiter)
+                  .option("escape", '"').option("mode", "PERMISSIVE"))
+        return reader.schema(schema) if schema is not None else reader.option(
+            "inferSchema", "true")
+
+    def _catch(self, read, label: str, hint: str = "Check the path and the file format."):
+        try:
+            return read()
+        except Exception as exc:  # AnalysisException and friends
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"Could not read {label}: {first}. {hint}") from None
+
+    def _dates_as_text(self, rel: Relation, columns: ResolvedColumns,
+                       options: MetricOptions) -> Relation:
+        """A given date format wins over Spark's CSV type inference: re-read the date as text."""
+        from pyspark.sql import types as T
+
+        col = columns.mapping.date
+        how = self._csv.get(rel.handle)
+        if options.date_format is None or how is None or rel.kinds[col] not in TIME_KINDS:
+            return rel
+        inferred = self.spark.table(how["view"]).schema
+        schema = T.StructType([T.StructField(f.name, T.StringType()) if f.name == col else f
+                               for f in inferred.fields])
+        df = self._csv_reader(how["delimiter"], schema).csv(how["path"])
+        new_view = f"rfm_source_{next(self._counter)}"
+        df.createOrReplaceTempView(new_view)
+        self._views.append(new_view)
+        return self._describe(df, quote(new_view), rel.label)
+
+    # --- metrics -------------------------------------------------------------------------------
+    def _rows(self, sql: str) -> list[tuple]:
+        return [tuple(row) for row in self.spark.sql(spark_sql(sql)).collect()]
+
+    def _frame(self, sql: str) -> pd.DataFrame:
+        return _to_pandas(self.spark.sql(spark_sql(sql)))
+
+    def customer_metrics(self, rel: Relation, columns: ResolvedColumns,
+                         options: MetricOptions, rules: CleaningRules
+                         ) -> tuple[pd.DataFrame, QualityReport]:
+        with self._session_settings():
+            rel = self._dates_as_text(rel, columns, options)
+            customers, report = run_customer_metrics(
+                rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame)
+        return customers, report
+
+    def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
+        with self._session_settings():
+            return run_customer_table(rel, columns, fetch=self._rows, fetch_frame=self._frame)
+
+    def query(self, sql: str) -> pd.DataFrame:
+        """Run Spark SQL; return the (small) result."""
+        with self._session_settings():
+            return _to_pandas(self.spark.sql(sql))
+
+    def close(self) -> None:
+        for view in self._views:
+            try:
+                self.spark.catalog.dropTempView(view)
+            except Exception:  # the session may already be stopped
+                pass
+        self._views.clear()
+        self._csv.clear()
+        if self._own_session:
+            self.spark.stop()
+            self._own_session = False
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def _has_glob(path: str) -> bool:
+    return any(ch in path for ch in "*?[{")
+
+
+def _check_local_path(path: str) -> None:
+    if _has_glob(path):
+        if not glob.glob(path, recursive=True):
+            raise InputError(f"No file matches {path}. Check the pattern and the folder.")
+    elif not os.path.exists(path):
+        raise InputError(f"Input file {path} does not exist. Check the path.")
+    elif os.path.isdir(path):
+        if not glob.glob(os.path.join(path, "**", "*.parquet"), recursive=True):
+            raise InputError(
+                f"Folder {path} holds no .parquet files. Point to a file, a glob such as "
+                f"'{path}/*.csv', or a folder of Parquet files."
+            )
+    elif os.path.getsize(path) == 0:
+        raise InputError(f"Input file {path} is empty (0 bytes).")
+
+
+def _single_column(path: str, header: str, delimiter: str) -> None:
+    for candidate in (";", "\t", "|", ","):
+        if candidate != delimiter and candidate in header:
+            shown = "\\t" if candidate == "\t" else candidate
+            raise InputError(
+                f"{path} was read as a single column {header!r}: the delimiter looks like "
+                f"{shown!r}. Pass --delimiter '{shown}' (delimiter='{shown}' in Python)."
+            )
+
+
+def _is_spark_dataframe(source: Any) -> bool:
+    module = type(source).__module__
+    return module.startswith("pyspark.") and type(source).__name__ == "DataFrame"
+
+
+def _arrow(source: Any):
+    """An in-memory table (pandas, polars, pyarrow) as an Arrow table."""
+    import pyarrow as pa
+
+    module = type(source).__module__.split(".")[0]
+    if module == "pyarrow":
+        return source if isinstance(source, pa.Table) else pa.table(source)
+    if module == "polars":
+        return source.to_arrow()
+    if module == "pandas":
+        return pa.Table.from_pandas(source.rename(columns=str), preserve_index=False)
+    raise InputError(
+        f"Cannot read a {type(source).__name__}: pass a file path, a Spark table (spark:NAME), "
+        "a Spark, pandas or polars DataFrame, or a pyarrow Table."
+    )
+
+
+def _read_with_duckdb(path: str, table: str | None, delimiter: str | None):
+    from .duckdb import DuckDBEngine
+
+    reader = DuckDBEngine(threads=1)
+    try:
+        rel = reader.read(path, table=table, delimiter=delimiter)
+        result = reader.con.sql(f"SELECT * FROM {rel.handle}")
+        return (getattr(result, "to_arrow_table", None) or result.arrow)()
+    finally:
+        reader.close()
+
+
+def _to_pandas(df: Any) -> pd.DataFrame:
+    """A (small) Spark DataFrame as pandas, through Arrow; sorted by customer id if it has one."""
+    if hasattr(df, "toArrow"):
+        out = df.toArrow().to_pandas()
+    else:  # PySpark 3.5
+        out = df.toPandas()
+    if CUSTOMER_ID in out.columns:
+        out = out.sort_values(CUSTOMER_ID, kind="stable").reset_index(drop=True)
+    return out

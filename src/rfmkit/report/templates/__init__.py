@@ -1,0 +1,1 @@
+"""HTML template, stylesheet and script of the report (package data, inlined at render time)."""

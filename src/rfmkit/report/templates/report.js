@@ -1,0 +1,49 @@
+/* Sortable tables: click (or Enter on) a column heading. Cells may carry data-sort (a number,
+   or empty for a missing value, which always sorts last). No libraries, no network. */
+(function () {
+  "use strict";
+  function keyOf(cell) {
+    var raw = cell.getAttribute("data-sort");
+    if (raw === null) { return cell.textContent.trim().toLowerCase(); }
+    if (raw === "") { return null; }
+    var n = Number(raw);
+    return isNaN(n) ? raw.toLowerCase() : n;
+  }
+  function compare(a, b) {
+    if (a === b) { return 0; }
+    if (typeof a !== typeof b) { a = String(a); b = String(b); }
+    return a < b ? -1 : (a > b ? 1 : 0);
+  }
+  function makeSortable(table) {
+    var head = table.tHead && table.tHead.rows[0];
+    var body = table.tBodies[0];
+    if (!head || !body) { return; }
+    var heads = Array.prototype.slice.call(head.cells);
+    heads.forEach(function (th, col) {
+      th.tabIndex = 0;
+      th.setAttribute("aria-sort", "none");
+      function sort() {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        heads.forEach(function (other) { other.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var rows = Array.prototype.slice.call(body.rows).map(function (row, i) {
+          return { row: row, key: keyOf(row.cells[col]), i: i };
+        });
+        rows.sort(function (x, y) {
+          if (x.key === null || y.key === null) {
+            if (x.key === y.key) { return x.i - y.i; }
+            return x.key === null ? 1 : -1;
+          }
+          var c = compare(x.key, y.key);
+          return (ascending ? c : -c) || (x.i - y.i);
+        });
+        rows.forEach(function (r) { body.appendChild(r.row); });
+      }
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sort(); }
+      });
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
+}());
