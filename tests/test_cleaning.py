@@ -73,7 +73,11 @@ def _counts(**kw: int) -> dict[str, int]:
         (CleaningRules(), _counts(duplicate_row=2, missing_customer=2, unparseable_date=1,
                                   unparseable_amount=1, after_as_of=1, cancellation=2,
                                   non_positive_amount=2)),
+        # net returns keep cancellation invoices by default: they are netted against spend
         (CleaningRules(returns="net"),
+         _counts(duplicate_row=2, missing_customer=2, unparseable_date=1, unparseable_amount=1,
+                 after_as_of=1, non_positive_amount=1)),
+        (CleaningRules(returns="net", drop_cancellations=True),
          _counts(duplicate_row=2, missing_customer=2, unparseable_date=1, unparseable_amount=1,
                  after_as_of=1, cancellation=2, non_positive_amount=1)),
         (CleaningRules(drop_duplicates=False),
@@ -88,7 +92,7 @@ def _counts(**kw: int) -> dict[str, int]:
          _counts(duplicate_row=2, missing_customer=2, unparseable_date=1, unparseable_amount=1,
                  after_as_of=1, cancellation=2, non_positive_amount=3)),
     ],
-    ids=["defaults", "net", "keep_duplicates", "keep_cancellations", "other_prefix"],
+    ids=["defaults", "net", "net_drop_cancellations", "keep_duplicates", "keep_cancellations", "other_prefix"],
 )
 def test_each_row_is_counted_under_the_first_rule_it_breaks(multi, rules, expected):
     options = MetricOptions(as_of=dt.date(2023, 3, 6))
@@ -132,7 +136,7 @@ def test_kept_rows_give_the_expected_customers(multi):
 
 def test_net_counts_customers_left_with_returns_only(multi):
     result = compute_rfm(multi, options=MetricOptions(as_of=dt.date(2023, 3, 6)),
-                         cleaning=CleaningRules(returns="net"))
+                         cleaning=CleaningRules(returns="net", drop_cancellations=True))
     # k3 keeps only its -3 return: it has rows but no purchase
     assert result.customers["customer_id"].tolist() == ["k1", "k4"]
     assert result.quality.customers_without_purchases == 1

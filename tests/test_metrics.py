@@ -62,7 +62,7 @@ CASES = {
     "returns_net": (
         # B nets its return (-8) but not the cancellation (dropped); D's revenue nets to 0 but D
         # still bought once; E never bought and is dropped (and counted).
-        MetricOptions(), CleaningRules(returns="net"),
+        MetricOptions(), CleaningRules(returns="net", drop_cancellations=True),
         [
             ("A", 0, 4, 80.0, T("2024-01-10 09:00"), T("2024-02-01 10:00"), 4, 80.0),
             ("B", 7, 2, 24.0, T("2024-01-05 10:00"), T("2024-01-25 18:00"), 2, 24.0),
@@ -100,7 +100,7 @@ CASES = {
         # D's Jan 15 nets to 0: no purchase left, D is dropped. B's Jan 25 nets to 12; its last
         # purchase is the 18:00 purchase, not the 19:00 return.
         MetricOptions(frequency="days", monetary="mean", consolidate_days=True),
-        CleaningRules(returns="net"),
+        CleaningRules(returns="net", drop_cancellations=True),
         [
             ("A", 0, 3, 80.0 / 3, T("2024-01-10 09:00"), T("2024-02-01 10:00"), 4, 80.0),
             ("B", 7, 2, 12.0, T("2024-01-05 10:00"), T("2024-01-25 18:00"), 2, 24.0),
