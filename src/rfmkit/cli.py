@@ -6,11 +6,11 @@ import datetime as dt
 import functools
 import sys
 import time
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -44,7 +44,16 @@ def handle_errors(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", rfmkit.RFMKitWarning)
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    for w in caught:
+                        if issubclass(w.category, rfmkit.RFMKitWarning):
+                            err.print(f"[yellow]Warning:[/] {w.message}", highlight=False)
+                        else:
+                            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         except rfmkit.RFMKitError as exc:
             if _state["debug"]:
                 raise
@@ -59,16 +68,20 @@ def handle_errors(fn):
     return wrapper
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"rfmkit {rfmkit.__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")
-                       ] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", callback=_print_version,
+        is_eager=True)] = False,
 ) -> None:
     _state["debug"] = debug
-    if version:
-        out.print(f"rfmkit {rfmkit.__version__}")
-        raise typer.Exit(0)
 
 
 # --- shared options --------------------------------------------------------------------------
@@ -282,6 +295,39 @@ def score(
         _summary(result, written, time.perf_counter() - started, to)
 
 
+# --- sql -------------------------------------------------------------------------------------
+class Dialect(str, Enum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+    spark = "spark"
+    snowflake = "snowflake"
+    bigquery = "bigquery"
+
+
+@app.command(epilog="""
+[bold]Examples[/]
+
+  rfmkit sql --model results/model.json --dialect postgres --source sales.transactions
+
+  rfmkit sql --model model.json --dialect spark --source transactions > score.sql
+""")
+@handle_errors
+def sql(
+    model_path: Annotated[Path, typer.Option("--model", "-m", help="model.json to export.")],
+    dialect: Annotated[Dialect, typer.Option("--dialect", help="Target SQL dialect.")
+                       ] = Dialect.duckdb,
+    source: Annotated[str, typer.Option(
+        "--source", help="Transactions table (schema.table allowed; every part is quoted).")
+    ] = "transactions",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Fixed reference date (default: the model's policy).")] = None,
+) -> None:
+    """Print one SQL query that scores customers inside a database exactly like `score`."""
+    model = rfmkit.load_model(model_path)
+    typer.echo(rfmkit.model_sql(model, dialect=dialect.value, source=source,
+                                as_of=_parse_as_of(as_of)))
+
+
 # --- demo ------------------------------------------------------------------------------------
 @app.command(epilog="""
 [bold]Examples[/]
@@ -370,7 +416,7 @@ def _summary(result: rfmkit.Segmentation, written: list[Path], seconds: float,
     for col, just in (("segment", "left"), ("customers", "right"), ("share", "right"),
                       ("revenue share", "right"), ("mean R", "right"), ("mean F", "right"),
                       ("mean M", "right")):
-        table.add_column(col, justify=just)
+        table.add_column(col, justify=just, no_wrap=True)
     for row in result.segments.itertuples(index=False):
         table.add_row(row.segment, f"{row.customers:,}", f"{row.customer_share:.1%}",
                       f"{row.revenue_share:.1%}", f"{row.recency_mean:,.0f}",
@@ -378,8 +424,9 @@ def _summary(result: rfmkit.Segmentation, written: list[Path], seconds: float,
     out.print(table)
     if result.clusters is not None:
         ct = Table(title="Clusters", title_justify="left")
-        for col in ("cluster", "name", "customers", "revenue share", "description"):
-            ct.add_column(col)
+        for col in ("cluster", "name", "customers", "revenue share"):
+            ct.add_column(col, no_wrap=True, justify="left" if col == "name" else "right")
+        ct.add_column("description")
         for row in result.clusters.itertuples(index=False):
             ct.add_row(str(row.cluster), row.cluster_name, f"{row.customers:,}",
                        f"{row.revenue_share:.1%}", row.description)
@@ -393,14 +440,18 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (also the console script's entry point)."""
     try:
         result = app(args=argv, prog_name="rfmkit", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("Aborted.")
         return 130
+    except Exception as exc:
+        # Usage errors (unknown option, bad value) from Typer's bundled click: print, exit 2.
+        code = getattr(exc, "exit_code", None)
+        if callable(getattr(exc, "show", None)) and isinstance(code, int):
+            exc.show()
+            return code
+        raise
     return result if isinstance(result, int) else 0
 
 

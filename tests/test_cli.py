@@ -1,0 +1,185 @@
+"""The command line, run in-process through rfmkit.cli.main(argv) -> exit code."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pandas as pd
+import pytest
+
+from rfmkit.cli import main
+from rfmkit.demo import write_transactions
+
+COMMANDS = [["segment"], ["score"], ["sql"], ["demo"], ["segments", "check"]]
+
+
+@pytest.fixture(scope="module")
+def transactions(tmp_path_factory):
+    return write_transactions(tmp_path_factory.mktemp("data") / "tx.parquet", 20_000, seed=3)
+
+
+@pytest.fixture(scope="module")
+def segmented(transactions, tmp_path_factory):
+    out = tmp_path_factory.mktemp("seg")
+    assert main(["segment", str(transactions), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_help_lists_commands(capsys):
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    for name in ("segment", "score", "sql", "demo", "segments"):
+        assert name in text
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c))
+def test_every_command_help_has_examples(command, capsys):
+    assert main([*command, "--help"]) == 0
+    assert "Examples" in capsys.readouterr().out
+
+
+def test_version(capsys):
+    import rfmkit
+
+    assert main(["--version"]) == 0
+    assert rfmkit.__version__ in capsys.readouterr().out
+
+
+def test_segment_writes_every_output(segmented):
+    names = {p.name for p in segmented.iterdir()}
+    assert {"customers.parquet", "segments.csv", "clusters.csv", "k_selection.csv",
+            "quality.json", "model.json"} <= names
+    assert not [n for n in names if n.startswith(".")]  # no staging leftovers
+    customers = pd.read_parquet(segmented / "customers.parquet")
+    for col in ("customer_id", "recency", "frequency", "monetary", "r_score", "f_score",
+                "m_score", "rfm_code", "segment", "cluster", "cluster_name"):
+        assert col in customers.columns
+    ids = customers["customer_id"].astype(int)
+    assert ids.is_monotonic_increasing and ids.is_unique
+    segments = pd.read_csv(segmented / "segments.csv")
+    assert segments["customers"].sum() == len(customers)
+    assert segments["customer_share"].sum() == pytest.approx(1.0)
+    quality = json.loads((segmented / "quality.json").read_text())
+    assert quality["customers"] == len(customers)
+    assert quality["rows_read"] == 20_000
+    assert quality["rows_used"] + quality["rows_dropped"] == 20_000
+    model = json.loads((segmented / "model.json").read_text())
+    assert model["format"] == "rfmkit-model"
+
+
+def test_segment_prints_summary(transactions, tmp_path, capsys):
+    assert main(["segment", str(transactions), "--out", str(tmp_path), "--clusters", "none"]) == 0
+    text = capsys.readouterr().out
+    assert "customers from" in text and "Segments" in text and "Champions" in text
+    assert "Clusters" not in text
+    assert not (tmp_path / "clusters.csv").exists()
+
+
+def test_score_reproduces_segment(segmented, transactions, tmp_path):
+    assert main(["score", str(transactions), "--model", str(segmented / "model.json"),
+                 "--out", str(tmp_path), "--quiet", "--format", "csv"]) == 0
+    scored = pd.read_csv(tmp_path / "customers.csv", dtype={"customer_id": str})
+    trained = pd.read_parquet(segmented / "customers.parquet")
+    for col in ("r_score", "f_score", "m_score", "segment", "cluster", "cluster_name"):
+        assert scored[col].tolist() == trained[col].tolist(), col
+    assert not (tmp_path / "model.json").exists()  # scoring learns nothing
+
+
+def test_sql_runs_in_duckdb_and_matches_score(segmented, transactions, capsys):
+    assert main(["sql", "--model", str(segmented / "model.json"), "--dialect", "duckdb",
+                 "--source", "tx"]) == 0
+    query = capsys.readouterr().out
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE tx AS SELECT * FROM read_parquet('{transactions}')")
+    got = con.execute(query).fetch_df()
+    trained = pd.read_parquet(segmented / "customers.parquet")
+    merged = trained.merge(got, on="customer_id", suffixes=("", "_sql"))
+    assert len(merged) == len(trained) == len(got)
+    for col in ("r_score", "f_score", "m_score", "segment", "cluster"):
+        assert (merged[col].astype(str) == merged[f"{col}_sql"].astype(str)).all(), col
+
+
+def test_preset_defaults_and_explicit_flags_win(transactions, tmp_path):
+    assert main(["segment", str(transactions), "--out", str(tmp_path), "--quiet",
+                 "--preset", "quintile", "--monetary", "sum", "--clusters", "none"]) == 0
+    params = json.loads((tmp_path / "model.json").read_text())["params"]
+    assert params["consolidate_days"] is True  # from the preset
+    assert params["frequency"] == "days"  # from the preset
+    assert params["monetary"] == "sum"  # given explicitly: wins over the preset's "mean"
+
+
+def test_csv_format_and_duckdb_destination(transactions, tmp_path):
+    db = tmp_path / "crm.db"
+    for _ in range(2):  # the second run replaces the tables
+        assert main(["segment", str(transactions), "--out", str(tmp_path / "o"), "--quiet",
+                     "--format", "csv", "--clusters", "3", "--to", f"duckdb:{db}"]) == 0
+    customers = pd.read_csv(tmp_path / "o" / "customers.csv")
+    con = duckdb.connect(str(db), read_only=True)
+    tables = {r[0] for r in con.execute("SHOW TABLES").fetchall()}
+    assert tables == {"rfm_customers", "rfm_segments", "rfm_clusters"}
+    assert con.execute("SELECT count(*) FROM rfm_customers").fetchone()[0] == len(customers)
+    assert con.execute("SELECT count(*) FROM rfm_clusters").fetchone()[0] == 3
+
+
+def test_missing_file_is_one_clear_error_and_no_output(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["segment", str(tmp_path / "nope.csv"), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "nope.csv" in err and "does not exist" in err
+    assert "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_bad_column_error_names_flag(tmp_path, capsys):
+    path = tmp_path / "sales.csv"
+    path.write_text("client,day,total\na,2024-01-01,3\n")
+    assert main(["segment", str(path), "--out", str(tmp_path / "o")]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    # 'client' is recognised as the customer id; 'day' is not a known date name
+    assert "sales.csv" in err and "--date" in err and "'day'" in err
+    assert main(["segment", str(path), "--out", str(tmp_path / "o"), "--quiet", "--customer",
+                 "client", "--date", "day", "--amount", "total", "--clusters", "none"]) == 1
+    # one customer cannot fill 5 score bins: a clear error again, still no output
+    err = " ".join(capsys.readouterr().err.split())
+    assert "bins" in err and "Traceback" not in err
+    assert not (tmp_path / "o" / "customers.parquet").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    from rfmkit.errors import InputError
+
+    with pytest.raises(InputError):
+        main(["--debug", "segment", str(tmp_path / "nope.csv"), "--out", str(tmp_path)])
+
+
+def test_bad_option_values(transactions, tmp_path, capsys):
+    assert main(["segment", str(transactions), "--out", str(tmp_path), "--clusters", "many"]) == 1
+    assert "--clusters" in capsys.readouterr().err
+    assert main(["segment", str(transactions), "--out", str(tmp_path), "--as-of", "soon"]) == 1
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+    assert main(["segment", str(transactions), "--out", str(tmp_path), "--no-such-flag"]) == 2
+
+
+def test_segments_check_and_list(capsys):
+    assert main(["segments", "check", "rfm-grid-11"]) == 0
+    text = capsys.readouterr().out
+    assert "rfm-grid-11" in text
+    assert main(["segments", "list"]) == 0
+    listing = capsys.readouterr().out
+    for name in ("rfm-grid-11", "rf-10", "r-rfm-0.3.0"):
+        assert name in listing
+
+
+def test_segments_check_fails_on_incomplete_map(tmp_path, capsys):
+    path = tmp_path / "partial.yaml"
+    path.write_text("name: partial\nlevels: 5\nrules:\n  - name: Best\n    r: [4, 5]\n")
+    assert main(["segments", "check", str(path)]) == 1
+    assert "Best" in capsys.readouterr().out
+
+
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--rows", "5000", "--seed", "1"]) == 0
+    assert (tmp_path / "transactions.parquet").exists()
+    assert (tmp_path / "customers.parquet").exists()
+    assert "Champions" in capsys.readouterr().out
