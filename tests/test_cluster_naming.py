@@ -131,7 +131,16 @@ def test_dataframe_input_from_profile_or_scores():
         name_clusters(pd.DataFrame({"a": [1.0]}))
 
 
-@pytest.mark.parametrize("scale", [(5, 1), (1, 1), ("a", 5), (1,), None])
+def test_one_scale_per_axis():
+    # frequency with only 4 bins (ties): f=3.7 is high on 1..4 but medium on 1..5
+    assert name_clusters([[4.6, 3.6, 4.5]], scale=(1, 5))[0].name == "Loyal Customers"
+    assert name_clusters([[4.6, 3.6, 4.5]], scale=[(1, 5), (1, 4), (1, 5)])[0].name == "Champions"
+    assert centroid_levels([[50, 2.5, 3.0]], scale=[(0, 100), (1, 4), (1, 5)]) == [
+        (MEDIUM, MEDIUM, MEDIUM)]
+
+
+@pytest.mark.parametrize("scale", [(5, 1), (1, 1), ("a", 5), (1,), None, [(1, 5), (1, 4)],
+                                   [(1, 5), (4, 1), (1, 5)]])
 def test_bad_scale(scale):
     with pytest.raises(ParameterError, match="'scale' parameter"):
         name_clusters([[1.0, 1.0, 1.0]], scale=scale)

@@ -301,7 +301,7 @@ def test_auto_finds_separated_blobs_and_records_why():
     centers = [[0, 0, 0], [8, 0, 0], [0, 8, 0], [0, 0, 8]]
     X = blobs(150, centers, 0.7, seed=4)
     est = RFMClusterer(k_min=2, k_max=7, n_init=3).fit(X)
-    assert est.n_clusters_ == 4
+    assert est.n_clusters_ == 4 and est.knee_ == 4
     row = est.k_selection_.set_index(cl.K).loc[4]
     assert row[cl.STABILITY] > 0.99 and row[cl.CHOSEN]
     assert est.selection_reason_.startswith("k=4:")
@@ -369,7 +369,7 @@ def test_k_max_above_distinct_points_warns_and_clips():
 def test_int_n_clusters_skips_search_but_reports_metrics():
     X = quantile_scores(800, 8)
     est = RFMClusterer(3, stability_resamples=2).fit(score_frame(X))
-    assert est.k_selection_ is None
+    assert est.k_selection_ is None and est.knee_ is None
     assert est.n_clusters_ == 3 and "n_clusters=3 was given" in est.selection_reason_
     assert set(est.metrics_) == set(cl.K_SELECTION_COLUMNS) - {cl.CHOSEN}
     assert 0 < est.metrics_["silhouette"] < 1 and 0 <= est.metrics_["stability"] <= 1
@@ -431,6 +431,7 @@ def test_state_round_trips_through_json(features):
     assert rebuilt.get_params() == est.get_params()
     assert rebuilt.metrics_ == json.loads(json.dumps(est.metrics_, default=str))
     assert rebuilt.selection_reason_ == est.selection_reason_
+    assert rebuilt.knee_ == est.knee_
     assert not hasattr(rebuilt, "labels_")
 
 
@@ -502,6 +503,11 @@ def test_profile_clusters_default_names_and_errors():
     assert out[schema.CLUSTER_NAME].tolist() == ["Cluster 0", "Cluster 1", "Cluster 2"]
     assert out[schema.REVENUE].isna().all() and out["r_score_mean"].isna().all()
     assert cl.DESCRIPTION not in out.columns
+    scored = df.assign(**{schema.R_SCORE: 4, schema.F_SCORE: np.arange(30) % 3 + 1,
+                          schema.M_SCORE: 2.6})
+    out = profile_clusters(scored, np.arange(30) % 3)
+    assert out[schema.CLUSTER_NAME].tolist() == [  # Method Q's label
+        "Cluster 0: r=4, f=1, m=3", "Cluster 1: r=4, f=2, m=3", "Cluster 2: r=4, f=3, m=3"]
     with pytest.raises(InputError, match="one entry per customer"):
         profile_clusters(df, [0, 1])
     with pytest.raises(InputError, match="only 2 names"):

@@ -46,7 +46,8 @@ class Options:
         self.values = values
 
     def __call__(self, value: Any) -> bool:
-        return value in self.values
+        # Compare one by one: `in` on an array value would raise "truth value is ambiguous".
+        return any(isinstance(value, type(v)) and value == v for v in self.values)
 
     def __str__(self) -> str:
         return "one of " + ", ".join(repr(v) for v in self.values)

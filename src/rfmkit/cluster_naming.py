@@ -33,7 +33,6 @@ e.g. "Lost (m=1.8)". Never "Lost 2".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -152,20 +151,20 @@ def _as_array(centroids) -> np.ndarray:
     return arr
 
 
-def _check_scale(scale: Sequence[float]) -> tuple[float, float]:
+def _check_scale(scale) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) arrays of shape (3,) from one (low, high) pair or one pair per axis."""
+    message = ("The 'scale' parameter of name_clusters must be a (low, high) pair such as (1, 5) "
+               "or (0, 100), or one such pair per axis R, F, M, with low < high. Got {!r} "
+               "instead.")
     try:
-        lo, hi = (float(v) for v in scale)
+        arr = np.asarray(scale, dtype=np.float64)
     except (TypeError, ValueError):
-        raise ParameterError(
-            f"The 'scale' parameter of name_clusters must be a (low, high) pair such as (1, 5) "
-            f"or (0, 100). Got {scale!r} instead."
-        ) from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ParameterError(
-            f"The 'scale' parameter of name_clusters must be a (low, high) pair with low < high. "
-            f"Got {scale!r} instead."
-        )
-    return lo, hi
+        raise ParameterError(message.format(scale)) from None
+    if arr.shape == (2,):
+        arr = np.tile(arr, (3, 1))
+    if arr.shape != (3, 2) or not np.isfinite(arr).all() or not (arr[:, 0] < arr[:, 1]).all():
+        raise ParameterError(message.format(scale))
+    return arr[:, 0], arr[:, 1]
 
 
 def _level(fraction: float) -> str:
@@ -176,7 +175,7 @@ def _level(fraction: float) -> str:
     return MEDIUM
 
 
-def centroid_levels(centroids, *, scale: Sequence[float] = (1, 5)) -> list[tuple[str, str, str]]:
+def centroid_levels(centroids, *, scale=(1, 5)) -> list[tuple[str, str, str]]:
     """The (R, F, M) levels ("low", "medium", "high") of each centroid on ``scale``."""
     arr = _as_array(centroids)
     lo, hi = _check_scale(scale)
@@ -184,17 +183,19 @@ def centroid_levels(centroids, *, scale: Sequence[float] = (1, 5)) -> list[tuple
     return [tuple(_level(v) for v in row) for row in frac]  # type: ignore[misc]
 
 
-def _fmt(value: float, lo: float, hi: float) -> str:
-    return f"{value:.0f}" if hi - lo > 10 else f"{value:.1f}"
+def _decimals(lo: float, hi: float) -> int:
+    return 0 if hi - lo > 10 else 1
 
 
-def _describe(row: np.ndarray, levels: tuple[str, str, str], lo: float, hi: float) -> str:
-    r, f, m = (f"{axis}={_fmt(v, lo, hi)}" for axis, v in zip(_AXES, row, strict=True))
+def _describe(row: np.ndarray, levels: tuple[str, str, str], lo: np.ndarray,
+              hi: np.ndarray) -> str:
+    r, f, m = (f"{axis}={v:.{_decimals(a, b)}f}"
+               for axis, v, a, b in zip(_AXES, row, lo, hi, strict=True))
     return (f"{_PHRASES['r'][levels[0]]} ({r}), {_PHRASES['f'][levels[1]]} ({f}) and "
             f"{_PHRASES['m'][levels[2]]} ({m}).")
 
 
-def _qualify(rows: np.ndarray, frac: np.ndarray, lo: float, hi: float) -> list[str]:
+def _qualify(rows: np.ndarray, frac: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str]:
     """Distinguishing qualifiers for clusters that share a name (rows of one group)."""
     spread = {axis: float(np.ptp(frac[:, _AXES.index(axis)])) for axis in _AXES}
     axis = max(_AXIS_PREFERENCE, key=lambda a: spread[a])  # first preferred axis on ties
@@ -206,7 +207,7 @@ def _qualify(rows: np.ndarray, frac: np.ndarray, lo: float, hi: float) -> list[s
         rank = np.argsort(np.argsort(-values, kind="stable"), kind="stable")
         return [words[i] for i in rank]
     # Many clusters or ties on the axis: the values, with just enough decimals to differ.
-    for decimals in range(0 if hi - lo > 10 else 1, 7):
+    for decimals in range(_decimals(lo[j], hi[j]), 7):
         texts = [f"{axis}={v:.{decimals}f}" for v in values]
         if len(set(texts)) == g:
             return texts
@@ -220,7 +221,7 @@ def _qualify(rows: np.ndarray, frac: np.ndarray, lo: float, hi: float) -> list[s
     )
 
 
-def name_clusters(centroids, *, scale: Sequence[float] = (1, 5)) -> list[ClusterName]:
+def name_clusters(centroids, *, scale=(1, 5)) -> list[ClusterName]:
     """Name each cluster from its centroid's R, F, M levels; names are unique.
 
     Parameters
@@ -229,8 +230,10 @@ def name_clusters(centroids, *, scale: Sequence[float] = (1, 5)) -> list[Cluster
         Centroid R, F, M on a common "higher is better" scale: an array (columns R, F, M) or a
         DataFrame with r_score, f_score, m_score (or r_score_mean, ... as in
         :func:`rfmkit.clustering.profile_clusters`).
-    scale : (low, high), default=(1, 5)
-        The score range: (1, n_bins) for quantile scores, (0, 100) for percentile scores.
+    scale : (low, high) or three (low, high) pairs, default=(1, 5)
+        The score range: (1, n_bins) for quantile scores, (0, 100) for percentile scores; one
+        pair per axis when the axes differ (e.g. ties left frequency with 4 bins:
+        ``[(1, 5), (1, 4), (1, 5)]``).
 
     Returns
     -------

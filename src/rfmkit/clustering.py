@@ -868,8 +868,12 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
         The same quantities for the fitted k (computed also when ``n_clusters`` is an int).
     selection_reason_ : str
         Why ``n_clusters_`` was chosen, in one sentence with the numbers.
-    feature_mean_, feature_scale_ : ndarray of shape (3,) or None
-        Standardisation of the log metrics (``features="log-metrics"``), else None.
+    knee_ : int or None
+        Knee of the log-inertia curve over the k searched (None without a search or a knee).
+    feature_mean_ : ndarray of shape (3,) or None
+        Mean of the log metrics (``features="log-metrics"``), else None.
+    feature_scale_ : ndarray of shape (3,) or None
+        Standard deviation of the log metrics (1 where it is 0), else None.
     feature_names_ : list of str
         The customer-table columns the features come from.
     n_features_in_ : int
@@ -1008,10 +1012,13 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
             provisional = _table(results, sample_size, sample_seed, chosen=-1)
             k, reason = _choose_k(provisional, self.criterion)
             self.k_selection_ = _table(results, sample_size, sample_seed, chosen=k)
+            self.knee_ = _inertia_knee(provisional[K].to_numpy(),
+                                       provisional[INERTIA].to_numpy(dtype=np.float64))
         else:
             k = int(self.n_clusters)
             reason = f"k={k}: n_clusters={k} was given; no search over k."
             self.k_selection_ = None
+            self.knee_ = None
         result = next(r for r in results if r.k == k)
         row = _table([result], sample_size, sample_seed, chosen=k).iloc[0]
         self.metrics_ = {c: _py(row[c]) for c in K_SELECTION_COLUMNS if c != CHOSEN}
@@ -1072,6 +1079,7 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
             "feature_mean": None if self.feature_mean_ is None else self.feature_mean_.tolist(),
             "feature_scale": None if self.feature_scale_ is None else self.feature_scale_.tolist(),
             "selection_reason": self.selection_reason_,
+            "knee": self.knee_,
             "metrics": dict(self.metrics_),
             "k_selection": table,
         }
@@ -1117,6 +1125,8 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
             est.feature_mean_, est.feature_scale_ = mean, scale
             est.feature_names_ = [str(c) for c in state["feature_names"]]
             est.selection_reason_ = str(state["selection_reason"])
+            knee = state.get("knee")
+            est.knee_ = None if knee is None else int(knee)
             est.metrics_ = dict(state["metrics"])
             est.k_selection_ = table
             est.n_features_in_ = 3
@@ -1181,7 +1191,9 @@ def profile_clusters(customers: pd.DataFrame, labels, names=None) -> pd.DataFram
     names : sequence or None
         Cluster names indexed by id: strings, or (name, description) pairs (as returned by
         :func:`rfmkit.cluster_naming.name_clusters`), which adds a description column. Its
-        length sets k, so clusters without customers still get a row. Default "Cluster <id>".
+        length sets k, so clusters without customers still get a row. Default: Method Q's
+        label from the rounded mean scores, e.g. "Cluster 3: r=4, f=2, m=3" ("Cluster 3" when
+        the scores are absent).
 
     Returns
     -------
@@ -1235,6 +1247,13 @@ def profile_clusters(customers: pd.DataFrame, labels, names=None) -> pd.DataFram
     count = g.size().reindex(ids, fill_value=0)
     revenue = g[schema.REVENUE].sum(min_count=1).reindex(ids)
     total_revenue = frame[schema.REVENUE].sum(min_count=1)
+    score_means = {c: g[c].mean().reindex(ids).to_numpy() for c in schema.SCORE_COLUMNS}
+    if names is None:
+        for i in range(k):
+            means = [score_means[c][i] for c in schema.SCORE_COLUMNS]
+            if all(np.isfinite(means)):
+                label_names[i] += ": " + ", ".join(
+                    f"{c[0]}={v:.0f}" for c, v in zip(schema.SCORE_COLUMNS, means, strict=True))
     out = pd.DataFrame({schema.CLUSTER: np.arange(k, dtype=np.int64),
                         schema.CLUSTER_NAME: label_names})
     if descriptions is not None:
@@ -1249,5 +1268,5 @@ def profile_clusters(customers: pd.DataFrame, labels, names=None) -> pd.DataFram
         out[f"{c}_mean"] = g[c].mean().reindex(ids).to_numpy()
         out[f"{c}_median"] = g[c].median().reindex(ids).to_numpy()
     for c in schema.SCORE_COLUMNS:
-        out[f"{c}_mean"] = g[c].mean().reindex(ids).to_numpy()
+        out[f"{c}_mean"] = score_means[c]
     return out
