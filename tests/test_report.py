@@ -9,6 +9,8 @@ import dataclasses
 import json
 import math
 import re
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -469,13 +471,18 @@ def test_transitions(demo_model):
 
 def test_transitions_from_a_previous_model(demo_tx):
     """A model fitted with previous_model: the report shows how its customers moved."""
-    earlier = _fit(demo_tx, as_of="2025-06-30", n_clusters="none")
+    earlier = _fit(demo_tx, as_of="2025-06-30", n_clusters=4)
     model = _fit(demo_tx, n_clusters=4, previous_model=earlier)
     previous = model.result_.previous
     s = build_report(model, model.result_).to_dict()
     t = s["transitions"]
     assert t["matched"] == len(model.result_.customers) == len(previous)
-    assert t["clusters"] is None  # the previous model had no clusters
+    cl = t["clusters"]
+    assert set(cl["from"]) <= {f"{i}: {n}" for i, n in enumerate(earlier.cluster_names_)}
+    assert set(cl["to"]) <= {f"{i}: {n}" for i, n in enumerate(model.cluster_names_)}
+    kept = int((previous[schema.CLUSTER].to_numpy()
+                == model.result_.customers[schema.CLUSTER].to_numpy()).sum())
+    assert (cl["unchanged"], cl["customers"]) == (kept, t["matched"])
     seg = t["segments"]
     table = pd.DataFrame(seg["counts"], index=seg["from"], columns=seg["to"])
     expected = pd.crosstab(previous[schema.SEGMENT].astype(str).to_numpy(),
@@ -560,14 +567,13 @@ def test_html_escapes_user_text(demo_tx):
     assert html.count("<script>") == 1  # only the report's own sorting script
 
 
-@pytest.mark.slow
-def test_report_is_deterministic(demo_tx):
-    model_a, model_b = _fit(demo_tx, k_max=4), _fit(demo_tx, k_max=4)  # two independent fits
-    first = build_report(model_a, model_a.result_)
-    second = build_report(model_b, model_b.result_)
-    assert first.to_dict() == second.to_dict()
-    assert json.dumps(first.to_dict()) == json.dumps(second.to_dict())
-    assert first.html().encode() == second.html().encode()
+def test_report_is_deterministic(demo_tx, demo_report):
+    """An independent fit of the same data gives the same dict and byte-identical HTML."""
+    model = _fit(demo_tx, k_max=6)
+    again = build_report(model, model.result_, title="Demo <shop> & co")
+    assert again.to_dict() == demo_report.to_dict()
+    assert json.dumps(again.to_dict()) == json.dumps(demo_report.to_dict())
+    assert again.html().encode() == demo_report.html().encode()
 
 
 def test_write_html_is_atomic(demo_report, tmp_path):
@@ -656,3 +662,11 @@ def test_sections_constant_is_the_page_order():
     assert SECTIONS == ("overview", "distributions", "scores", "segments", "clusters",
                         "transitions")
     assert Report.__module__ == "rfmkit.report"
+
+
+def test_importing_the_report_does_not_import_matplotlib_or_jinja2():
+    # `import rfmkit` (CLI start-up) pays for matplotlib and Jinja2 only when a report is drawn
+    code = ("import sys, rfmkit.report; "
+            "print(sorted(m for m in ('matplotlib', 'jinja2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

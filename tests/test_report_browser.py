@@ -91,8 +91,12 @@ def _check_in_browser(playwright_driver, tmp_path: Path, name: str, model: RFMMo
         for i in range(charts.count()):
             box = charts.nth(i).bounding_box()
             assert box is not None and box["width"] > 300 and box["height"] > 100, i
-        # nothing wider than the window: no horizontal scrolling on a laptop screen
+        # nothing wider than the window, no table scrolling sideways, on a laptop screen
         assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+        overflowing = page.eval_on_selector_all(
+            ".table-wrap", "ws => ws.filter(w => w.scrollWidth > w.clientWidth)"
+                           ".map(w => w.querySelector('table').id)")
+        assert overflowing == []
 
         shot = tmp_path / f"report-{name}.png"
         page.screenshot(path=str(shot), full_page=True)

@@ -29,6 +29,7 @@ from .model import RFMModel, Segmentation
 from .outputs import segmentation_files, write_destination, write_files
 from .persistence import load_model, model_from_dict, model_to_dict, save_model
 from .presets import PRESETS
+from .report import Report, build_report
 from .schema import ColumnMapping, InputShape
 from .scoring import RFMScorer, rfm_code, score_levels
 from .segments import (
@@ -64,6 +65,7 @@ __all__ = [
     "RFMModel",
     "RFMResult",
     "RFMScorer",
+    "Report",
     "SchemaError",
     "SegmentAudit",
     "SegmentMap",
@@ -72,6 +74,7 @@ __all__ = [
     "Segmentation",
     "__version__",
     "assign_segments",
+    "build_report",
     "builtin_segment_maps",
     "compute_rfm",
     "generate_transactions",

@@ -295,6 +295,46 @@ def score(
         _summary(result, written, time.perf_counter() - started, to)
 
 
+# --- report ----------------------------------------------------------------------------------
+class Projection(str, Enum):
+    pca = "pca"
+    tsne = "tsne"
+
+
+@app.command(epilog="""
+[bold]Examples[/]
+
+  rfmkit report this_week.parquet --model results/model.json --out report/
+
+  rfmkit report orders.csv -m model.json -o report/ --title "Q3 customers" --projection tsne
+""")
+@handle_errors
+def report(
+    input: Annotated[str, typer.Argument(help="Transactions or a customer-level table.")],
+    model_path: Annotated[Path, typer.Option("--model", "-m", help="model.json to apply.")],
+    out_dir: OutDir,
+    table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Reference date (default: the model's policy).")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
+    projection: Annotated[Projection, typer.Option(
+        "--projection", help="Cluster map: pca (all customers) or tsne (seeded sample).")
+    ] = Projection.pca,
+    quiet: Quiet = False,
+) -> None:
+    """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
+    model = rfmkit.load_model(model_path)
+    with _status(quiet, f"Reporting on {input}"):
+        result = model.segment(input, table=table, delimiter=delimiter,
+                               as_of=_parse_as_of(as_of), engine=engine)
+        page = rfmkit.build_report(model, result, title=title,
+                                   projection=projection.value).html()
+        written = rfmkit.write_files(
+            out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")})
+    if not quiet:
+        out.print(f"Wrote {written[0]}", highlight=False)
+
+
 # --- sql -------------------------------------------------------------------------------------
 class Dialect(str, Enum):
     duckdb = "duckdb"

@@ -1032,6 +1032,13 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
         self.n_features_in_ = 3
         return self
 
+    def _html_repr(self) -> str:
+        # Notebook view (scikit-learn's _repr_html_/_repr_mimebundle_ call this). The report
+        # package is imported only when a notebook asks for the view.
+        from .report.repr import clusterer_html
+
+        return clusterer_html(self)
+
     def predict(self, X):
         """Cluster of each customer: the nearest centre after the stored feature transform.
 

@@ -161,7 +161,17 @@ class MetricsQuery:
             cases.append("WHEN amount = 0 THEN 'non_positive_amount'")
         return "CASE " + " ".join(cases) + " END"
 
-    def _flagged(self, as_of: dt.date | None) -> str:
+    def flagged_sql(self, as_of: dt.date | None) -> str:
+        """Every input row, typed, with the first cleaning rule it breaks (NULL: kept)."""
+        return (
+            f"WITH typed AS ({self._typed()}) "
+            f"SELECT customer_id, order_id, ts, amount, {self._reason(as_of)} AS reason "
+            "FROM typed"
+        )
+
+    def _flagged(self, as_of: dt.date | None, flagged: str | None) -> str:
+        if flagged is not None:  # rows already flagged and stored (see DuckDBEngine)
+            return f"flagged AS (SELECT * FROM {flagged})"
         return (
             f"typed AS ({self._typed()}), "
             f"flagged AS (SELECT customer_id, order_id, ts, amount, "
@@ -169,10 +179,10 @@ class MetricsQuery:
         )
 
     # --- the two queries ------------------------------------------------------------------------
-    def counts_sql(self, as_of: dt.date | None) -> str:
+    def counts_sql(self, as_of: dt.date | None, *, flagged: str | None = None) -> str:
         """Rows per drop reason (NULL = kept), customers kept, and the latest purchase day kept."""
         return (
-            f"WITH {self._flagged(as_of)} "
+            f"WITH {self._flagged(as_of, flagged)} "
             "SELECT reason, COUNT(*) AS n_rows, "
             "COUNT(DISTINCT CASE WHEN reason IS NULL THEN customer_id END) AS n_customers, "
             "MAX(CASE WHEN reason IS NULL AND amount > 0 THEN CAST(ts AS DATE) END) AS last_day "
@@ -190,8 +200,8 @@ class MetricsQuery:
             return f"COUNT(DISTINCT CASE WHEN amount > 0 THEN order_id END) + {rows_without_id}"
         return rows_without_id
 
-    def customers_sql(self, as_of: dt.date | None) -> str:
-        """One row per customer, sorted by customer id.
+    def customers_sql(self, as_of: dt.date | None, *, flagged: str | None = None) -> str:
+        """One row per customer (unordered: callers sort, engines need not).
 
         ``as_of=None`` computes the reference date inside the query (latest purchase day kept),
         so the same SQL also works standalone, e.g. in a warehouse.
@@ -202,50 +212,65 @@ class MetricsQuery:
         else:
             ref = f"DATE '{as_of.isoformat()}'"
         ctes = [
-            self._flagged(as_of),
+            self._flagged(self.options.as_of, flagged),
             f"kept AS (SELECT customer_id, order_id, ts, CAST(amount AS {MONEY}) AS amount "
             "FROM flagged WHERE reason IS NULL)",
-            f"orders_per_customer AS (SELECT customer_id, {self._order_count()} AS n_orders "
-            "FROM kept GROUP BY customer_id)",
         ]
         if o.consolidate_days:
-            # A customer's day is one purchase: its amount is the day's total.
+            # A customer's day is one purchase: its amount is the day's total. First/last
+            # purchase are times of purchase rows, not of a same-day return.
             ctes.append(
-                # First/last purchase are times of purchase rows, not of a same-day return.
                 "units AS (SELECT customer_id, CAST(ts AS DATE) AS day, "
                 "MIN(CASE WHEN amount > 0 THEN ts END) AS first_ts, "
                 "MAX(CASE WHEN amount > 0 THEN ts END) AS last_ts, "
-                f"CAST(SUM(amount) AS {MONEY}) AS amount, "
-                "CAST(NULL AS VARCHAR) AS order_id FROM kept GROUP BY customer_id, CAST(ts AS DATE))"
+                f"CAST(SUM(amount) AS {MONEY}) AS amount "
+                "FROM kept GROUP BY customer_id, CAST(ts AS DATE))"
             )
+            # Orders still come from the rows; counted per customer, then joined per customer
+            # (joining at row level would cost a pass over every transaction).
+            ctes.append(f"orders_per_customer AS (SELECT customer_id, {self._order_count()} "
+                        "AS n_orders FROM kept GROUP BY customer_id)")
+            n_orders = "NULL"
         else:
-            ctes.append(
-                "units AS (SELECT customer_id, CAST(ts AS DATE) AS day, ts AS first_ts, "
-                "ts AS last_ts, amount, order_id FROM kept)"
-            )
-        purchase_rows = "SUM(CASE WHEN u.amount > 0 THEN 1 ELSE 0 END)"
+            ctes.append("units AS (SELECT customer_id, CAST(ts AS DATE) AS day, ts AS first_ts, "
+                        "ts AS last_ts, amount, order_id FROM kept)")
+            n_orders = self._order_count()
+        purchase_rows = "SUM(CASE WHEN amount > 0 THEN 1 ELSE 0 END)"
+        ctes.append(
+            "per_customer AS (SELECT customer_id, "
+            f"{purchase_rows} AS n_rows, "
+            "COUNT(DISTINCT CASE WHEN amount > 0 THEN day END) AS n_days, "
+            f"{n_orders} AS n_orders, "
+            f"SUM(amount) AS total, "
+            "MIN(CASE WHEN amount > 0 THEN first_ts END) AS first_ts, "
+            "MAX(CASE WHEN amount > 0 THEN last_ts END) AS last_ts "
+            f"FROM units GROUP BY customer_id HAVING {purchase_rows} > 0)"
+        )
+        if o.consolidate_days:
+            source = ("per_customer AS p JOIN orders_per_customer AS o "
+                      "ON p.customer_id = o.customer_id")
+            orders = "o.n_orders"
+        else:
+            source = "per_customer AS p"
+            orders = "p.n_orders"
         freq_expr = {
-            "orders": "MAX(o.n_orders)" if not o.consolidate_days else purchase_rows,
-            "days": "COUNT(DISTINCT CASE WHEN u.amount > 0 THEN u.day END)",
-            "rows": purchase_rows,
+            "orders": "p.n_rows" if o.consolidate_days else orders,
+            "days": "p.n_days",
+            "rows": "p.n_rows",
         }[o.frequency]
-        revenue = "CAST(SUM(u.amount) AS DOUBLE)"
-        # NULLIF: the select list is evaluated before HAVING drops customers without purchases;
-        # PostgreSQL and Spark (ANSI mode) fail on a division by zero.
+        revenue = "CAST(p.total AS DOUBLE)"
+        # NULLIF: never divide by zero (PostgreSQL and Spark in ANSI mode would fail).
         monetary = revenue if o.monetary == "sum" else f"{revenue} / NULLIF({freq_expr}, 0)"
-        last = "MAX(CASE WHEN u.amount > 0 THEN u.last_ts END)"
         return (
             "WITH " + ", ".join(ctes) + " "
-            f"SELECT u.customer_id AS {quote(CUSTOMER_ID)}, "
-            f"CAST(DATE_DIFF('day', CAST({last} AS DATE), {ref}) AS BIGINT) AS {quote(RECENCY)}, "
+            f"SELECT p.customer_id AS {quote(CUSTOMER_ID)}, "
+            f"CAST(DATE_DIFF('day', CAST(p.last_ts AS DATE), {ref}) AS BIGINT) "
+            f"AS {quote(RECENCY)}, "
             f"CAST({freq_expr} AS BIGINT) AS {quote(FREQUENCY)}, "
             f"{monetary} AS {quote(MONETARY)}, "
-            f"MIN(CASE WHEN u.amount > 0 THEN u.first_ts END) AS {quote(FIRST_PURCHASE)}, "
-            f"{last} AS {quote(LAST_PURCHASE)}, "
-            f"CAST(MAX(o.n_orders) AS BIGINT) AS {quote(ORDERS)}, "
+            f"p.first_ts AS {quote(FIRST_PURCHASE)}, "
+            f"p.last_ts AS {quote(LAST_PURCHASE)}, "
+            f"CAST({orders} AS BIGINT) AS {quote(ORDERS)}, "
             f"{revenue} AS {quote(REVENUE)} "
-            "FROM units AS u JOIN orders_per_customer AS o ON u.customer_id = o.customer_id "
-            "GROUP BY u.customer_id "
-            f"HAVING {purchase_rows} > 0 "
-            "ORDER BY u.customer_id"
+            f"FROM {source}"
         )

@@ -22,9 +22,12 @@ FORMATS = ("parquet", "csv")
 
 
 def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
-                       model: RFMModel | None = None
+                       model: RFMModel | None = None, report: bool = True
                        ) -> dict[str, Callable[[Path], None]]:
-    """File name -> writer, for every output of one run."""
+    """File name -> writer, for every output of one run.
+
+    With ``model``, also ``model.json`` and (unless ``report=False``) ``report.html``.
+    """
     if fmt not in FORMATS:
         raise ParameterError(f"Unknown output format {fmt!r}. Choose parquet or csv.")
     files: dict[str, Callable[[Path], None]] = {}
@@ -46,6 +49,11 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
         state = model_to_dict(model)
         files["model.json"] = lambda p: p.write_text(
             json.dumps(state, indent=1, allow_nan=False) + "\n")
+        if report:
+            from .report import build_report
+
+            page = build_report(model, result).html()
+            files["report.html"] = lambda p: p.write_text(page, encoding="utf-8")
     return files
 
 

@@ -342,6 +342,13 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         rank = below[pos] + (ties + 1) / 2
         return np.clip(rank / self.max_rank_[metric] * 100, 0.0, 100.0)
 
+    def _html_repr(self) -> str:
+        # Notebook view (scikit-learn's _repr_html_/_repr_mimebundle_ call this). The report
+        # package is imported only when a notebook asks for the view.
+        from .report.repr import scorer_html
+
+        return scorer_html(self)
+
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: ``r_score``, ``f_score``, ``m_score``.
 

@@ -224,7 +224,19 @@ class DuckDBEngine:
         rows_read = int(self.con.execute(query.rows_sql()).fetchone()[0])
         if rows_read == 0:
             raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
-        counts = self.con.execute(query.counts_sql(options.as_of)).fetchall()
+        # Type, deduplicate and flag the rows once; both queries below read the stored result
+        # (deduplication is the costliest step, and would otherwise run twice).
+        flagged = quote(f"rfm_flagged_{next(self._counter)}")
+        self.con.execute(f"CREATE TEMP TABLE {flagged} AS {query.flagged_sql(options.as_of)}")
+        try:
+            return self._aggregate(rel, query, flagged, rows_read, options, rules, warnings)
+        finally:
+            self.con.execute(f"DROP TABLE IF EXISTS {flagged}")
+
+    def _aggregate(self, rel: Relation, query: MetricsQuery, flagged: str, rows_read: int,
+                   options: MetricOptions, rules: CleaningRules, warnings: list[str]
+                   ) -> tuple[pd.DataFrame, QualityReport]:
+        counts = self.con.execute(query.counts_sql(options.as_of, flagged=flagged)).fetchall()
         dropped = {reason: int(n) for reason, n, _, _ in counts if reason is not None}
         kept = [(int(n), int(c), day) for reason, n, c, day in counts if reason is None]
         rows_used, n_customers, last_day = kept[0] if kept else (0, 0, None)
@@ -243,7 +255,7 @@ class DuckDBEngine:
             )
         as_of = options.as_of or last_day
         report.as_of = as_of
-        customers = self.query(query.customers_sql(as_of))
+        customers = self.query(query.customers_sql(as_of, flagged=flagged))
         if customers.empty:
             # Purchase rows were left, but under day consolidation with returns netted every
             # customer-day summed to <= 0: no customer has a purchase.

@@ -17,10 +17,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .charts import CHARTS
-from .render import render_html
 from .repr import report_html
 from .summary import SECTIONS, summarize
+
+# matplotlib and Jinja2 are imported on first use (html(), figure()), not by `import rfmkit`.
 
 __all__ = ["SECTIONS", "Report", "build_report"]
 
@@ -56,6 +56,8 @@ class Report:
     def html(self) -> str:
         """The whole report as one self-contained HTML document."""
         if self._html is None:
+            from .render import render_html
+
             self._html = render_html(self._summary)
         return self._html
 
@@ -84,6 +86,8 @@ class Report:
 
     def figure(self, chart_id: str):
         """One chart as a matplotlib Figure, by id (see :data:`~rfmkit.report.charts.CHARTS`)."""
+        from .charts import CHARTS
+
         for spec in CHARTS:
             if spec.chart_id == chart_id:
                 if not spec.applies(self._summary):

@@ -204,7 +204,7 @@ def plot_scores(summary: Any) -> Figure:
                 note = f" — {e['n_bins']} of {scores['requested_bins']} bins" if e["collapsed"] \
                     else ""
                 ax.set_title(f"{e['label']} score{note}", color=RED if e["collapsed"] else INK)
-                ax.set_xlabel(f"customers  (ranges in {unit})")
+                ax.set_xlabel(f"customers\n(score ranges in {unit})")
         else:
             fig = Figure(figsize=(10.5, 2.8), layout="constrained")
             axes = fig.subplots(1, 3, sharey=True)

@@ -756,6 +756,8 @@ def _transitions(model: Any, result: Any) -> dict[str, Any] | None:
         "segments": None,
         "clusters": None,
     }
+    if merged.empty:  # no customer in common: nothing moved anywhere we can show
+        return out
     if schema.SEGMENT in previous.columns:
         out["segments"] = _crosstab(merged[f"{schema.SEGMENT}_previous"].astype(str),
                                     merged[schema.SEGMENT].astype(str),
@@ -770,7 +772,13 @@ def _transitions(model: Any, result: Any) -> dict[str, Any] | None:
         labels_before, labels_after = _cluster_labels(before), _cluster_labels(after)
         order = sorted(set(labels_before) | set(labels_after),
                        key=lambda s: (int(s.split(":")[0]) if s.split(":")[0].isdigit() else 0, s))
-        out["clusters"] = _crosstab(labels_before, labels_after, order)
+        clusters = _crosstab(labels_before, labels_after, order)
+        # Cluster ids are carried over from the previous model, so "kept" compares ids: a
+        # cluster that was renamed is still the same cluster.
+        kept = int((before[schema.CLUSTER].astype("int64").to_numpy()
+                    == after[schema.CLUSTER].astype("int64").to_numpy()).sum())
+        clusters.update(unchanged=kept, changed=clusters["customers"] - kept)
+        out["clusters"] = clusters
     return out
 
 
