@@ -236,10 +236,13 @@ class MetricsQuery:
                         "ts AS last_ts, amount, order_id FROM kept)")
             n_orders = self._order_count()
         purchase_rows = "SUM(CASE WHEN amount > 0 THEN 1 ELSE 0 END)"
+        n_days = ("COUNT(DISTINCT CASE WHEN amount > 0 THEN day END)"
+                  if o.frequency == "days" else "CAST(NULL AS BIGINT)")
         ctes.append(
             "per_customer AS (SELECT customer_id, "
             f"{purchase_rows} AS n_rows, "
-            "COUNT(DISTINCT CASE WHEN amount > 0 THEN day END) AS n_days, "
+            # distinct days cost a hash per customer-day: only when frequency needs them
+            f"{n_days} AS n_days, "
             f"{n_orders} AS n_orders, "
             f"SUM(amount) AS total, "
             "MIN(CASE WHEN amount > 0 THEN first_ts END) AS first_ts, "
