@@ -5,10 +5,9 @@ folder), trusts local connections, and is tuned for speed over durability (fsync
 refuses to run as root, so when the tests run as root the cluster belongs to an unprivileged user
 (``nobody``) and every server command runs as that user.
 
-One server is started per test session, on first use, and stopped (and its folder removed) when
-the interpreter exits. Use the ``pg_dsn`` fixture, imported into a test module::
-
-    from pg_server import pg_dsn  # noqa: F401  (a pytest fixture)
+One server is started per test session, on first use (:func:`get_server`), and stopped (and its
+folder removed) when the interpreter exits; :meth:`PostgresServer.new_database` gives each test
+module or test an empty database of its own.
 """
 
 from __future__ import annotations
@@ -90,7 +89,8 @@ class PostgresServer:
     def start(cls) -> PostgresServer:
         bin_dir = find_bin_dir()
         if bin_dir is None:
-            raise FileNotFoundError("initdb/pg_ctl not found on PATH or in /usr/lib/postgresql/*/bin")
+            raise FileNotFoundError(
+                "initdb/pg_ctl not found on PATH or in /usr/lib/postgresql/*/bin")
         user = None
         if os.geteuid() == 0:
             user = next((u for u in UNPRIVILEGED_USERS if _user_exists(u)), None)
@@ -169,15 +169,3 @@ def get_server() -> PostgresServer:
     _SERVER = PostgresServer.start()
     atexit.register(_SERVER.stop)
     return _SERVER
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> PostgresServer:
-    """The session's throwaway PostgreSQL server."""
-    return get_server()
-
-
-@pytest.fixture
-def pg_dsn(pg_server) -> str:
-    """A fresh, empty database on the session's server."""
-    return pg_server.new_database()

@@ -1,12 +1,8 @@
 """One local SparkSession shared by every Spark test (starting Spark takes seconds).
 
 The session is created on first use with the engine's cheap local settings (no UI, 4 shuffle
-partitions, UTC) and stopped when the interpreter exits. Use the ``spark`` fixture, imported into a
-test module::
-
-    from spark_session import spark  # noqa: F401  (a pytest fixture)
-
-Tests skip with a clear reason when PySpark or a Java runtime is missing.
+partitions, UTC) and stopped when the interpreter exits (:func:`get_session`). Tests skip with a
+clear reason when PySpark or a Java runtime is missing.
 """
 
 from __future__ import annotations
@@ -46,9 +42,3 @@ def get_session():
                 atexit.register(_SESSION.stop)
                 return _SESSION
     pytest.skip(_FAILURE)
-
-
-@pytest.fixture(scope="session")
-def spark():
-    """The shared local SparkSession."""
-    return get_session()

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from pg_server import pg_dsn, pg_server  # noqa: F401  (pytest fixtures)
-from reference import assert_same_customers
 
+from pg_server import get_server
+from reference import assert_same_customers
 from rfmkit.cleaning import CleaningRules
 from rfmkit.engines import get_engine
 from rfmkit.engines.postgres import (
@@ -44,8 +47,15 @@ METHOD_Q = MetricOptions(frequency="days", monetary="mean", consolidate_days=Tru
 # --- helpers -------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def module_dsn(pg_server) -> str:  # noqa: F811
-    return pg_server.new_database()
+def module_dsn() -> str:
+    """An empty database on the session's throwaway server, for this module."""
+    return get_server().new_database()
+
+
+@pytest.fixture
+def pg_dsn() -> str:
+    """An empty database for one test."""
+    return get_server().new_database()
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +111,7 @@ def test_translation_leaves_no_duckdb_only_function():
         "x IN (CAST('NaN' AS DOUBLE), CAST('Infinity' AS DOUBLE)) FROM t")
     for banned in ("TRY_CAST", "TRY_STRPTIME", "ISNAN", "IS_INF", "IS_NAN"):
         assert banned not in sql_text.upper()
-    assert "REGEXP_MATCH" in sql_text and "MAKE_TIMESTAMP" in sql_text
+    assert "REGEXP_REPLACE" in sql_text and " ~ '^" in sql_text
 
 
 @pytest.mark.parametrize("fmt, message", [
@@ -179,8 +189,8 @@ def test_synthetic_tables_match_duckdb(engine, synthetic_lines, synthetic_orders
 
 
 def test_table_and_column_names_with_spaces_quotes_and_case(module_dsn, tiny_transactions):
-    weird = {"InvoiceNo": 'Invoice "No"', "CustomerID": "Customer ID", "InvoiceDate": "DATE of sale",
-             "Quantity": "qty'", "UnitPrice": "Unit.Price"}
+    weird = {"InvoiceNo": 'Invoice "No"', "CustomerID": "Customer ID",
+             "InvoiceDate": "DATE of sale", "Quantity": "qty'", "UnitPrice": "Unit.Price"}
     df = tiny_transactions.rename(columns=weird)
     load_table(module_dsn, ("My Schema", 'Sales "2024".Q1'), df)
     columns = ColumnMapping(customer="Customer ID", order='Invoice "No"', date="DATE of sale",
@@ -330,6 +340,7 @@ def test_text_timestamps_parse_as_in_duckdb(module_dsn):
     ("%Y-%m-%d %I:%M %p", ["2024-01-05 01:00 PM", "2024-01-05 12:00 AM", "2024-01-05 12:30 pm",
                            "2024-01-05 13:00 PM", "2024-01-05 00:00 AM"]),
     ("%Y%m%d %H%M%S.%f", ["20240105 101112.5", "20240105 101112.123456", "2024015 101112.1"]),
+    ("%d/%m %I:%M", ["05/01 12:30", "05/01 01:30", "29/02 10:00", "31/01 10:00"]),
 ])
 def test_text_timestamps_with_a_format_parse_as_in_duckdb(module_dsn, fmt, values):
     df = pd.DataFrame({"customer": [f"c{i}" for i in range(len(values))], "date": values,
@@ -560,3 +571,25 @@ def test_readers_keep_the_old_tables_until_the_swap_commits(pg_dsn):
     assert done == [None]
     assert len(_snapshot(pg_dsn, "rfm_customers")) == 30
     assert _staging_tables(pg_dsn) == []
+
+
+def test_missing_psycopg_names_the_install_command():
+    # a fresh interpreter where psycopg cannot be imported: the SQL translation still works,
+    # a connection fails with the pip command
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["psycopg"] = None
+        from rfmkit.engines import get_engine
+        from rfmkit.engines.postgres import postgres_sql
+        from rfmkit.errors import EngineUnavailableError
+        assert "~" in postgres_sql("SELECT TRY_CAST(a AS DOUBLE) FROM t")
+        engine = get_engine("postgres", table="orders")
+        try:
+            engine.read("postgresql://localhost/shop")
+        except EngineUnavailableError as exc:
+            print("ERROR:", exc)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert "ERROR: PostgreSQL support needs a package that is not installed" in out
+    assert "pip install 'rfmkit[postgres]'" in out

@@ -31,7 +31,11 @@ from rfmkit.metric_options import MetricOptions
 from rfmkit.metrics import compute_rfm
 from rfmkit.schema import ColumnMapping, InputShape
 
-ENGINES = ["duckdb"]
+ENGINES = [
+    "duckdb",
+    pytest.param("spark", marks=pytest.mark.spark),
+    pytest.param("postgres", marks=pytest.mark.postgres),
+]
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -42,6 +46,29 @@ def engine_name(request) -> str:
 @pytest.fixture(scope="module")
 def duckdb_engine():
     engine = DuckDBEngine()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def spark_engine():
+    """Spark in local mode on the shared test session (skips without PySpark or Java)."""
+    from rfmkit.engines.spark import SparkEngine
+    from spark_session import get_session
+
+    engine = SparkEngine(get_session())
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_engine():
+    """A fresh database on the throwaway test server (skips without initdb/pg_ctl); local
+    files are uploaded into temporary tables and processed there."""
+    from pg_server import get_server
+    from rfmkit.engines.postgres import PostgresEngine
+
+    engine = PostgresEngine(get_server().new_database())
     yield engine
     engine.close()
 

@@ -9,6 +9,7 @@ arguments always give the same table.
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -20,8 +21,9 @@ DEMO_END = dt.datetime(2025, 12, 31, 18, 0)
 DEMO_DAYS = 730
 ROWS_PER_CUSTOMER = 12  # roughly what the draws below produce; sizes the population
 
-INVOICE, CUSTOMER, DATE, QUANTITY, PRICE, COUNTRY = (
-    "invoice", "customer_id", "invoice_date", "quantity", "unit_price", "country")
+INVOICE, STOCK_CODE, CUSTOMER, DATE, QUANTITY, PRICE, COUNTRY = (
+    "invoice", "stock_code", "customer_id", "invoice_date", "quantity", "unit_price", "country")
+N_PRODUCTS = 3947  # a prime: the lines of one order always get distinct stock codes
 
 _COUNTRIES = np.array(["United Kingdom", "Germany", "France", "Netherlands", "Spain", "Ireland"])
 _COUNTRY_P = np.array([0.8, 0.06, 0.05, 0.04, 0.03, 0.02])
@@ -49,15 +51,20 @@ def generate_transactions(
     Returns
     -------
     pyarrow.Table
-        Columns invoice, customer_id, invoice_date, quantity, unit_price, country.
+        Columns invoice, stock_code, customer_id, invoice_date, quantity, unit_price, country
+        (UCI Online Retail's shape). Returns are "C" invoices with negative quantities; guest
+        orders have no customer id; ``duplicate_rate`` of the rows are exact copies of other
+        rows (and no other row is an exact duplicate).
     """
+    # numbers.Integral/Real: 0 is a valid rate, numpy integers valid sizes and seeds.
     validate_params("generate_transactions", locals(), {
-        "n_rows": [Interval(int, 1, None)],
-        "seed": [Interval(int, 0, None)],
-        "return_rate": [Interval(float, 0, 0.5)],
-        "guest_rate": [Interval(float, 0, 0.5)],
-        "duplicate_rate": [Interval(float, 0, 0.5)],
+        "n_rows": [Interval(numbers.Integral, 1, None)],
+        "seed": [Interval(numbers.Integral, 0, None)],
+        "return_rate": [Interval(numbers.Real, 0, 0.5)],
+        "guest_rate": [Interval(numbers.Real, 0, 0.5)],
+        "duplicate_rate": [Interval(numbers.Real, 0, 0.5)],
     })
+    n_rows, seed = int(n_rows), int(seed)
     rng = np.random.default_rng(seed)
     n_customers = max(20, n_rows // ROWS_PER_CUSTOMER)
     while True:
@@ -87,7 +94,8 @@ def _draw(rng: np.random.Generator, n_customers: int, return_rate: float) -> tup
     is_first = np.zeros(order_customer.size, dtype=bool)
     is_first[first] = True
     span = (active_until - arrival)[order_customer]
-    order_time = arrival[order_customer] + np.where(is_first, 0.0, rng.uniform(0, 1, span.size) * span)
+    order_time = arrival[order_customer] + np.where(is_first, 0.0,
+                                                    rng.uniform(0, 1, span.size) * span)
     n_orders_total = order_customer.size
     lines_per_order = 1 + rng.poisson(2.0, n_orders_total)
 
@@ -105,26 +113,38 @@ def _draw(rng: np.random.Generator, n_customers: int, return_rate: float) -> tup
     r_time = np.minimum(line_time[r_idx] + rng.uniform(1, 30, r_idx.size) * 86400.0, horizon)
 
     invoice_no = 100000 + line_order
+    # Product of each line, derived without drawing (the other columns stay as they were): the
+    # k-th line of an order gets (order * 7919 + k * 104729) mod N_PRODUCTS, distinct within an
+    # order, so two lines of one order are never exact duplicates by accident.
+    line_pos = np.arange(line_order.size) - np.repeat(np.cumsum(lines_per_order) - lines_per_order,
+                                                      lines_per_order)
+    product = (line_order * 7919 + line_pos * 104729) % N_PRODUCTS
     invoices = np.r_[invoice_no, invoice_no[r_idx]]
+    products = np.r_[product, product[r_idx]]
     is_return = np.r_[np.zeros(line_order.size, bool), np.ones(r_idx.size, bool)]
     customers = np.r_[line_customer, line_customer[r_idx]]
     times = np.r_[line_time, r_time]
     qty = np.r_[quantity, -quantity[r_idx]]
     price = np.r_[unit_price, unit_price[r_idx]]
 
-    return invoices, is_return, customers, times, qty, price, country, n_orders_total
+    return invoices, products, is_return, customers, times, qty, price, country, n_orders_total
 
 
 def _finish(rng: np.random.Generator, n_rows: int, drawn: tuple, guest_rate: float,
             duplicate_rate: float) -> pa.Table:
-    invoices, is_return, customers, times, qty, price, country, n_orders_total = drawn
+    invoices, products, is_return, customers, times, qty, price, country, n_orders_total = drawn
     # Trim to exactly n_rows (dropping random rows keeps the mix), then duplicate a few rows.
     keep = np.sort(rng.choice(invoices.size, n_rows, replace=False))
     n_dupes = int(round(duplicate_rate * n_rows))
     if n_dupes:
-        keep[rng.choice(n_rows, n_dupes, replace=False)] = keep[rng.integers(0, n_rows, n_dupes)]
+        # copies of rows that are not themselves overwritten: exactly n_dupes duplicate rows
+        replaced = np.zeros(n_rows, dtype=bool)
+        replaced[rng.choice(n_rows, n_dupes, replace=False)] = True
+        sources = np.flatnonzero(~replaced)[rng.integers(0, n_rows - n_dupes, n_dupes)]
+        keep[replaced] = keep[sources]
     keep = np.sort(keep)
-    invoices, is_return, customers = invoices[keep], is_return[keep], customers[keep]
+    invoices, products = invoices[keep], products[keep]
+    is_return, customers = is_return[keep], customers[keep]
     times, qty, price = times[keep], qty[keep], price[keep]
 
     guest_orders = rng.random(n_orders_total) < guest_rate
@@ -135,6 +155,7 @@ def _finish(rng: np.random.Generator, n_rows: int, drawn: tuple, guest_rate: flo
     customer_text = (12000 + customers).astype(str)
     return pa.table({
         INVOICE: pa.array(invoice_text),
+        STOCK_CODE: pa.array((20000 + products).astype(str)),
         CUSTOMER: pa.array(customer_text, mask=guest),
         DATE: pa.array(timestamps.astype("datetime64[us]")),
         QUANTITY: pa.array(qty.astype(np.int64)),

@@ -7,6 +7,7 @@ input (this week's transactions, another shop's, a customer-level table) without
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import Interval, Options, validate_params
@@ -23,6 +24,7 @@ from .cluster_matching import ClusterMatch, match_clusters
 from .cluster_naming import name_clusters
 from .clustering import RFMClusterer, profile_clusters
 from .engines import Engine
+from .errors import ParameterError
 from .metric_options import MetricOptions
 from .metrics import compute_rfm
 from .presets import get_preset
@@ -30,17 +32,13 @@ from .schema import (
     CLUSTER,
     CLUSTER_NAME,
     CUSTOMER_ID,
-    F_SCORE,
     FREQUENCY,
-    M_SCORE,
     MONETARY,
-    R_SCORE,
     RECENCY,
     RFM_CODE,
     SCORE_COLUMNS,
     SEGMENT,
     ColumnMapping,
-    ResolvedColumns,
 )
 from .scoring import RFMScorer, rfm_code, score_levels
 from .segments import SegmentMap, assign_segments, load_segment_map, segment_summary
@@ -108,6 +106,11 @@ class Segmentation:
     @property
     def as_of(self) -> dt.date | None:
         return self.quality.as_of
+
+    def _repr_html_(self) -> str:
+        from .report.repr import segmentation_html
+
+        return segmentation_html(self)
 
 
 class RFMModel(BaseEstimator):
@@ -265,15 +268,28 @@ class RFMModel(BaseEstimator):
         self.previous_model = previous_model
 
     # --- parameters --------------------------------------------------------------------------
+    def __sklearn_clone__(self) -> RFMModel:
+        """An unfitted copy with the same parameters (what :func:`sklearn.base.clone` returns).
+
+        ``previous_model`` and an engine instance are kept as they are, not copied: the previous
+        model is fitted state to read (scikit-learn's clone would turn it into an unfitted
+        copy, and the clone could no longer carry its clusters over), and an engine holds a
+        connection, which cannot be copied.
+        """
+        params = self.get_params(deep=False)
+        kept = {"previous_model": params.pop("previous_model")}
+        if not isinstance(params["engine"], str):
+            kept["engine"] = params.pop("engine")
+        return type(self)(**{k: clone(v, safe=False) for k, v in params.items()}, **kept)
+
     def _resolve_params(self) -> dict[str, Any]:
         own = self.get_params(deep=False)
         validate_params(type(self).__name__, own, self._parameter_constraints)
-        params = dict(DEFAULTS)
-        params.update(get_preset(self.preset or "default").params)
+        params = copy.deepcopy(DEFAULTS)
+        # a copy: the fitted model's params_ (e.g. its caps dict) must not alias the preset's
+        params.update(copy.deepcopy(get_preset(self.preset or "default").params))
         params.update({k: v for k, v in own.items() if k in DEFAULTS and v is not None})
         if params["k_min"] > params["k_max"]:
-            from .errors import ParameterError
-
             raise ParameterError(
                 f"k_min ({params['k_min']}) must not exceed k_max ({params['k_max']})."
             )
@@ -287,6 +303,7 @@ class RFMModel(BaseEstimator):
         ``X`` is anything :func:`~rfmkit.compute_rfm` reads: a path, glob, DataFrame, table.
         """
         p = self._resolve_params()
+        self._check_previous_model(p)
         self.params_ = p
         self.metric_options_ = MetricOptions(
             as_of=p["as_of"], frequency=p["frequency"], monetary=p["monetary"],
@@ -333,6 +350,33 @@ class RFMModel(BaseEstimator):
             self.result_.previous = self.previous_model.predict_customers(customers)
         return self
 
+    def _check_previous_model(self, p: dict[str, Any]) -> None:
+        """A previous model must be a fitted RFMModel whose clusters live in the same space."""
+        prev = self.previous_model
+        if prev is None:
+            return
+        if not isinstance(prev, RFMModel):
+            raise ParameterError(
+                f"The 'previous_model' parameter of RFMModel must be a fitted RFMModel. Got "
+                f"{type(prev).__name__} instead.")
+        check_is_fitted(prev)
+        if prev.clusterer_ is None or p["n_clusters"] == "none":
+            return
+        mine = (p["cluster_features"], p["score_method"],
+                p["n_bins"] if p["score_method"] == "quantile" else None)
+        theirs = (prev.clusterer_.features, prev.params_["score_method"],
+                  prev.params_["n_bins"] if prev.params_["score_method"] == "quantile" else None)
+        if mine != theirs:
+            def describe(f: tuple) -> str:
+                scale = f"{f[1]} scores" + (f" with {f[2]} bins" if f[2] is not None else "")
+                return f"features={f[0]!r} on {scale}"
+
+            raise ParameterError(
+                f"The previous model's clusters are in another space ({describe(theirs)}) than "
+                f"this model's ({describe(mine)}), so cluster ids and names cannot be carried "
+                "over. Use the same cluster_features, score_method and n_bins, or leave "
+                "previous_model out.")
+
     def _name_clusters(self, scored: pd.DataFrame, labels: np.ndarray) -> None:
         means = (scored[list(SCORE_COLUMNS)].groupby(labels).mean()
                  .reindex(range(self.clusterer_.n_clusters_)))
@@ -345,7 +389,6 @@ class RFMModel(BaseEstimator):
     def _carry_over_clusters(self, scored: pd.DataFrame, labels: np.ndarray) -> None:
         """Renumber and rename clusters so those matching the previous model keep id and name."""
         prev = self.previous_model
-        check_is_fitted(prev)
         if prev.clusterer_ is None:
             return
         match = match_clusters(
@@ -402,6 +445,12 @@ class RFMModel(BaseEstimator):
         """The three scores per customer (r_score, f_score, m_score), indexed by customer id."""
         customers = self.segment(X).customers
         return customers.set_index(CUSTOMER_ID)[list(SCORE_COLUMNS)]
+
+    def _html_repr(self) -> str:
+        # scikit-learn's _repr_html_ and _repr_mimebundle_ call this (display="diagram")
+        from .report.repr import model_html
+
+        return model_html(self)
 
     def fit_predict(self, X: Any, y: Any = None) -> pd.DataFrame:
         return self.fit(X).predict(X)

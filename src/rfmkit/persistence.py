@@ -13,7 +13,7 @@ from typing import Any
 from ._version import __version__
 from .cleaning import CleaningRules, QualityReport
 from .clustering import RFMClusterer
-from .errors import ModelFormatError, ModelVersionWarning
+from .errors import ModelFormatError, ModelVersionWarning, RFMKitError
 from .metric_options import MetricOptions
 from .model import RFMModel
 from .schema import ColumnMapping, InputShape, ResolvedColumns
@@ -63,7 +63,7 @@ def model_from_dict(data: Any, *, source: str = "the model") -> RFMModel:
             "Pass a model.json written by `rfmkit segment` or rfmkit.save_model."
         )
     version = data.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+    if type(version) is not int or version > FORMAT_VERSION or version < 1:
         raise ModelFormatError(
             f"{source} has model format version {version!r}; this rfmkit ({__version__}) reads "
             f"version {FORMAT_VERSION}. Upgrade rfmkit (pip install -U rfmkit) or refit the model."
@@ -73,36 +73,55 @@ def model_from_dict(data: Any, *, source: str = "the model") -> RFMModel:
             f"{source} was saved by rfmkit {data.get('rfmkit_version')}; this is {__version__}. "
             "Scores should match; refit if in doubt.", ModelVersionWarning, stacklevel=3)
     try:
-        params = dict(data["params"])
-        model = RFMModel(preset=data.get("preset"), **{
-            k: v for k, v in params.items() if k in RFMModel().get_params()})
-        model.params_ = {**params, "segment_map": data["segment_map"]["name"],
-                         "as_of": data["metric_options"]["as_of"]}
-        model.columns_ = ResolvedColumns(InputShape(data["columns"]["shape"]),
-                                         ColumnMapping.from_dict(data["columns"]["mapping"]))
-        model.columns = model.columns_.mapping
-        model.column_kinds_ = dict(data["columns"].get("kinds") or {})
-        model.metric_options_ = MetricOptions.from_dict(data["metric_options"])
-        model.cleaning_rules_ = CleaningRules(**data["cleaning_rules"])
-        model.as_of_ = None if data["as_of"] is None else dt.date.fromisoformat(data["as_of"])
-        model.scorer_ = RFMScorer.from_state(data["scorer"])
-        model.segment_map_ = SegmentMap.from_dict(data["segment_map"])
-        model.segment_map = model.segment_map_
-        model.clusterer_ = (None if data["clusterer"] is None
-                            else RFMClusterer.from_state(data["clusterer"]))
-        model.cluster_ids_ = data["cluster_ids"]
-        model.cluster_names_ = data["cluster_names"]
-        model.cluster_descriptions_ = data["cluster_descriptions"]
-        model.cluster_changes_ = None
-        model.training_fingerprint_ = data["training"]["fingerprint"]
-        model.quality_ = _quality_from_dict(data["training"]["quality"])
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, ModelFormatError):
-            raise
+        model = _model_from_valid_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # ModelFormatError, SegmentMapError and ParameterError are ValueErrors too: every
+        # problem is reported with the file it comes from.
+        detail = str(exc) if isinstance(exc, RFMKitError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, KeyError):
+            detail = f"missing field {exc}"
         raise ModelFormatError(
-            f"{source} is damaged or incomplete ({type(exc).__name__}: {exc}). Refit and save "
-            "the model again."
+            f"{source} is damaged or incomplete ({detail}). Refit and save the model again."
         ) from None
+    return model
+
+
+def _model_from_valid_dict(data: dict) -> RFMModel:
+    params = dict(data["params"])
+    model = RFMModel(preset=data.get("preset"), **{
+        k: v for k, v in params.items() if k in RFMModel().get_params()})
+    model.params_ = {**params, "segment_map": data["segment_map"]["name"],
+                     "as_of": data["metric_options"]["as_of"]}
+    model.columns_ = ResolvedColumns(InputShape(data["columns"]["shape"]),
+                                     ColumnMapping.from_dict(data["columns"]["mapping"]))
+    model.columns = model.columns_.mapping
+    model.column_kinds_ = dict(data["columns"].get("kinds") or {})
+    model.metric_options_ = MetricOptions.from_dict(data["metric_options"])
+    model.cleaning_rules_ = CleaningRules(**data["cleaning_rules"])
+    model.as_of_ = None if data["as_of"] is None else dt.date.fromisoformat(data["as_of"])
+    model.scorer_ = RFMScorer.from_state(data["scorer"])
+    model.segment_map_ = SegmentMap.from_dict(data["segment_map"])
+    model.segment_map = model.segment_map_
+    model.clusterer_ = (None if data["clusterer"] is None
+                        else RFMClusterer.from_state(data["clusterer"]))
+    ids, names, descriptions = (data["cluster_ids"], data["cluster_names"],
+                                data["cluster_descriptions"])
+    if model.clusterer_ is None:
+        if not (ids is None and names is None and descriptions is None):
+            raise ValueError("cluster ids or names without cluster centres")
+    else:
+        k = model.clusterer_.n_clusters_
+        for what, values, kind in (("cluster_ids", ids, int), ("cluster_names", names, str),
+                                   ("cluster_descriptions", descriptions, str)):
+            if (not isinstance(values, list) or len(values) != k
+                    or not all(isinstance(v, kind) and not isinstance(v, bool) for v in values)):
+                raise ValueError(f"{what} must list {k} values, one per cluster centre")
+        if len(set(ids)) != k or len(set(names)) != k:
+            raise ValueError("cluster ids and names must be unique")
+    model.cluster_ids_, model.cluster_names_, model.cluster_descriptions_ = ids, names, descriptions
+    model.cluster_changes_ = None
+    model.training_fingerprint_ = str(data["training"]["fingerprint"])
+    model.quality_ = _quality_from_dict(data["training"]["quality"])
     return model
 
 
@@ -118,7 +137,14 @@ def _quality_from_dict(d: dict) -> QualityReport:
 def save_model(model: RFMModel, path: str | os.PathLike) -> Path:
     """Write the fitted model as JSON (atomically: a temporary file renamed into place)."""
     path = Path(path)
-    text = json.dumps(model_to_dict(model), indent=1, allow_nan=False)
+    state = model_to_dict(model)
+    try:
+        text = json.dumps(state, indent=1, allow_nan=False)
+    except (TypeError, ValueError) as exc:  # a non-finite number or a non-JSON value
+        raise ModelFormatError(
+            f"Cannot write the model to {path}: its state is not plain JSON ({exc}). Nothing was "
+            "written; refit the model."
+        ) from exc
     write_text_atomic(path, text + "\n")
     return path
 
@@ -143,6 +169,8 @@ def load_model(path: str | os.PathLike) -> RFMModel:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path``, then rename it into place: readers
+    see the old file or the new one, never a partial one; on failure the temporary is removed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -101,7 +101,7 @@ def check_identifier(name: str, what: str) -> str:
     return name
 
 
-# --- Arrow -> PostgreSQL ---------------------------------------------------------------------------
+# --- Arrow -> PostgreSQL ------------------------------------------------------------------------
 
 def pg_type(arrow_type: pa.DataType, column: str = "?") -> str:
     """The PostgreSQL column type for an Arrow type."""

@@ -5,8 +5,15 @@ The query is assembled in DuckDB's dialect from the same metric SQL the engines 
 training ranks for percentile scores), the segment map as a first-match CASE, and the nearest
 cluster centre; SQLGlot then translates it for PostgreSQL, Spark, Snowflake or BigQuery.
 
-Arithmetic follows the Python code operation by operation (same order, no POWER or LN
-shortcuts), so the query gives the same scores, segments and clusters as ``rfmkit score``.
+Arithmetic follows the Python code operation by operation (same order, no POWER shortcuts),
+so the query gives the same metrics, scores, segments and clusters as ``rfmkit score``
+(tests/test_sql_export.py compares every customer). One exception: clusters on log metrics
+use ``LN(1 + x)`` for numpy's ``log1p(x)``; the two may differ in the last bit, which moves a
+customer only if it lies within about 1e-16 of the boundary between two clusters.
+
+For PostgreSQL and Spark the query is translated as their engines translate the metric SQL
+(guarded parsing of text numbers and dates); for BigQuery the exact money type becomes
+``ROUND(CAST(x AS BIGNUMERIC), 6)`` (see :func:`translate`).
 """
 
 from __future__ import annotations
@@ -16,9 +23,11 @@ from typing import TYPE_CHECKING
 
 import sqlglot
 from sklearn.utils.validation import check_is_fitted
+from sqlglot import exp
 
 from .errors import ParameterError
-from .metrics_query import TEXT, MetricsQuery, quote, to_dialect
+from .metric_options import MetricOptions
+from .metrics_query import MONEY, TEXT, MetricsQuery, quote, to_dialect
 from .schema import (
     CLUSTER,
     CLUSTER_NAME,
@@ -54,12 +63,22 @@ def _num(value: float) -> str:
     return f"CAST({text} AS DOUBLE)"
 
 
+def _float_literal(value: float) -> str:
+    """A bare floating-point literal (exponent form, so it is read as a double, not a decimal,
+    and reads back as exactly the same double); cheaper to parse than a CAST in long lists."""
+    text = repr(float(value))
+    if text in ("inf", "-inf", "nan"):
+        raise ParameterError(f"Cannot write the non-finite number {text} into SQL.")
+    return text if "e" in text else f"{text}e0"
+
+
 def _string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
 def model_sql(model: RFMModel, *, dialect: str = "duckdb", source: str = "transactions",
-              column_kinds: dict[str, str] | None = None, as_of: dt.date | None = None) -> str:
+              column_kinds: dict[str, str] | None = None,
+              as_of: dt.date | str | None = None) -> str:
     """One SQL query computing each customer's metrics, scores, segment and cluster.
 
     Parameters
@@ -74,11 +93,14 @@ def model_sql(model: RFMModel, *, dialect: str = "duckdb", source: str = "transa
     column_kinds : dict, optional
         Kinds of the source columns (``text``, ``integer``, ``float``, ``timestamp``, ...);
         default: the kinds seen when the model was fitted.
-    as_of : datetime.date, optional
-        Reference date; default the model's policy (its fixed date, or the latest purchase date
-        in the table, computed inside the query).
+    as_of : datetime.date or str, optional
+        Reference date (a date, or ISO text such as ``"2011-12-09"``): rows after it are left
+        out and recency counts from it. Default: the model's policy (its fixed date, or the
+        latest purchase date in the table, computed inside the query).
     """
     check_is_fitted(model)
+    if as_of is not None:
+        as_of = MetricOptions(as_of=as_of).as_of  # a date, datetime or ISO text; checked
     if dialect not in DIALECTS:
         raise ParameterError(f"Unknown SQL dialect {dialect!r}. Choose one of: "
                              f"{', '.join(DIALECTS)}.")
@@ -100,10 +122,11 @@ def model_sql(model: RFMModel, *, dialect: str = "duckdb", source: str = "transa
                     mapping.quantity, mapping.price):
             if col is not None:
                 kinds.setdefault(col, TEXT)
-        query = MetricsQuery(table, model.columns_, kinds, model.metric_options_,
-                             model.cleaning_rules_)
-        fixed = as_of or model.metric_options_.as_of
-        ctes = _split_ctes(query.customers_sql(fixed))
+        options = model.metric_options_
+        if as_of is not None:  # the given date both filters rows and is the reference date
+            options = MetricOptions(**{**options.to_dict(), "as_of": as_of})
+        query = MetricsQuery(table, model.columns_, kinds, options, model.cleaning_rules_)
+        ctes = _split_ctes(query.customers_sql(options.as_of))
         extra_columns = [FIRST_PURCHASE, LAST_PURCHASE, ORDERS, REVENUE]
     ctes += _score_ctes(model)
     ctes.append(_segment_cte(model))
@@ -117,6 +140,42 @@ def model_sql(model: RFMModel, *, dialect: str = "duckdb", source: str = "transa
         final_from = "clustered"
     sql = ("WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(select)} FROM {final_from} "
            f"ORDER BY {quote(CUSTOMER_ID)}")
+    return translate(sql, dialect)
+
+
+def translate(sql: str, dialect: str) -> str:
+    """Translate the DuckDB query into ``dialect`` with the engines' own translations.
+
+    PostgreSQL and Spark use the translations their engines run (lenient parsing of text
+    numbers and dates, which SQLGlot alone maps to failing casts); the engine modules are
+    imported here, on request, and import no driver. For BigQuery, DuckDB's ``DECIMAL(38, 6)``
+    (used to sum amounts exactly) has no equivalent NUMERIC (at most 29 integer digits) and
+    SQLGlot writes a bare BIGNUMERIC, whose 38-digit scale would round amounts differently;
+    it becomes ``ROUND(CAST(x AS BIGNUMERIC), 6)``, which rounds half away from zero to six
+    decimals, as DuckDB's cast does.
+    """
+    if dialect == "postgres":
+        from .engines.postgres import postgres_sql
+
+        return postgres_sql(sql)
+    if dialect == "spark":
+        from .engines.spark import spark_sql
+
+        return spark_sql(sql)
+    if dialect == "bigquery":
+        money = exp.DataType.build(MONEY, dialect="duckdb")
+        tree = sqlglot.parse_one(sql, read="duckdb")
+
+        def round_money(node: exp.Expression) -> exp.Expression:
+            if isinstance(node, exp.Cast) and node.to == money:
+                scale = int(money.expressions[1].this.this)
+                return exp.Round(
+                    this=exp.Cast(this=node.this,
+                                  to=exp.DataType.build("BIGNUMERIC", dialect="bigquery")),
+                    decimals=exp.Literal.number(scale))
+            return node
+
+        return tree.transform(round_money).sql("bigquery", pretty=True)
     return to_dialect(sql, dialect)
 
 
@@ -142,10 +201,8 @@ def _score_ctes(model: RFMModel) -> list[str]:
         if metric in scorer.caps_:
             v = f"LEAST({v}, {_num(scorer.caps_[metric])})"
         values[metric] = f"-({v})" if metric in negated else v
-    ctes = []
-    joins = []
-    exprs = []
     if scorer.method == "quantile":
+        exprs = []
         for metric, score in _METRIC_SCORE.items():
             inner = scorer.bin_edges_[metric][1:-1]
             n = scorer.n_bins_[metric]
@@ -153,31 +210,72 @@ def _score_ctes(model: RFMModel) -> list[str]:
                 f"CASE WHEN {values[metric]} >= {_num(e)} THEN 1 ELSE 0 END" for e in inner)
             expr = f"1 + {count}" if count else "1"
             exprs.append(f"CAST(LEAST(GREATEST({expr}, 1), {n}) AS BIGINT) AS {quote(score)}")
-    else:
-        for i, (metric, score) in enumerate(_METRIC_SCORE.items()):
-            distinct = list(map(float, scorer.rank_values_[metric]))
-            counts = list(map(int, scorer.rank_counts_[metric]))
-            below, rows = 0, []
-            for j, (u, c) in enumerate(zip(distinct, counts, strict=True)):
-                nxt = _num(distinct[j + 1]) if j + 1 < len(distinct) else "CAST(NULL AS DOUBLE)"
-                rows.append(f"({_num(u)}, {nxt}, {below}, {c})")
-                below += c
-            name = f"ranks_{metric}"
-            ctes.append(f"{name}(lo, hi, below, ties) AS (VALUES {', '.join(rows)})")
-            alias = f"k{i}"
-            joins.append(
-                f"LEFT JOIN {name} AS {alias} ON {values[metric]} >= {alias}.lo "
-                f"AND ({alias}.hi IS NULL OR {values[metric]} < {alias}.hi)")
-            rank = (f"CASE WHEN {alias}.lo IS NULL THEN CAST(0.5 AS DOUBLE) "
-                    f"WHEN {values[metric]} = {alias}.lo THEN CAST({alias}.below AS DOUBLE) + "
-                    f"CAST({alias}.ties + 1 AS DOUBLE) / 2 "
-                    f"ELSE CAST({alias}.below + {alias}.ties AS DOUBLE) + CAST(0.5 AS DOUBLE) END")
-            exprs.append(
-                f"LEAST(GREATEST(({rank}) / {_num(scorer.max_rank_[metric])} * 100, "
-                f"CAST(0 AS DOUBLE)), CAST(100 AS DOUBLE)) AS {quote(score)}")
-    ctes.append(f"scored AS (SELECT c.*, {', '.join(exprs)} FROM customers AS c "
-                + " ".join(joins) + ")")
-    return ctes
+        return [f"scored AS (SELECT c.*, {', '.join(exprs)} FROM customers AS c)"]
+    return _rank_ctes(scorer, values)
+
+
+def _rank_ctes(scorer, values: dict[str, str]) -> list[str]:
+    """Percentile scores: each customer's rank among the training customers, as
+    :meth:`RFMScorer._rank_scores` computes it, found with one window scan instead of a join.
+
+    The training values (per metric: value, customers below it, customers up to and including
+    it) and the customers' values are put in one list, sorted by value with training rows first
+    on ties; for a customer row, the running maximum of ``below`` and ``upto`` over the training
+    rows so far are those of the largest training value <= the customer's value (both grow with
+    the value). A customer equal to that value gets ``below + (ties + 1) / 2``, one between two
+    values ``upto + 0.5``, one below every training value 0.5: sums of integers and halves,
+    exact in double precision, as in numpy.
+
+    A range join (``lo <= v < hi``) would be shorter, but PostgreSQL estimates it at thousands
+    of rows per customer and compiles the query with JIT for over a minute; the window scan
+    costs one sort in every engine. Training values are bare double literals (quick to parse;
+    warehouses limit query text to about 1 MB), in ``(VALUES ...) AS t(...)``, whose column
+    names SQLGlot carries into every dialect (BigQuery: UNNEST of named STRUCTs).
+    """
+    rows = []
+    for index, metric in enumerate(_METRIC_SCORE):
+        below = 0
+        for u, c in zip(scorer.rank_values_[metric], scorer.rank_counts_[metric], strict=True):
+            rows.append(f"({index}, {_float_literal(u)}, {below}, {below + int(c)})")
+            below += int(c)
+    cid = quote(CUSTOMER_ID)
+    points = [
+        f"SELECT c.{cid} AS cid, {index} AS metric, {values[metric]} AS x, 1 AS kind, "
+        "CAST(NULL AS BIGINT) AS below, CAST(NULL AS BIGINT) AS upto FROM customers AS c"
+        for index, metric in enumerate(_METRIC_SCORE)
+    ]
+    points.append(
+        "SELECT CAST(NULL AS VARCHAR) AS cid, t.metric AS metric, CAST(t.x AS DOUBLE) AS x, "
+        "0 AS kind, CAST(t.below AS BIGINT) AS below, CAST(t.upto AS BIGINT) AS upto "
+        f"FROM (VALUES {', '.join(rows)}) AS t(metric, x, below, upto)")
+    # The default window frame (RANGE ... CURRENT ROW) includes the peers with the same (x,
+    # kind): other customers (who add nothing) but never another training value. x and kind
+    # are never NULL; NULLS FIRST is BigQuery's and Spark's default, so SQLGlot need not add
+    # a NULLS clause that BigQuery does not accept in a window of an aggregate.
+    window = "OVER (PARTITION BY metric ORDER BY x NULLS FIRST, kind NULLS FIRST)"
+    scan = (
+        "rank_scan AS (SELECT cid, metric, x, kind, "
+        f"MAX(CASE WHEN kind = 0 THEN x END) {window} AS lo, "
+        f"MAX(below) {window} AS below, MAX(upto) {window} AS upto FROM rank_points)"
+    )
+    rank = ("CASE WHEN lo IS NULL THEN CAST(0.5 AS DOUBLE) "
+            "WHEN x = lo THEN CAST(below AS DOUBLE) + CAST(upto - below + 1 AS DOUBLE) / 2 "
+            "ELSE CAST(upto AS DOUBLE) + CAST(0.5 AS DOUBLE) END")
+    ranks = ("ranks AS (SELECT cid, " + ", ".join(
+        f"MAX(CASE WHEN metric = {index} THEN {rank} END) AS rank_{index}"
+        for index in range(len(_METRIC_SCORE))) + " FROM rank_scan WHERE kind = 1 GROUP BY cid)")
+    exprs = [
+        f"LEAST(GREATEST(k.rank_{index} / {_num(scorer.max_rank_[metric])} * 100, "
+        f"CAST(0 AS DOUBLE)), CAST(100 AS DOUBLE)) AS {quote(score)}"
+        for index, (metric, score) in enumerate(_METRIC_SCORE.items())
+    ]
+    return [
+        "rank_points AS (" + " UNION ALL ".join(points) + ")",
+        scan,
+        ranks,
+        f"scored AS (SELECT c.*, {', '.join(exprs)} FROM customers AS c "
+        f"JOIN ranks AS k ON c.{cid} = k.cid)",
+    ]
 
 
 def _segment_cte(model: RFMModel) -> str:
@@ -206,8 +304,7 @@ def _segment_cte(model: RFMModel) -> str:
     fallback = "NULL" if seg_map.fallback is None else _string(seg_map.fallback)
     segment = f"CASE {' '.join(whens)} ELSE {fallback} END"
     code_levels = [quote(R_SCORE), quote(F_SCORE), quote(M_SCORE)]
-    if model.scorer_.method == "percentile":
-        code_levels = [_AXIS_COLUMN[a] for a in ("r", "f", "m")]
+    if model.scorer_.method == "percentile":  # rfm_code shows percentile scores as 5 levels
         code_levels = [f"CAST(LEAST(FLOOR({quote(s)} * 5 / 100) + 1, 5) AS BIGINT)"
                        for s in (R_SCORE, F_SCORE, M_SCORE)]
     sep = "" if (model.scorer_.method == "percentile" or model.params_["n_bins"] <= 9) else "-"
@@ -233,7 +330,7 @@ def _cluster_cte(model: RFMModel) -> str:
         mean, scale = clusterer.feature_mean_, clusterer.feature_scale_
         raw = [f"CAST({quote(RECENCY)} AS DOUBLE)", f"CAST({quote(FREQUENCY)} AS DOUBLE)",
                f"GREATEST(CAST({quote(MONETARY)} AS DOUBLE), CAST(0 AS DOUBLE))"]
-        # ln(1 + x) may differ from numpy's log1p in the last bit; see the module notes.
+        # LN(1 + x) may differ from numpy's log1p in the last bit; see the module notes.
         feats = [f"(LN(1 + {r}) - {_num(mu)}) / {_num(sd)}"
                  for r, mu, sd in zip(raw, mean, scale, strict=True)]
     dists = []
@@ -245,7 +342,6 @@ def _cluster_cte(model: RFMModel) -> str:
     least = "LEAST(" + ", ".join(f"d{j}" for j in range(len(dists))) + ")" if len(dists) > 1 \
         else "d0"
     # First centre at the minimum distance, as numpy's strict "<" scan picks it.
-    pick = "CASE " + " ".join(f"WHEN d{j} = {least} THEN {j}" for j in range(len(dists))) + " END"
     ids = model.cluster_ids_
     pick = "CASE " + " ".join(
         f"WHEN d{j} = {least} THEN {ids[j]}" for j in range(len(dists))) + " END"

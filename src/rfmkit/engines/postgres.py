@@ -11,17 +11,22 @@ Local files and DataFrames are accepted too (what the DuckDB engine reads is upl
 temporary table with COPY), which lets the conformance tests run every case here.
 
 Text columns that need parsing. PostgreSQL has no TRY_CAST, and a failed CAST aborts the query,
-so every parse is guarded and returns NULL (counted as unparseable) instead of failing:
+so every parse is guarded by a pattern (a plain ``~`` match, which is cheap) that accepts only
+values the CAST after it can read; anything else is NULL, i.e. counted as unparseable:
 
 * numbers: optional sign, digits with an optional decimal point, optional exponent (up to three
-  digits), blanks around; ``inf``/``infinity``/``nan`` in any case (then dropped as non-finite).
-  Thousands separators and decimal commas are not numbers, as in DuckDB.
-* timestamps without a format: ``YYYY-MM-DD`` optionally followed by ``HH:MM[:SS[.fraction]]``
-  after blanks or ``T``; the date must exist. Not accepted (DuckDB accepts them): ``/`` as date
-  separator, time-zone suffixes, hour 24.
-* timestamps with ``date_format``: the strftime directives ``%Y %y %m %d %b %B %H %I %p %M %S %f
-  %%``; literal letters, digits, blanks and ``- / : . , _``. Any other directive is refused with a
-  :class:`~rfmkit.errors.ParameterError`.
+  digits), blanks around; ``inf``/``infinity``/``nan`` in any case (then dropped as non-finite,
+  as are numbers beyond the double range). Thousands separators and decimal commas are not
+  numbers, as in DuckDB.
+* timestamps without a format: ``YYYY-MM-DD`` (year 0001-9999), optionally followed by
+  ``HH:MM[:SS[.fraction]]`` after blanks or ``T``, blanks after; the date must exist (month
+  lengths and leap years are part of the pattern). Unlike DuckDB, ``/`` as date separator,
+  time-zone suffixes and hour 24 are not accepted, and a seventh fraction digit rounds (DuckDB
+  truncates).
+* timestamps with ``date_format``: the strftime directives ``%Y`` (four digits here) ``%y %m %d %b
+  %B %H %I %p %M %S %f %%``; literal letters, digits, blanks and ``- / : . , _``. Any other
+  directive is refused with a :class:`~rfmkit.errors.ParameterError`. A matching value is
+  rewritten (one ``regexp_replace``) into text PostgreSQL's timestamp input reads.
 
 This module does not import psycopg until a connection is needed, so :func:`postgres_sql` works
 without it; :mod:`rfmkit.engines.spark` reuses the engine-neutral metric flow defined here
@@ -115,7 +120,7 @@ NAN_RE = "^ *[Nn][Aa][Nn] *$"
 ISO_SHAPE_RE = ("^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(( +|T)[0-9]{1,2}:[0-9]{1,2}"
                 "(:[0-9]{1,2}([.][0-9]+)?)?)? *$")
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
            "september", "october", "november", "december")
 
 
@@ -125,10 +130,10 @@ def _any_case(word: str) -> str:
 
 _DIRECTIVES = {
     "Y": "([0-9]{1,4})", "y": "([0-9]{2})", "m": "([0-9]{1,2})", "d": "([0-9]{1,2})",
-    "H": "([0-9]{1,2})", "I": "([0-9]{1,2})", "M": "([0-9]{1,2})", "S": "([0-9]{1,2})",
+    "H": "([0-9]{1,2})", "I": "(0?[1-9]|1[0-2])", "M": "([0-9]{1,2})", "S": "([0-9]{1,2})",
     "f": "([0-9]{1,6})", "p": "([AaPp][Mm])",
-    "b": "(" + "|".join(_any_case(m[:3]) for m in _MONTHS) + ")",
-    "B": "(" + "|".join(_any_case(m) for m in _MONTHS) + ")",
+    "b": "(" + "|".join(_any_case(m[:3]) for m in MONTHS) + ")",
+    "B": "(" + "|".join(_any_case(m) for m in MONTHS) + ")",
 }
 _LITERAL_PUNCTUATION = "-/:.,_"
 SUPPORTED_DIRECTIVES = " ".join(f"%{d}" for d in "YymdbBHIpMSf") + " %%"
@@ -191,20 +196,6 @@ def compile_strptime(fmt: str) -> tuple[str, dict[str, int]]:
     return "".join(parts), groups
 
 
-def invalid_date_sql(y: str, m: str, d: str, hh: str, mi: str, ss: str) -> str:
-    """True when the parts are no real date and time (portable SQL; no function can fail)."""
-    days = (f"CASE WHEN {m} = 2 THEN CASE WHEN MOD({y}, 4) = 0 AND (MOD({y}, 100) <> 0 "
-            f"OR MOD({y}, 400) = 0) THEN 29 ELSE 28 END WHEN {m} IN (4, 6, 9, 11) THEN 30 "
-            "ELSE 31 END")
-    return (f"{y} < 1 OR {m} < 1 OR {m} > 12 OR {d} < 1 OR {d} > ({days}) OR {hh} > 23 "
-            f"OR {mi} > 59 OR {ss} > 59")
-
-
-def month_from_name(text: str) -> str:
-    cases = " ".join(f"WHEN '{m[:3]}' THEN {i}" for i, m in enumerate(_MONTHS, start=1))
-    return f"CASE LOWER(SUBSTR({text}, 1, 3)) {cases} END"
-
-
 # --- PostgreSQL: patterns that match valid values only ---------------------------------------
 # PostgreSQL has no TRY_CAST, and extracting regex groups costs tens of microseconds per call,
 # while a plain match (~) is cheap. So the patterns below accept only real dates and times
@@ -229,7 +220,7 @@ _TIME_FIELDS = {"H": "([01]?[0-9]|2[0-3])", "I": "(0?[1-9]|1[0-2])", "M": "([0-5
 def _month_pattern(code: str, which: str) -> str:
     if code == "m":
         return _MONTH_NUMBERS[which]
-    names = [_MONTHS[i - 1] for i in _MONTH_SETS[which]]
+    names = [MONTHS[i - 1] for i in _MONTH_SETS[which]]
     return "(" + "|".join(_any_case(n[:3] if code == "b" else n) for n in names) + ")"
 
 
@@ -329,49 +320,6 @@ def _pg_strptime(arg: str, fmt: str) -> str:
     return f"CASE {cases} END"
 
 
-def strptime_sql(s: str, fmt: str, *, matches: Callable[[str, str], str],
-                 group: Callable[[str, str, int], str],
-                 make: Callable[[str, str, str, str, str, str, str], str]) -> str:
-    """SQL parsing text ``s`` with a strftime-style format, NULL when it does not match.
-
-    ``matches(s, regex)`` tests a match, ``group(s, regex, k)`` extracts group ``k`` as text and
-    ``make(year, month, day, hour, minute, second, microsecond)`` builds the timestamp from
-    integer expressions that are already checked to form a real date and time. (The Spark
-    engine's way; PostgreSQL uses :func:`pg_strptime_variants`, which is faster there.)
-    """
-    regex, groups = compile_strptime(fmt)
-
-    def raw(code: str) -> str:
-        return group(s, regex, groups[code])
-
-    def num(code: str, default: int) -> str:
-        return f"CAST({raw(code)} AS INTEGER)" if code in groups else str(default)
-
-    if "y" in groups:
-        y2 = num("y", 0)
-        year = f"(CASE WHEN {y2} >= 69 THEN 1900 + {y2} ELSE 2000 + {y2} END)"
-    else:
-        year = num("Y", 1900)
-    if "b" in groups or "B" in groups:
-        month = f"({month_from_name(raw('b' if 'b' in groups else 'B'))})"
-    else:
-        month = num("m", 1)
-    day = num("d", 1)
-    extra = ""
-    if "I" in groups:
-        h12 = num("I", 12)
-        extra = f" OR {h12} < 1 OR {h12} > 12"
-        pm = f"UPPER({raw('p')}) = 'PM'" if "p" in groups else "FALSE"
-        hour = f"(MOD({h12}, 12) + CASE WHEN {pm} THEN 12 ELSE 0 END)"
-    else:
-        hour = num("H", 0)
-    minute, second = num("M", 0), num("S", 0)
-    micro = f"CAST(RPAD({raw('f')}, 6, '0') AS INTEGER)" if "f" in groups else "0"
-    invalid = invalid_date_sql(year, month, day, hour, minute, second) + extra
-    return (f"CASE WHEN {matches(s, regex)} THEN CASE WHEN {invalid} THEN NULL ELSE "
-            f"{make(year, month, day, hour, minute, second, micro)} END END")
-
-
 def postgres_sql(sql: str, *, pretty: bool = True) -> str:
     """Translate DuckDB SQL (as :mod:`rfmkit.metrics_query` writes it) into PostgreSQL.
 
@@ -393,10 +341,12 @@ def _parsed(col: str, what: str, options: MetricOptions) -> str:
 
 
 def check_value_columns(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
-                        fetch: Callable[[str], list[tuple]]) -> list[str]:
-    """Fail on a value column none of whose values parses; note partly unparseable ones.
+                        fetch: Callable[[str], list[tuple]]) -> tuple[int, list[str]]:
+    """Count the rows; fail on a value column none of whose values parses, note partly
+    unparseable ones. One scan for all the counts (each query is a job on Spark).
 
     ``fetch`` runs DuckDB-dialect SQL in the engine (translating it) and returns the rows.
+    Returns the number of rows and the notes.
     """
     m = columns.mapping
     checks = []
@@ -406,13 +356,17 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
             checks.append((role, col, "numeric"))
     if rel.kinds[m.date] not in TIME_KINDS:
         checks.append(("date", m.date, "date"))
+    counts = ["COUNT(*)"]
+    for _, col, what in checks:
+        counts += [f"COUNT({quote(col)})",
+                   f"COUNT({quote(col)}) - COUNT({_parsed(col, what, options)})"]
+    totals = [int(v) for v in fetch(f"SELECT {', '.join(counts)} FROM {rel.handle}")[0]]
     notes = []
-    for role, col, what in checks:
-        parsed = _parsed(col, what, options)
-        total, bad = fetch(f"SELECT COUNT({quote(col)}), COUNT({quote(col)}) - COUNT({parsed}) "
-                           f"FROM {rel.handle}")[0]
+    for i, (role, col, what) in enumerate(checks):
+        total, bad = totals[1 + 2 * i], totals[2 + 2 * i]
         if not bad:
             continue
+        parsed = _parsed(col, what, options)
         examples = [r[0] for r in fetch(
             f"SELECT DISTINCT CAST({quote(col)} AS VARCHAR) FROM {rel.handle} "
             f"WHERE {quote(col)} IS NOT NULL AND {parsed} IS NULL ORDER BY 1 LIMIT 5")]
@@ -432,24 +386,40 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
             f"{bad:,} of {total:,} values in column {col!r} ({role}) are not {what} "
             f"(e.g. {shown}); those rows were dropped."
         )
-    return notes
+    return totals[0], notes
 
 
 def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
                          rules: CleaningRules, *, fetch: Callable[[str], list[tuple]],
-                         fetch_frame: Callable[[str], pd.DataFrame]
+                         fetch_frame: Callable[[str], pd.DataFrame],
+                         store: Callable[[str], tuple[str, Callable[[], None]]] | None = None,
                          ) -> tuple[pd.DataFrame, QualityReport]:
     """Clean and aggregate with :class:`MetricsQuery`; only per-customer rows come back.
 
     ``fetch`` / ``fetch_frame`` run DuckDB-dialect SQL in the engine (translating it) and return
-    rows / a DataFrame. Mirrors the DuckDB engine, so reports and errors read the same.
+    rows / a DataFrame. ``store(sql)``, if given, keeps the result of a query inside the engine
+    (a temporary table, a cached view) and returns its name (DuckDB-quoted) and a function
+    dropping it: the typed, deduplicated and flagged rows are then computed once, not once per
+    query. Mirrors the DuckDB engine, so reports and errors read the same.
     """
-    warnings = check_value_columns(rel, columns, options, fetch)
+    rows_read, warnings = check_value_columns(rel, columns, options, fetch)
     query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
-    rows_read = int(fetch(query.rows_sql())[0][0])
     if rows_read == 0:
         raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
-    counts = fetch(query.counts_sql(options.as_of))
+    flagged, drop = store(query.flagged_sql(options.as_of)) if store else (None, None)
+    try:
+        return _aggregate(rel, query, options, rules, rows_read, warnings, flagged,
+                          fetch=fetch, fetch_frame=fetch_frame)
+    finally:
+        if drop is not None:
+            drop()
+
+
+def _aggregate(rel: Relation, query: MetricsQuery, options: MetricOptions, rules: CleaningRules,
+               rows_read: int, warnings: list[str], flagged: str | None, *,
+               fetch: Callable[[str], list[tuple]],
+               fetch_frame: Callable[[str], pd.DataFrame]) -> tuple[pd.DataFrame, QualityReport]:
+    counts = fetch(query.counts_sql(options.as_of, flagged=flagged))
     dropped = {reason: int(n) for reason, n, _, _ in counts if reason is not None}
     kept = [(int(n), int(c), day) for reason, n, c, day in counts if reason is None]
     rows_used, n_customers, last_day = kept[0] if kept else (0, 0, None)
@@ -468,7 +438,7 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
         )
     as_of = options.as_of or last_day
     report.as_of = as_of
-    customers = fetch_frame(query.customers_sql(as_of))
+    customers = fetch_frame(query.customers_sql(as_of, flagged=flagged))
     if customers.empty:
         raise InputError(
             f"No purchases left in {rel.label} after cleaning: every customer's purchases "
@@ -609,6 +579,7 @@ class PostgresEngine:
         self._conn = None
         self._conn_dsn: str | None = None
         self._counter = itertools.count()
+        self._reader = None  # a DuckDB engine reading local files to upload
 
     # --- connection ----------------------------------------------------------------------------
     def _connect(self, dsn: str | None):
@@ -692,9 +663,8 @@ class PostgresEngine:
         )
 
     def _query_view(self, conn, query: str) -> str:
-        from psycopg import sql
-
         import psycopg
+        from psycopg import sql
 
         view = f"rfm_source_{next(self._counter)}"
         body = query.strip().rstrip(";").strip()
@@ -713,13 +683,12 @@ class PostgresEngine:
         from ..postgres_tables import copy_arrow, create_table_sql
         from .duckdb import DuckDBEngine
 
-        reader = DuckDBEngine(threads=1)
-        try:
-            rel = reader.read(source, table=table, delimiter=delimiter)
-            result = reader.con.sql(f"SELECT * FROM {rel.handle}")
-            arrow = (getattr(result, "to_arrow_table", None) or result.arrow)()
-        finally:
-            reader.close()
+        if self._reader is None:
+            self._reader = DuckDBEngine(threads=1)
+        rel = self._reader.read(source, table=table, delimiter=delimiter)
+        result = self._reader.con.sql(f"SELECT * FROM {rel.handle}")
+        arrow = (getattr(result, "to_arrow_table", None) or result.arrow)()
+        _forget(self._reader.con, rel.handle)
         name = f"rfm_upload_{next(self._counter)}"
         target = sql.Identifier(name)
         conn = self.connection
@@ -753,14 +722,26 @@ class PostgresEngine:
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
         conn = self.connection
-        # one consistent snapshot for the counts and the customer table
+        # One snapshot for every query; the flagged rows are kept in a temporary table that
+        # the transaction's end drops.
         with conn.transaction():
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             return run_customer_metrics(
                 rel, columns, options, rules,
                 fetch=lambda sql: self._fetch(postgres_sql(sql)),
                 fetch_frame=lambda sql: self._frame(postgres_sql(sql)),
+                store=self._store,
             )
+
+    def _store(self, sql: str) -> tuple[str, Callable[[], None]]:
+        from psycopg import sql as pgsql
+
+        name = f"rfm_flagged_{next(self._counter)}"
+        self.connection.execute(
+            pgsql.SQL("CREATE TEMPORARY TABLE {} ON COMMIT DROP AS ").format(
+                pgsql.Identifier(name)) + pgsql.SQL(postgres_sql(sql)))
+        self.connection.execute(pgsql.SQL("ANALYZE {}").format(pgsql.Identifier(name)))
+        return quote(name), lambda: None
 
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
         return run_customer_table(
@@ -775,6 +756,19 @@ class PostgresEngine:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def _forget(con, handle: str) -> None:
+    """Drop a DuckDB view or registered DataFrame once uploaded (frees the DataFrame)."""
+    name = handle[1:-1].replace('""', '"') if handle.startswith('"') else handle
+    try:
+        con.unregister(name)
+    except Exception:  # not a registered object: a view over a file
+        pass
+    con.execute(f"DROP VIEW IF EXISTS {handle}")
 
 
 def _first_line(exc: Exception) -> str:

@@ -1,0 +1,60 @@
+"""The public API is exactly ``rfmkit.__all__``, and importing rfmkit loads no optional engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import pytest
+
+import rfmkit
+
+OPTIONAL = ("pyspark", "py4j", "psycopg", "mlflow")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "src/rfmkit/__init__.py (not owned by this change) lists the constants DIALECTS, "
+    "ENGINE_NAMES, PRESETS first; sorted() puts them among the capitalised names"))
+def test_all_is_sorted():
+    assert rfmkit.__all__ == sorted(rfmkit.__all__)
+
+
+def test_all_is_exactly_the_public_names():
+    public = {name for name, value in vars(rfmkit).items()
+              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    assert set(rfmkit.__all__) == public | {"__version__"}
+    assert len(rfmkit.__all__) == len(set(rfmkit.__all__))
+    for name in rfmkit.__all__:
+        assert getattr(rfmkit, name) is not None, name
+
+
+def test_version_is_a_version_string():
+    assert rfmkit.__version__.count(".") >= 2
+    assert all(part.isdigit() for part in rfmkit.__version__.split(".")[:2])
+
+
+def test_importing_rfmkit_and_exporting_sql_load_no_optional_engine():
+    """In a fresh interpreter: ``import rfmkit`` loads no optional engine, and neither does
+    ``model_sql`` for PostgreSQL or Spark (it borrows the engines' SQL translations, which
+    import no driver and no Spark). One subprocess for both: starting one takes seconds."""
+    script = (
+        "import json, sys, warnings\n"
+        "import rfmkit\n"
+        "after_import = sorted(sys.modules)\n"
+        "warnings.simplefilter('ignore')\n"
+        "m = rfmkit.RFMModel(n_clusters='none').fit(rfmkit.generate_transactions(500))\n"
+        "for d in ('postgres', 'spark'):\n"
+        "    assert 'SELECT' in rfmkit.model_sql(m, dialect=d)\n"
+        "print(json.dumps([after_import, sorted(sys.modules)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=300)
+    after_import, after_sql = json.loads(out.stdout.strip().splitlines()[-1])
+    for loaded in (after_import, after_sql):
+        top = {name.split(".")[0] for name in loaded}
+        assert "rfmkit" in top
+        assert not top & set(OPTIONAL), sorted(top & set(OPTIONAL))
+    assert "rfmkit.engines.postgres" not in after_import  # loaded on request only
+    assert "rfmkit.engines.postgres" in after_sql
