@@ -33,7 +33,7 @@ def test_quintile_preset_is_method_q():
     assert (p["frequency"], p["monetary"], p["returns"]) == ("days", "mean", "drop")
     assert p["caps"] == {"frequency": 30, "monetary": 2500}
     assert (p["score_method"], p["n_bins"]) == ("quantile", 5)
-    assert (p["criterion"], p["k_min"], p["k_max"], p["init"]) == ("silhouette", 2, 20, "random")
+    assert (p["criterion"], p["k_min"], p["k_max"], p["init"]) == ("auto", 2, 20, "random")
     assert p["drop_duplicates"] is False  # the accelerator keeps repeated lines
     assert p["as_of"] is None  # the latest day in the data
 

@@ -24,6 +24,7 @@ from .errors import (
     SegmentMapError,
 )
 from .metric_options import MetricOptions
+from .mlflow_model import load_model_by_alias, log_model
 from .metrics import RFMResult, compute_rfm
 from .model import RFMModel, Segmentation
 from .outputs import segmentation_files, write_destination, write_files
@@ -44,19 +45,19 @@ from .segments import (
 from .sql_export import DIALECTS, model_sql
 
 __all__ = [
-    "DIALECTS",
-    "ENGINE_NAMES",
-    "PRESETS",
     "CleaningRules",
     "ClusterMatch",
     "CollapsedBinsWarning",
     "ColumnMapping",
+    "DIALECTS",
+    "ENGINE_NAMES",
     "EngineUnavailableError",
     "InputError",
     "InputShape",
     "MetricOptions",
     "ModelFormatError",
     "ModelVersionWarning",
+    "PRESETS",
     "ParameterError",
     "QualityReport",
     "RFMClusterer",
@@ -80,7 +81,9 @@ __all__ = [
     "generate_transactions",
     "get_engine",
     "load_model",
+    "load_model_by_alias",
     "load_segment_map",
+    "log_model",
     "match_clusters",
     "model_from_dict",
     "model_sql",

@@ -120,7 +120,7 @@ OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
 FormatOpt = Annotated[Fmt, typer.Option("--format", help="Customer table format.",
                                         rich_help_panel="Output")]
 To = Annotated[str | None, typer.Option(
-    "--to", help="Also write tables to a database: duckdb:PATH.db.",
+    "--to", help="Also write tables to duckdb:PATH.db or postgresql://USER@HOST/DB (replaced atomically).",
     rich_help_panel="Output")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.",
                                      rich_help_panel="Output")]

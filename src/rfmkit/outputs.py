@@ -111,6 +111,12 @@ def write_destination(target: str, result: Segmentation) -> str:
             raise ParameterError("--to duckdb: needs a file path, e.g. --to duckdb:rfm.db")
         write_duckdb(path, result_tables(result))
         return path
+    if target.startswith(("postgresql://", "postgres://")):
+        from .postgres_tables import redact, write_tables
+
+        written = write_tables(target, result_tables(result))
+        return f"{redact(target)} ({', '.join(written)})"
     raise ParameterError(
-        f"Unknown destination {target!r}. Use duckdb:PATH.db."
+        f"Unknown destination {target!r}. Use duckdb:PATH.db or "
+        "postgresql://USER@HOST:PORT/DATABASE."
     )
