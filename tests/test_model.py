@@ -230,7 +230,7 @@ def test_preset_defaults_and_explicit_parameters_win(customers):
                                                                            "rf-10")
     # the rest comes from the preset
     assert (p["frequency"], p["monetary"], p["consolidate_days"], p["criterion"],
-            p["k_max"]) == ("days", "mean", True, "silhouette", 20)
+            p["k_max"]) == ("days", "mean", True, "auto", 20)
     assert model.scorer_.caps_ == {}
     # the parameters themselves are untouched (clone and get_params see what the user gave)
     assert model.get_params()["frequency"] is None
@@ -433,10 +433,12 @@ def test_online_retail_method_q_facts(online_retail_model):
     assert (row[schema.RECENCY], row[schema.FREQUENCY]) == (325, 1)
     assert row[schema.MONETARY] == pytest.approx(77_183.60)
     assert (row[schema.R_SCORE], row[schema.F_SCORE], row[schema.M_SCORE]) == (1, 1, 5)
-    # k by silhouette over 2..20, as the preset says
+    # k searched over 2..20; the auto rule lands where the silhouette gain flattens: k=8, the
+    # accelerator's choice (the plain silhouette maximum would be the range edge, 20)
     ks = model.result_.k_selection
     assert ks["k"].tolist() == list(range(2, 21))
-    assert model.clusterer_.n_clusters_ == int(ks.loc[ks["silhouette"].idxmax(), "k"])
+    assert model.clusterer_.n_clusters_ == 8
+    assert int(ks.loc[ks["chosen"], "k"].iloc[0]) == 8
 
 
 @pytest.mark.slow
