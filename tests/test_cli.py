@@ -183,3 +183,60 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert (tmp_path / "transactions.parquet").exists()
     assert (tmp_path / "customers.parquet").exists()
     assert "Champions" in capsys.readouterr().out
+
+
+# --- engines: --spark-master, --query ----------------------------------------------------------
+def test_engine_options_need_their_engine(transactions, tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["segment", str(transactions), "--out", str(out), "--spark-master",
+                 "local[1]"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--spark-master" in err and "--engine spark" in err
+    assert main(["segment", str(transactions), "--out", str(out), "--query",
+                 "SELECT 1"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--query" in err and "--engine postgres" in err
+    assert not out.exists()
+
+
+@pytest.mark.postgres
+def test_postgres_query_input_and_table_output(transactions, segmented, tmp_path):
+    """--engine postgres --query aggregates in the database; --to writes the tables there."""
+    psycopg = pytest.importorskip("psycopg", reason="pip install 'rfmkit[postgres]'")
+    from pg_server import get_server
+
+    dsn = get_server().new_database()
+    frame = pd.read_parquet(transactions)
+    # the whole table plus rows of a customer that the query filters out again
+    extra = frame.head(50).assign(customer_id="ZZ-filtered")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute('CREATE TABLE "Sales" (invoice text, stock_code text, customer_id text, '
+                     "invoice_date timestamp, quantity bigint, unit_price double precision, "
+                     "country text)")
+        with conn.cursor().copy('COPY "Sales" FROM STDIN') as copy:
+            for row in pd.concat([frame, extra]).itertuples(index=False):
+                copy.write_row(tuple(None if pd.isna(v) else v for v in row))
+    out = tmp_path / "pg"
+    query = """SELECT * FROM "Sales" WHERE customer_id IS DISTINCT FROM 'ZZ-filtered'"""
+    assert main(["score", dsn, "--engine", "postgres", "--query", query,
+                 "--model", str(segmented / "model.json"), "--out", str(out), "--quiet",
+                 "--to", dsn]) == 0
+    expected = pd.read_parquet(segmented / "customers.parquet")
+    got = pd.read_parquet(out / "customers.parquet")
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("SELECT count(*) FROM rfm_customers").fetchone()[0] == len(expected)
+
+
+@pytest.mark.spark
+def test_spark_master_runs_the_spark_engine(transactions, segmented, tmp_path):
+    pytest.importorskip("pyspark", reason="pip install 'rfmkit[spark]'")
+    from spark_session import get_session
+
+    get_session()  # the suite's one local session (a JVM per test would be slow)
+    out = tmp_path / "spark"
+    assert main(["score", str(transactions), "--engine", "spark", "--spark-master", "local[2]",
+                 "--model", str(segmented / "model.json"), "--out", str(out), "--quiet"]) == 0
+    expected = pd.read_parquet(segmented / "customers.parquet")
+    got = pd.read_parquet(out / "customers.parquet")
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)

@@ -197,6 +197,56 @@ def test_unfitted_model_is_refused():
         model_signature(RFMModel())
 
 
+# --- from the command line --------------------------------------------------------------------
+def test_cli_segment_registers_and_sets_alias(tracking, synthetic_lines, tmp_path, capsys):
+    from rfmkit.cli import main
+
+    data = tmp_path / "tx.parquet"
+    synthetic_lines.to_parquet(data)
+    out = tmp_path / "out"
+    assert main(["segment", str(data), "--out", str(out), "--clusters", "3",
+                 "--mlflow-register", "cli-model", "--mlflow-alias", "champion",
+                 "--mlflow-tracking-uri", tracking.uri]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "Registered cli-model version 1" in printed and "'champion'" in printed
+    version = tracking.client.get_model_version_by_alias("cli-model", "champion")
+    assert int(version.version) == 1
+    # the registered model is the one written to --out: same JSON, same assignments
+    pyfunc = load_model_by_alias("cli-model", "champion")
+    logged = json.loads(Path(mlflow.artifacts.download_artifacts(
+        f"models:/cli-model@champion/artifacts/model.json", dst_path=str(tmp_path / "dl"))
+    ).read_text())
+    assert logged == json.loads((out / "model.json").read_text())
+    customers = pd.read_parquet(out / "customers.parquet")
+    got = pyfunc.predict(customers[CUSTOMER_INPUT])
+    pd.testing.assert_frame_equal(got, customers[ASSIGNMENTS], check_dtype=False)
+
+
+def test_cli_alias_needs_register(synthetic_lines, tmp_path, capsys):
+    from rfmkit.cli import main
+
+    data = tmp_path / "tx.parquet"
+    synthetic_lines.to_parquet(data)
+    out = tmp_path / "out"
+    assert main(["segment", str(data), "--out", str(out), "--mlflow-alias", "champion"]) == 1
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--mlflow-register NAME" in err and "Traceback" not in err
+    assert not out.exists()  # refused before any work
+
+
+def test_cli_unreachable_registry_is_one_clear_error(synthetic_lines, tmp_path, capsys):
+    from rfmkit.cli import main
+
+    data = tmp_path / "tx.parquet"
+    synthetic_lines.to_parquet(data)
+    bad = tmp_path / "file-store"  # a file-based store has no model registry
+    assert main(["segment", str(data), "--out", str(tmp_path / "out"), "--quiet",
+                 "--clusters", "none", "--mlflow-register", "m",
+                 "--mlflow-tracking-uri", bad.as_uri()]) == 1
+    err = capsys.readouterr().err
+    assert "Error:" in err and "MLflow" in err and "Traceback" not in err
+
+
 # --- the pyfunc's scoring, without MLflow in between ---------------------------------------------
 def test_rows_are_scored_independently_of_batches(fitted):
     """Any split of the rows into batches (what spark_udf does) gives the same assignments."""

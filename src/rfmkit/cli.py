@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import sys
@@ -9,6 +10,7 @@ import time
 import warnings
 from enum import Enum
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -64,6 +66,13 @@ def handle_errors(fn):
                 raise
             err.print(f"[bold red]Error:[/] {type(exc).__name__}: {exc}", highlight=False)
             raise typer.Exit(1) from None
+        except Exception as exc:
+            # MLflow's errors (unreachable tracking server, registry refusals) are the user's to
+            # fix, not bugs: one paragraph, like rfmkit's own.
+            if _state["debug"] or not type(exc).__module__.startswith("mlflow"):
+                raise
+            err.print(f"[bold red]Error:[/] MLflow: {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -115,6 +124,13 @@ DateFormat = Annotated[str | None, typer.Option(
     rich_help_panel="Input")]
 Engine = Annotated[str, typer.Option("--engine", help="duckdb (default), spark or postgres.",
                                      rich_help_panel="Input")]
+SparkMaster = Annotated[str | None, typer.Option(
+    "--spark-master", help="Master URL of the Spark session (--engine spark): local[*], "
+    "spark://HOST:7077, yarn, ... Default: the active session, else local[2].",
+    rich_help_panel="Input")]
+Query = Annotated[str | None, typer.Option(
+    "--query", help="SELECT returning the transactions, instead of --table (--engine postgres; "
+    "runs inside the database).", rich_help_panel="Input")]
 OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
                                       rich_help_panel="Output")]
 FormatOpt = Annotated[Fmt, typer.Option("--format", help="Customer table format.",
@@ -124,6 +140,40 @@ To = Annotated[str | None, typer.Option(
     rich_help_panel="Output")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.",
                                      rich_help_panel="Output")]
+
+
+@contextlib.contextmanager
+def _engine(name: str, spark_master: str | None, query: str | None) -> Iterator[Any]:
+    """The engine the options ask for, closed (temporary tables/views dropped) afterwards."""
+    if spark_master is not None and name != "spark":
+        raise rfmkit.ParameterError(
+            f"--spark-master sets the Spark session's master; it needs --engine spark "
+            f"(the engine is {name}).")
+    if query is not None and name != "postgres":
+        raise rfmkit.ParameterError(
+            f"--query runs a SELECT inside PostgreSQL; it needs --engine postgres and a "
+            f"postgresql:// input (the engine is {name}). For other inputs use --table.")
+    options: dict[str, Any] = {}
+    if spark_master is not None:
+        options["master"] = spark_master
+    if query is not None:
+        options["query"] = query
+    engine = rfmkit.get_engine(name, **options)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def _apply_model(model_path: Path, input: str, *, table: str | None, delimiter: str | None,
+                 engine: str, spark_master: str | None, query: str | None,
+                 as_of: str | None) -> tuple[rfmkit.RFMModel, rfmkit.Segmentation]:
+    """Load a saved model and segment INPUT with it (what score and report share)."""
+    model = rfmkit.load_model(model_path)
+    with _engine(engine, spark_master, query) as eng:
+        result = model.segment(input, table=table, delimiter=delimiter,
+                               as_of=_parse_as_of(as_of), engine=eng)
+    return model, result
 
 
 def _columns(**roles: str | None) -> rfmkit.ColumnMapping | None:
@@ -235,8 +285,23 @@ def segment(
         "--previous-model", help="Earlier model.json: carry cluster ids and names over.",
         rich_help_panel="Clusters")] = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
+    spark_master: SparkMaster = None, query: Query = None,
+    mlflow_register: Annotated[str | None, typer.Option(
+        "--mlflow-register", help="Log the fitted model to MLflow and register it as a new "
+        "version of this registered model.", rich_help_panel="MLflow")] = None,
+    mlflow_alias: Annotated[str | None, typer.Option(
+        "--mlflow-alias", help="Point this alias (e.g. champion) at the new version.",
+        rich_help_panel="MLflow")] = None,
+    mlflow_tracking_uri: Annotated[str | None, typer.Option(
+        "--mlflow-tracking-uri", help="Tracking server / registry, e.g. sqlite:///mlflow.db "
+        "(default: MLFLOW_TRACKING_URI).", rich_help_panel="MLflow")] = None,
 ) -> None:
     """Compute RFM metrics, scores, segments and clusters; write them and model.json to --out."""
+    if (mlflow_alias or mlflow_tracking_uri) and not mlflow_register:
+        given = "--mlflow-alias" if mlflow_alias else "--mlflow-tracking-uri"
+        raise rfmkit.ParameterError(
+            f"{given} applies to the model that --mlflow-register NAME logs and registers; "
+            "add --mlflow-register NAME.")
     previous = rfmkit.load_model(previous_model) if previous_model else None
     model = rfmkit.RFMModel(
         preset,
@@ -250,11 +315,13 @@ def segment(
         caps=_caps(cap_frequency, cap_monetary, cap_quantile), segment_map=segment_map,
         n_clusters=_parse_clusters(clusters), cluster_features=cluster_features,
         criterion=criterion, k_min=k_min, k_max=k_max, random_state=random_state,
-        engine=engine, previous_model=previous,
+        previous_model=previous,
     )
     started = time.perf_counter()
-    with _status(quiet, f"Segmenting {input}"):
-        model.fit(input, table=table, delimiter=delimiter)
+    with _status(quiet, f"Segmenting {input}"), _engine(engine, spark_master, query) as eng:
+        # The engine is lent for this fit only: the saved model records no engine.
+        model.set_params(engine=eng).fit(input, table=table, delimiter=delimiter)
+        model.set_params(engine=engine)
         result = model.result_
         files = rfmkit.segmentation_files(result, fmt=fmt.value, model=model)
         written = rfmkit.write_files(out_dir, files)
@@ -262,6 +329,14 @@ def segment(
             rfmkit.write_destination(to, result)
     if not quiet:
         _summary(result, written, time.perf_counter() - started, to)
+    if mlflow_register:
+        with _status(quiet, f"Registering the model as {mlflow_register} in MLflow"):
+            info = rfmkit.log_model(model, registered_model_name=mlflow_register,
+                                    alias=mlflow_alias, tracking_uri=mlflow_tracking_uri)
+        if not quiet:
+            alias_note = f", alias {mlflow_alias!r}" if mlflow_alias else ""
+            out.print(f"Registered {mlflow_register} version {info.registered_model_version}"
+                      f"{alias_note} ({info.model_uri})", highlight=False)
 
 
 # --- score -----------------------------------------------------------------------------------
@@ -278,16 +353,17 @@ def score(
     model_path: Annotated[Path, typer.Option("--model", "-m", help="model.json to apply.")],
     out_dir: OutDir,
     table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
+    spark_master: SparkMaster = None, query: Query = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Reference date (default: the model's policy).")] = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
 ) -> None:
     """Apply a saved model to new data: frozen bin edges, segment map and clusters."""
-    model = rfmkit.load_model(model_path)
     started = time.perf_counter()
     with _status(quiet, f"Scoring {input}"):
-        result = model.segment(input, table=table, delimiter=delimiter,
-                               as_of=_parse_as_of(as_of), engine=engine)
+        _, result = _apply_model(model_path, input, table=table, delimiter=delimiter,
+                                 engine=engine, spark_master=spark_master, query=query,
+                                 as_of=as_of)
         written = rfmkit.write_files(out_dir, rfmkit.segmentation_files(result, fmt=fmt.value))
         if to:
             rfmkit.write_destination(to, result)
@@ -314,6 +390,7 @@ def report(
     model_path: Annotated[Path, typer.Option("--model", "-m", help="model.json to apply.")],
     out_dir: OutDir,
     table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
+    spark_master: SparkMaster = None, query: Query = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Reference date (default: the model's policy).")] = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
@@ -323,10 +400,10 @@ def report(
     quiet: Quiet = False,
 ) -> None:
     """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
-    model = rfmkit.load_model(model_path)
     with _status(quiet, f"Reporting on {input}"):
-        result = model.segment(input, table=table, delimiter=delimiter,
-                               as_of=_parse_as_of(as_of), engine=engine)
+        model, result = _apply_model(model_path, input, table=table, delimiter=delimiter,
+                                     engine=engine, spark_master=spark_master, query=query,
+                                     as_of=as_of)
         page = rfmkit.build_report(model, result, title=title,
                                    projection=projection.value).html()
         written = rfmkit.write_files(
