@@ -24,7 +24,8 @@ from __future__ import annotations
 import io
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -217,7 +218,7 @@ def write_tables(dsn: str, tables: Mapping[str, pd.DataFrame | pa.Table], *,
         check_identifier(name, "table")
     if schema is not None:
         check_identifier(schema, "schema")
-    psycopg = import_psycopg()
+    import_psycopg()
     from psycopg import sql
 
     arrow = {name: frame if isinstance(frame, pa.Table) else arrow_from_pandas(frame)
@@ -227,35 +228,116 @@ def write_tables(dsn: str, tables: Mapping[str, pd.DataFrame | pa.Table], *,
             check_identifier(field.name, "column")
     written = []
     conn = connect(dsn, autocommit=True)
-    step = "writing"
     try:
-        with conn.transaction(), conn.cursor() as cur:
-            cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(
-                sql.Literal(f"{int(lock_timeout * 1000)}ms")))
+        with replacing(conn, redact(dsn), lock_timeout=lock_timeout) as cur:
             target_schema = _target_schema(cur, schema)
             staged = []
             for name, frame in arrow.items():
-                stage = f"rfmkit_new_{uuid.uuid4().hex[:16]}"
+                stage = _stage_name()
                 target = sql.Identifier(target_schema, stage)
                 cur.execute(create_table_sql(target, frame))
                 copy_arrow(cur, target, frame)
                 staged.append((name, stage))
             for name, stage in staged:
-                final = sql.Identifier(target_schema, name)
-                _drop_old(cur, final, target_schema, name)
-                cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
-                    sql.Identifier(target_schema, stage), sql.Identifier(name)))
-                written.append(final.as_string(conn))
+                written.append(_swap_in(cur, target_schema, stage, name).as_string(conn))
+    finally:
+        conn.close()
+    return written
+
+
+def replace_with_query(conn: psycopg.Connection, query: str, table: str, *,
+                       schema: str | None = None, where: str = "PostgreSQL",
+                       lock_timeout: float = 60.0) -> tuple[str, int]:
+    """Replace ``table`` with the result of ``query``, all or nothing, inside the database.
+
+    Like :func:`write_tables`, but the rows come from a query run by the server (``CREATE TABLE
+    ... AS``), so none of them passes through Python. Runs on ``conn`` (an autocommit
+    connection), so the query may read the session's temporary tables and views. An empty
+    result is refused: the old table then stays as it was (an empty table would make tools
+    that sync from it delete every record).
+
+    Parameters
+    ----------
+    conn : psycopg.Connection
+        An open connection in autocommit mode.
+    query : str
+        A PostgreSQL SELECT (a WITH query is fine).
+    table, schema : str
+        The table to replace, used exactly as given (quoted identifiers); ``schema`` defaults
+        to the connection's current schema.
+    where : str
+        How messages name the database (a redacted URL).
+    lock_timeout : float
+        As in :func:`write_tables`.
+
+    Returns
+    -------
+    (str, int)
+        The qualified name written, e.g. ``"public"."rfm_assignments"``, and its row count.
+    """
+    check_identifier(table, "table")
+    if schema is not None:
+        check_identifier(schema, "schema")
+    from psycopg import sql
+
+    with replacing(conn, where, lock_timeout=lock_timeout) as cur:
+        target_schema = _target_schema(cur, schema)
+        stage = _stage_name()
+        cur.execute(sql.SQL("CREATE TABLE {} AS ").format(sql.Identifier(target_schema, stage))
+                    + sql.SQL(query))
+        rows = cur.rowcount
+        if rows == 0:
+            shown = sql.Identifier(target_schema, table).as_string(conn)
+            raise InputError(
+                f"The query returned no rows, so {shown} in {where} was left as it was. Check "
+                "the input, the column mapping and the as-of date."
+            )
+        final = _swap_in(cur, target_schema, stage, table)
+    return final.as_string(conn), rows
+
+
+def _stage_name() -> str:
+    return f"rfmkit_new_{uuid.uuid4().hex[:16]}"
+
+
+def _swap_in(cur: psycopg.Cursor, schema: str, stage: str, name: str) -> pgsql.Identifier:
+    """Drop the old table ``name`` (if any) and rename the staged table into its place."""
+    from psycopg import sql
+
+    final = sql.Identifier(schema, name)
+    _drop_old(cur, final, schema, name)
+    cur.execute(sql.SQL("ALTER TABLE {} RENAME TO {}").format(
+        sql.Identifier(schema, stage), sql.Identifier(name)))
+    return final
+
+
+@contextmanager
+def replacing(conn: psycopg.Connection, where: str, *, lock_timeout: float = 60.0
+              ) -> Iterator[psycopg.Cursor]:
+    """A cursor in one transaction that replaces tables; failures become one clear error.
+
+    Nothing is visible to other sessions until the transaction commits when the block ends;
+    any error inside rolls everything back.
+    """
+    psycopg = import_psycopg()
+    from psycopg import sql
+
+    step = "writing"
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(
+                sql.Literal(f"{int(lock_timeout * 1000)}ms")))
+            yield cur
             step = "committing"
     except psycopg.errors.DependentObjectsStillExist as exc:
         raise InputError(
-            f"Could not replace the tables in {redact(dsn)}: {exc.diag.message_primary}; "
+            f"Could not replace the tables in {where}: {exc.diag.message_primary}; "
             f"{exc.diag.message_detail or ''} Drop or change those objects first (rfmkit never "
             "drops them for you). Nothing was changed."
         ) from None
     except psycopg.errors.LockNotAvailable:
         raise InputError(
-            f"Could not replace the tables in {redact(dsn)}: another session kept using an old "
+            f"Could not replace the tables in {where}: another session kept using an old "
             f"table for more than {lock_timeout:g} s. Nothing was changed; try again."
         ) from None
     except psycopg.OperationalError as exc:
@@ -265,11 +347,8 @@ def write_tables(dsn: str, tables: Mapping[str, pd.DataFrame | pa.Table], *,
                    "The connection broke while committing, so whether the new tables replaced "
                    "the old ones is unknown; check them.")
         raise InputError(
-            f"Writing tables to {redact(dsn)} failed: {_first_line(exc)}. {outcome}"
+            f"Writing tables to {where} failed: {_first_line(exc)}. {outcome}"
         ) from exc
-    finally:
-        conn.close()
-    return written
 
 
 def _first_line(exc: Exception) -> str:

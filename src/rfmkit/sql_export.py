@@ -19,6 +19,7 @@ For PostgreSQL and Spark the query is translated as their engines translate the 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import sqlglot
@@ -27,7 +28,7 @@ from sqlglot import exp
 
 from .errors import ParameterError
 from .metric_options import MetricOptions
-from .metrics_query import MONEY, TEXT, MetricsQuery, quote, to_dialect
+from .metrics_query import MONEY, TEXT, MetricsQuery, _id_text, quote, to_dialect
 from .schema import (
     CLUSTER,
     CLUSTER_NAME,
@@ -76,7 +77,8 @@ def _string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def model_sql(model: RFMModel, *, dialect: str = "duckdb", source: str = "transactions",
+def model_sql(model: RFMModel, *, dialect: str = "duckdb",
+              source: str | Sequence[str] = "transactions",
               column_kinds: dict[str, str] | None = None,
               as_of: dt.date | str | None = None) -> str:
     """One SQL query computing each customer's metrics, scores, segment and cluster.
@@ -87,9 +89,9 @@ def model_sql(model: RFMModel, *, dialect: str = "duckdb", source: str = "transa
         A fitted (or loaded) model.
     dialect : {"duckdb", "postgres", "spark", "snowflake", "bigquery"}
         Target SQL dialect.
-    source : str
+    source : str or sequence of str
         The transactions (or customer-level) table; ``schema.table`` names are split on dots and
-        every part is quoted.
+        every part is quoted. A sequence gives the parts as they are (a part may hold a dot).
     column_kinds : dict, optional
         Kinds of the source columns (``text``, ``integer``, ``float``, ``timestamp``, ...);
         default: the kinds seen when the model was fitted.
@@ -104,14 +106,17 @@ def model_sql(model: RFMModel, *, dialect: str = "duckdb", source: str = "transa
     if dialect not in DIALECTS:
         raise ParameterError(f"Unknown SQL dialect {dialect!r}. Choose one of: "
                              f"{', '.join(DIALECTS)}.")
-    table = ".".join(quote(part) for part in source.split("."))
+    parts = source.split(".") if isinstance(source, str) else list(source)
+    table = ".".join(quote(part) for part in parts)
     kinds = dict(getattr(model, "column_kinds_", None) or {})
     kinds.update(column_kinds or {})
     mapping = model.columns_.mapping
     if model.columns_.shape is InputShape.CUSTOMERS:
         ctes = [
+            # the id as the engines read it: trimmed text, integral float ids without ".0"
             "customers AS (SELECT "
-            f"CAST({quote(mapping.customer)} AS VARCHAR) AS {quote(CUSTOMER_ID)}, "
+            f"{_id_text(mapping.customer, kinds.get(mapping.customer, TEXT))} "
+            f"AS {quote(CUSTOMER_ID)}, "
             f"CAST({quote(mapping.recency)} AS DOUBLE) AS {quote(RECENCY)}, "
             f"CAST({quote(mapping.frequency)} AS DOUBLE) AS {quote(FREQUENCY)}, "
             f"CAST({quote(mapping.monetary)} AS DOUBLE) AS {quote(MONETARY)} FROM {table})"

@@ -356,6 +356,76 @@ class DuckDBEngine:
         if self._own:
             self.con.close()
 
+    # --- scoring in place (rfmkit.score_in_engine) -----------------------------------------------
+    def lazy(self, sql: str) -> duckdb.DuckDBPyRelation:
+        """DuckDB SQL as a lazy relation: nothing runs until it is used (``.df()``, ``.arrow()``,
+        ``.write_parquet(...)``, ...). The relation keeps this engine's connection alive."""
+        return self.con.sql(sql)
+
+    def run_sql_into(self, sql: str, table: list[str] | tuple[str, ...], *,
+                     rel: Relation | None = None) -> tuple[str, int]:
+        """Replace ``table`` (``[schema,] name``) with the result of DuckDB ``sql``, in one
+        transaction: readers see the old table or the new one. Returns the name written (with
+        the database file) and the number of rows. An empty result is refused and leaves the
+        old table as it was.
+
+        The table goes into the database ``rel`` was read from when that is a DuckDB database
+        file (reopened read-write for the write), else into the connection's own database,
+        unless that is the in-memory database of a connection this engine opened (it would
+        vanish with the engine).
+        """
+        alias, path = None, None
+        if rel is not None and _suffix(rel.label) in _DUCKDB_SUFFIXES:
+            path = os.path.abspath(rel.label)
+            alias = self._attached.get(path)
+        if alias is not None:
+            # read() attached the file read-only; its views refer to the alias, not the file
+            try:
+                self.con.execute(f"DETACH {quote(alias)}")
+                self.con.execute(f"ATTACH {literal(path)} AS {quote(alias)}")
+            except duckdb.Error as exc:
+                raise InputError(f"Could not open DuckDB database {rel.label} for writing: "
+                                 f"{_first_line(exc)}. Close other programs using it.") from None
+            parts = [alias, "main", *table] if len(table) == 1 else [alias, *table]
+            where = f" in {rel.label}"
+        else:
+            database, file = self.con.execute(
+                "SELECT database_name, path FROM duckdb_databases() "
+                "WHERE database_name = current_database()").fetchone()
+            if file is None and self._own:
+                from ..errors import ParameterError
+
+                shown = rel.label if rel is not None else "the input"
+                raise ParameterError(
+                    f"{shown} is not a table in a DuckDB database, so there is no database to "
+                    "write the scores into (this engine's own database is in memory and "
+                    "vanishes when it closes). Read a table of a DuckDB file (PATH.db with "
+                    "--table / table=) to write next to it, pass DuckDBEngine(connection="
+                    "duckdb.connect(PATH.db)), or write the scored tables to a DuckDB file "
+                    "with --to duckdb:PATH.db instead of --into."
+                )
+            parts = list(table)
+            where = f" in {file}" if file else f" in database {database}"
+        name = ".".join(quote(p) for p in parts)
+        shown = ".".join(quote(p) for p in parts[1:]) if alias is not None else name
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            rows = int(self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}").fetchone()[0])
+            if rows == 0:
+                raise InputError(
+                    f"The query returned no rows, so table {shown}{where} was left as it was. "
+                    "Check the input, the column mapping and the as-of date."
+                )
+            self.con.execute("COMMIT")
+        except duckdb.Error as exc:
+            self.con.execute("ROLLBACK")
+            raise InputError(f"Could not write table {shown}{where}: "
+                             f"{_first_line(exc).rstrip('!')}.") from None
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return shown + where, rows
+
 
 def _read_csv(path: str, delimiter: str | None, text_columns: tuple[str, ...] = ()) -> str:
     opts = ["header = true", "sample_size = 100000"]

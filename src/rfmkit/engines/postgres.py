@@ -510,10 +510,12 @@ def postgres_kind(type_name: str) -> str:
     return _PG_KINDS.get(type_name, OTHER)
 
 
-def table_parts(name: str | Sequence[str]) -> tuple[list[str], list[bool]]:
+def table_parts(name: str | Sequence[str], *, max_parts: int = 2
+                ) -> tuple[list[str], list[bool]]:
     """Split ``schema.table`` into parts; a part in double quotes may hold dots and quotes.
 
-    Returns the parts and, for each, whether it was quoted.
+    ``max_parts=3`` also accepts ``catalog.schema.table``. Returns the parts and, for each,
+    whether it was quoted.
     """
     if not isinstance(name, str):
         parts = [str(p) for p in name]
@@ -546,9 +548,11 @@ def table_parts(name: str | Sequence[str]) -> tuple[list[str], list[bool]]:
             i += 1
     parts.append("".join(buf))
     quoted.append(was_quoted)
-    if not 1 <= len(parts) <= 2 or not all(parts):
+    if not 1 <= len(parts) <= max_parts or not all(parts):
+        forms = "TABLE or SCHEMA.TABLE" if max_parts == 2 else \
+            "TABLE, SCHEMA.TABLE or CATALOG.SCHEMA.TABLE"
         raise ParameterError(
-            f"Table name {name!r} must be TABLE or SCHEMA.TABLE (quote a part that holds a dot, "
+            f"Table name {name!r} must be {forms} (quote a part that holds a dot, "
             'e.g. \'"my.schema".orders\').'
         )
     return parts, quoted
@@ -751,6 +755,24 @@ class PostgresEngine:
     def query(self, sql: str) -> pd.DataFrame:
         """Run PostgreSQL SQL; return the (small) result."""
         return self._frame(sql)
+
+    def run_sql_into(self, sql: str, table: Sequence[str], *, rel: Relation | None = None
+                     ) -> tuple[str, int]:
+        """Replace ``table`` (``[schema,] name``, used exactly as given) with the result of
+        PostgreSQL ``sql``, in one transaction on this engine's connection (so ``sql`` may read
+        the temporary views and tables :meth:`read` made); no row leaves the database.
+
+        The new table is created under a temporary name and renamed into place, so other
+        sessions see the old table or the new one, never a partial one (see
+        :mod:`rfmkit.postgres_tables`). An empty result is refused and leaves the old table.
+        ``rel`` is not needed here (there is one database). Returns the qualified name written
+        and the number of rows.
+        """
+        from ..postgres_tables import redact, replace_with_query
+
+        schema, name = (None, table[0]) if len(table) == 1 else table
+        return replace_with_query(self.connection, sql, name, schema=schema,
+                                  where=redact(self._conn_dsn or self.dsn or ""))
 
     def close(self) -> None:
         if self._conn is not None:

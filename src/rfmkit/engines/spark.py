@@ -31,6 +31,7 @@ import itertools
 import os
 import shutil
 import warnings
+from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -429,6 +430,54 @@ class SparkEngine:
         with self._session_settings():
             return _to_pandas(self.spark.sql(sql))
 
+    def lazy(self, sql: str) -> Any:
+        """Spark SQL as a lazy Spark DataFrame: nothing runs until it is used.
+
+        The query is analysed at once, under the engine's session settings (UTC time zone, which
+        its casts keep), so the DataFrame stays valid after :meth:`close` drops the temporary
+        views, as long as the session runs.
+        """
+        with self._session_settings():
+            return self.spark.sql(sql)
+
+    def run_sql_into(self, sql: str, table: Sequence[str], *, rel: Relation | None = None
+                     ) -> tuple[str, int]:
+        """Replace ``table`` (``[[catalog.]schema.]name``) with the result of Spark ``sql``, as a
+        managed table of the session's catalog, in the default format (``saveAsTable`` with
+        mode ``overwrite``). Returns the name written and the number of rows.
+
+        The result is computed and kept on the executors (persisted, memory then disk) before
+        the table is touched, so a failing or empty result leaves the old table as it was.
+        The overwrite itself is as atomic as the table format makes it: one transaction for
+        Delta Lake (readers see the old or the new version), but for plain Parquet tables the
+        old table is dropped before the new files are written, so readers may briefly find no
+        table, or a failure then leaves none. ``rel`` is not needed (one catalog).
+        """
+        from pyspark import StorageLevel
+
+        name = ".".join(_backquote(part) for part in table)
+        with self._session_settings():
+            # A table has no order: dropping the ORDER BY saves Spark a global sort.
+            tree = sqlglot.parse_one(sql, read="spark")
+            tree.set("order", None)
+            result = self.spark.sql(tree.sql("spark")).persist(StorageLevel.MEMORY_AND_DISK)
+            try:
+                rows = result.count()
+                if rows == 0:
+                    raise InputError(
+                        f"The query returned no rows, so table {name} was left as it was. "
+                        "Check the input, the column mapping and the as-of date."
+                    )
+                try:
+                    result.write.mode("overwrite").saveAsTable(name)
+                except Exception as exc:  # AnalysisException and friends
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else \
+                        type(exc).__name__
+                    raise InputError(f"Spark could not write table {name}: {first}") from None
+            finally:
+                result.unpersist()
+        return name, rows
+
     def close(self) -> None:
         for view in self._views:
             try:
@@ -443,6 +492,11 @@ class SparkEngine:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+def _backquote(name: str) -> str:
+    """A Spark SQL identifier, quoted (backquotes inside doubled)."""
+    return "`" + name.replace("`", "``") + "`"
+
 
 def _has_glob(path: str) -> bool:
     return any(ch in path for ch in "*?[{")
