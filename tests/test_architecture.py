@@ -4,6 +4,7 @@
   per-customer table: they never import an engine, the metrics entry point, DuckDB or Spark.
 * Engines only turn transactions into customers: they never import what comes after that.
 * Only ``engines/spark.py`` imports PySpark.
+* Scoring inside an engine (``in_engine_scoring``) imports no database driver and no Spark.
 
 Every import counts, including those inside functions (a lazy import is still a dependency).
 """
@@ -25,7 +26,7 @@ NOT_FOR_CUSTOMER_LEVEL = ("rfmkit.engines", "rfmkit.metrics", "duckdb", "pyspark
 AFTER_ENGINES = ("rfmkit.scoring", "rfmkit.segments", "rfmkit.clustering", "rfmkit.model",
                  "rfmkit.report", "rfmkit.cluster_naming", "rfmkit.cluster_matching",
                  "rfmkit.persistence", "rfmkit.sql_export", "rfmkit.metrics", "rfmkit.cli",
-                 "rfmkit.outputs")
+                 "rfmkit.outputs", "rfmkit.in_engine_scoring")
 
 
 def module_name(path: Path) -> str:
@@ -89,6 +90,13 @@ def test_customer_level_modules_never_import_engines_or_metrics(module):
 def test_engines_never_import_later_steps(module):
     bad = sorted(n for n in IMPORTS[module] if matches(n, AFTER_ENGINES))
     assert not bad, f"{module} imports {bad}"
+
+
+def test_in_engine_scoring_is_engine_agnostic():
+    """It drives the engines through their methods and never imports a driver or Spark."""
+    drivers = ("duckdb", "pyspark", "psycopg", "py4j")
+    bad = sorted(n for n in IMPORTS["rfmkit.in_engine_scoring"] if matches(n, drivers))
+    assert not bad, bad
 
 
 def test_only_the_spark_engine_imports_pyspark():

@@ -7,8 +7,6 @@ import subprocess
 import sys
 import types
 
-import pytest
-
 import rfmkit
 
 OPTIONAL = ("pyspark", "py4j", "psycopg", "mlflow")
@@ -35,15 +33,18 @@ def test_version_is_a_version_string():
 def test_importing_rfmkit_and_exporting_sql_load_no_optional_engine():
     """In a fresh interpreter: ``import rfmkit`` loads no optional engine, and neither does
     ``model_sql`` for PostgreSQL or Spark (it borrows the engines' SQL translations, which
-    import no driver and no Spark). One subprocess for both: starting one takes seconds."""
+    import no driver and no Spark), nor ``score_in_engine`` with DuckDB. One subprocess for
+    all: starting one takes seconds."""
     script = (
         "import json, sys, warnings\n"
         "import rfmkit\n"
         "after_import = sorted(sys.modules)\n"
         "warnings.simplefilter('ignore')\n"
-        "m = rfmkit.RFMModel(n_clusters='none').fit(rfmkit.generate_transactions(500))\n"
+        "tx = rfmkit.generate_transactions(500)\n"
+        "m = rfmkit.RFMModel(n_clusters='none').fit(tx)\n"
         "for d in ('postgres', 'spark'):\n"
         "    assert 'SELECT' in rfmkit.model_sql(m, dialect=d)\n"
+        "assert len(rfmkit.score_in_engine(m, tx).df()) == len(m.result_.customers)\n"
         "print(json.dumps([after_import, sorted(sys.modules)]))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

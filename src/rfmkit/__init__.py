@@ -23,9 +23,10 @@ from .errors import (
     SchemaError,
     SegmentMapError,
 )
+from .in_engine_scoring import score_in_engine
 from .metric_options import MetricOptions
-from .mlflow_model import load_model_by_alias, log_model
 from .metrics import RFMResult, compute_rfm
+from .mlflow_model import load_model_by_alias, log_model
 from .model import RFMModel, Segmentation
 from .outputs import segmentation_files, write_destination, write_files
 from .persistence import load_model, model_from_dict, model_to_dict, save_model
@@ -92,6 +93,7 @@ __all__ = [
     "profile_clusters",
     "rfm_code",
     "save_model",
+    "score_in_engine",
     "score_levels",
     "segment_summary",
     "segmentation_files",

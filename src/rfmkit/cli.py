@@ -8,13 +8,14 @@ import functools
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 import rfmkit
@@ -136,7 +137,8 @@ OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
 FormatOpt = Annotated[Fmt, typer.Option("--format", help="Customer table format.",
                                         rich_help_panel="Output")]
 To = Annotated[str | None, typer.Option(
-    "--to", help="Also write tables to duckdb:PATH.db or postgresql://USER@HOST/DB (replaced atomically).",
+    "--to", help="Also write tables to duckdb:PATH.db or postgresql://USER@HOST/DB "
+    "(replaced atomically).",
     rich_help_panel="Output")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.",
                                      rich_help_panel="Output")]
@@ -346,19 +348,39 @@ def segment(
   rfmkit score this_week.parquet --model results/model.json --out scored/
 
   rfmkit score customers.csv --model model.json --out scored/ --format csv
+
+  rfmkit score crm.db --table orders --model model.json --into rfm_assignments
+
+  rfmkit score spark:sales.orders --engine spark --model model.json --into crm.rfm_assignments
 """)
 @handle_errors
 def score(
     input: Annotated[str, typer.Argument(help="Transactions or a customer-level table.")],
     model_path: Annotated[Path, typer.Option("--model", "-m", help="model.json to apply.")],
-    out_dir: OutDir,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output folder (not with --into).", rich_help_panel="Output")
+    ] = None,
     table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Reference date (default: the model's policy).")] = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
+    into: Annotated[str | None, typer.Option(
+        "--into", help="Score inside the engine and write the assignments to TABLE in the same "
+        "database: nothing leaves the database. DuckDB: a database file input (PATH.db "
+        "--table T); PostgreSQL: the input database; Spark: the session's catalog.",
+        rich_help_panel="Output")] = None,
 ) -> None:
     """Apply a saved model to new data: frozen bin edges, segment map and clusters."""
+    if into is not None:
+        _score_into(input, model_path, into, out_dir=out_dir, to=to, table=table,
+                    delimiter=delimiter, engine=engine, spark_master=spark_master, query=query,
+                    as_of=as_of, quiet=quiet)
+        return
+    if out_dir is None:
+        raise rfmkit.ParameterError(
+            "Missing option --out: give an output folder, or --into TABLE to score inside the "
+            "engine and write the assignments to a table of the input's database.")
     started = time.perf_counter()
     with _status(quiet, f"Scoring {input}"):
         _, result = _apply_model(model_path, input, table=table, delimiter=delimiter,
@@ -369,6 +391,28 @@ def score(
             rfmkit.write_destination(to, result)
     if not quiet:
         _summary(result, written, time.perf_counter() - started, to)
+
+
+def _score_into(input: str, model_path: Path, into: str, *, out_dir: Path | None,
+                to: str | None, table: str | None, delimiter: str | None, engine: str,
+                spark_master: str | None, query: str | None, as_of: str | None,
+                quiet: bool) -> None:
+    """score --into: the model as SQL, run inside the engine; only a row count comes back."""
+    given = [flag for flag, value in (("--out", out_dir), ("--to", to)) if value is not None]
+    if given:
+        raise rfmkit.ParameterError(
+            f"--into keeps the assignments in the database; {' and '.join(given)} would bring "
+            "them into Python to write elsewhere. Run a separate `rfmkit score` for that.")
+    started = time.perf_counter()
+    model = rfmkit.load_model(model_path)
+    with _status(quiet, f"Scoring {input} inside {engine}"), \
+            _engine(engine, spark_master, query) as eng:
+        written = rfmkit.score_in_engine(model, input, engine=eng, table=table,
+                                         delimiter=delimiter, as_of=_parse_as_of(as_of),
+                                         into=into)
+    if not quiet:
+        out.print(f"Wrote [bold]{written.rows:,}[/] customers to {escape(written.table)} "
+                  f"({written.engine}) · {time.perf_counter() - started:.1f} s", highlight=False)
 
 
 # --- report ----------------------------------------------------------------------------------
