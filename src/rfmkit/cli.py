@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import importlib
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -142,6 +144,22 @@ To = Annotated[str | None, typer.Option(
     rich_help_panel="Output")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.",
                                      rich_help_panel="Output")]
+
+
+def _preload_report() -> None:
+    """Import the report's plotting and templating libraries in a background thread.
+
+    The engines run their queries without holding the GIL, so this ~1 s of imports overlaps the
+    aggregation instead of following it. Import locks make the main thread's later import wait
+    for (or reuse) this one.
+    """
+    def preload() -> None:
+        try:
+            importlib.import_module("rfmkit.report.render")
+        except Exception:  # noqa: BLE001 - the main thread's own import reports any problem
+            pass
+
+    threading.Thread(target=preload, name="rfmkit-preload-report", daemon=True).start()
 
 
 @contextlib.contextmanager
@@ -320,6 +338,7 @@ def segment(
         previous_model=previous,
     )
     started = time.perf_counter()
+    _preload_report()
     with _status(quiet, f"Segmenting {input}"), _engine(engine, spark_master, query) as eng:
         # The engine is lent for this fit only: the saved model records no engine.
         model.set_params(engine=eng).fit(input, table=table, delimiter=delimiter)
@@ -444,6 +463,7 @@ def report(
     quiet: Quiet = False,
 ) -> None:
     """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
+    _preload_report()
     with _status(quiet, f"Reporting on {input}"):
         model, result = _apply_model(model_path, input, table=table, delimiter=delimiter,
                                      engine=engine, spark_master=spark_master, query=query,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -503,8 +504,15 @@ class RFMModel(BaseEstimator):
 def fingerprint(customers: pd.DataFrame) -> str:
     """SHA-256 of the customer table's id and metrics: tells whether two fits saw the same data."""
     digest = hashlib.sha256()
-    frame = customers[[CUSTOMER_ID, RECENCY, FREQUENCY, MONETARY]]
-    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    # The ids as Arrow stores them: offsets (so lengths) then UTF-8 bytes, unambiguous together;
+    # then the metrics' raw float64 bytes. ~20 ms for a million customers.
+    ids = pa.array(customers[CUSTOMER_ID].astype(str), type=pa.large_string())
+    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset:ids.offset + len(ids) + 1]
+    digest.update(len(ids).to_bytes(8, "little"))
+    digest.update((offsets - offsets[0]).tobytes())
+    digest.update(memoryview(ids.buffers()[2])[offsets[0]:offsets[-1]])
+    for col in (RECENCY, FREQUENCY, MONETARY):
+        digest.update(np.ascontiguousarray(customers[col].to_numpy(np.float64)).tobytes())
     return digest.hexdigest()
 
 
