@@ -214,7 +214,7 @@ def test_cli_segment_registers_and_sets_alias(tracking, synthetic_lines, tmp_pat
     # the registered model is the one written to --out: same JSON, same assignments
     pyfunc = load_model_by_alias("cli-model", "champion")
     logged = json.loads(Path(mlflow.artifacts.download_artifacts(
-        f"models:/cli-model@champion/artifacts/model.json", dst_path=str(tmp_path / "dl"))
+        "models:/cli-model@champion/artifacts/model.json", dst_path=str(tmp_path / "dl"))
     ).read_text())
     assert logged == json.loads((out / "model.json").read_text())
     customers = pd.read_parquet(out / "customers.parquet")

@@ -8,8 +8,7 @@ import pytest
 import rfmkit
 from rfmkit import PRESETS, schema
 from rfmkit.errors import ParameterError
-from rfmkit.model import DEFAULTS
-from rfmkit.presets import get_preset
+from rfmkit.presets import DEFAULTS, get_preset
 
 pytestmark = pytest.mark.filterwarnings("ignore::rfmkit.errors.CollapsedBinsWarning")
 

@@ -45,12 +45,18 @@ class RFMResult:
         Rows read, removed by each cleaning rule, used; the as-of date.
     columns : ResolvedColumns
         The input shape and the column playing each role.
+    kinds : dict
+        Kind of each input column used (``text``, ``integer``, ``timestamp``, ...).
+    options, cleaning : MetricOptions, CleaningRules or None
+        How the metrics were computed (:meth:`RFMModel.fit` checks them when fitted on this).
     """
 
     customers: pd.DataFrame
     quality: QualityReport
     columns: ResolvedColumns
     kinds: dict[str, str] = field(default_factory=dict)
+    options: MetricOptions | None = None
+    cleaning: CleaningRules | None = None
 
     @property
     def as_of(self) -> dt.date | None:
@@ -115,7 +121,8 @@ def compute_rfm(
             eng.close()
     used = {c for c in resolved.mapping.to_dict().values() if c is not None}
     kinds = {c: k for c, k in rel.kinds.items() if c in used}
-    return RFMResult(sort_customers(normalise_types(customers)), quality, resolved, kinds)
+    return RFMResult(sort_customers(normalise_types(customers)), quality, resolved, kinds,
+                     options=options, cleaning=cleaning)
 
 
 def customer_level(df: pd.DataFrame, label: str, *,

@@ -7,7 +7,6 @@ input (this week's transactions, another shop's, a customer-level table) without
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
@@ -20,15 +19,15 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import Interval, Options, validate_params
-from .cleaning import CleaningRules, QualityReport
+from .cleaning import QualityReport
 from .cluster_matching import ClusterMatch, match_clusters
 from .cluster_naming import name_clusters
 from .clustering import RFMClusterer, profile_clusters
 from .engines import Engine
 from .errors import ParameterError
 from .metric_options import MetricOptions
-from .metrics import compute_rfm
-from .presets import get_preset
+from .metrics import RFMResult, compute_rfm
+from .presets import metric_settings, resolve_params
 from .schema import (
     CLUSTER,
     CLUSTER_NAME,
@@ -43,31 +42,6 @@ from .schema import (
 )
 from .scoring import RFMScorer, rfm_code, score_levels
 from .segments import SegmentMap, assign_segments, load_segment_map, segment_summary
-
-# Library defaults; a preset overrides these, explicit parameters override both.
-DEFAULTS: dict[str, Any] = {
-    "as_of": None,
-    "frequency": "orders",
-    "monetary": "sum",
-    "consolidate_days": False,
-    "date_format": None,
-    "returns": "drop",
-    "drop_cancellations": None,  # None: drop under returns="drop", net under "net"
-    "drop_duplicates": True,
-    "score_method": "quantile",
-    "n_bins": 5,
-    "caps": None,
-    "segment_map": "rfm-grid-11",
-    "n_clusters": "auto",
-    "cluster_features": "scores",
-    "criterion": "auto",
-    "k_min": 2,
-    "k_max": 10,
-    "init": "k-means++",
-    "n_init": 10,
-    "max_iter": 300,
-    "random_state": 0,
-}
 
 SEGMENT_LEVELS = 5  # named segment maps are written for scores 1..5 unless they say otherwise
 
@@ -286,17 +260,26 @@ class RFMModel(BaseEstimator):
     def _resolve_params(self) -> dict[str, Any]:
         own = self.get_params(deep=False)
         validate_params(type(self).__name__, own, self._parameter_constraints)
-        params = copy.deepcopy(DEFAULTS)
-        # a copy: the fitted model's params_ (e.g. its caps dict) must not alias the preset's
-        params.update(copy.deepcopy(get_preset(self.preset or "default").params))
-        params.update({k: v for k, v in own.items() if k in DEFAULTS and v is not None})
-        if params["k_min"] > params["k_max"]:
-            raise ParameterError(
-                f"k_min ({params['k_min']}) must not exceed k_max ({params['k_max']})."
-            )
-        return params
+        return resolve_params(self.preset, own)
 
     # --- fitting -----------------------------------------------------------------------------
+    def _check_precomputed(self, rfm: RFMResult) -> RFMResult:
+        """An RFMResult is fitted on as it is, if it was computed the way this model would."""
+        for what, theirs, ours in (("metric options", rfm.options, self.metric_options_),
+                                   ("cleaning rules", rfm.cleaning, self.cleaning_rules_)):
+            if theirs is not None and theirs != ours:
+                raise ParameterError(
+                    f"The RFMResult was computed with other {what} than this model's: "
+                    f"{theirs} instead of {ours}. Pass the transactions instead, or compute "
+                    "the metrics with the model's metric_options_ and cleaning_rules_.")
+        given = {} if self.columns is None else {
+            role: col for role, col in self.columns.to_dict().items() if col is not None}
+        if any(rfm.columns.mapping.to_dict().get(role) != col for role, col in given.items()):
+            raise ParameterError(
+                f"The RFMResult was computed with the column mapping {rfm.columns.mapping}, "
+                f"not this model's {self.columns}. Pass the transactions instead.")
+        return rfm
+
     def fit(self, X: Any, y: Any = None, *, table: str | None = None,
             delimiter: str | None = None) -> RFMModel:
         """Learn scores, segments and clusters from transactions or a customer-level table.
@@ -306,15 +289,13 @@ class RFMModel(BaseEstimator):
         p = self._resolve_params()
         self._check_previous_model(p)
         self.params_ = p
-        self.metric_options_ = MetricOptions(
-            as_of=p["as_of"], frequency=p["frequency"], monetary=p["monetary"],
-            consolidate_days=p["consolidate_days"], date_format=p["date_format"])
-        self.cleaning_rules_ = CleaningRules(
-            returns=p["returns"], drop_cancellations=p["drop_cancellations"],
-            drop_duplicates=p["drop_duplicates"])
-        rfm = compute_rfm(X, columns=self.columns, options=self.metric_options_,
-                          cleaning=self.cleaning_rules_, engine=self.engine, table=table,
-                          delimiter=delimiter)
+        self.metric_options_, self.cleaning_rules_ = metric_settings(p)
+        if isinstance(X, RFMResult):
+            rfm = self._check_precomputed(X)
+        else:
+            rfm = compute_rfm(X, columns=self.columns, options=self.metric_options_,
+                              cleaning=self.cleaning_rules_, engine=self.engine, table=table,
+                              delimiter=delimiter)
         customers = rfm.customers
         self.columns_ = rfm.columns
         self.column_kinds_ = rfm.kinds

@@ -76,7 +76,8 @@ def write_files(out_dir: str | os.PathLike, files: dict[str, Callable[[Path], No
 
 
 def write_duckdb(path: str | os.PathLike, tables: dict[str, pd.DataFrame]) -> None:
-    """Replace ``tables`` in a DuckDB database file in one transaction (old tables stay on error)."""
+    """Replace ``tables`` in a DuckDB database file in one transaction (old tables stay on
+    error)."""
     import duckdb
 
     con = duckdb.connect(str(path))

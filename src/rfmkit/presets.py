@@ -5,10 +5,38 @@ A preset is only a set of defaults: any option given explicitly wins over it.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from .cleaning import CleaningRules
 from .errors import ParameterError
+from .metric_options import MetricOptions
+
+# Library defaults; a preset overrides these, explicit parameters override both.
+DEFAULTS: dict[str, Any] = {
+    "as_of": None,
+    "frequency": "orders",
+    "monetary": "sum",
+    "consolidate_days": False,
+    "date_format": None,
+    "returns": "drop",
+    "drop_cancellations": None,  # None: drop under returns="drop", net under "net"
+    "drop_duplicates": True,
+    "score_method": "quantile",
+    "n_bins": 5,
+    "caps": None,
+    "segment_map": "rfm-grid-11",
+    "n_clusters": "auto",
+    "cluster_features": "scores",
+    "criterion": "auto",
+    "k_min": 2,
+    "k_max": 10,
+    "init": "k-means++",
+    "n_init": 10,
+    "max_iter": 300,
+    "random_state": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -31,7 +59,8 @@ PRESETS: dict[str, Preset] = {
         "quintile",
         "Method Q (Databricks RFM accelerator): per-day consolidation, frequency = distinct "
         "days, monetary = mean per day, caps f<=30 and m<=2500, quintile scores, k-means on "
-        "the scores over k = 2..20, init='random'; k where the silhouette gain flattens (auto rule).",
+        "the scores over k = 2..20, init='random'; k where the silhouette gain flattens "
+        "(auto rule).",
         {
             "frequency": "days",
             "monetary": "mean",
@@ -81,3 +110,31 @@ def get_preset(name: str) -> Preset:
         raise ParameterError(
             f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}."
         ) from None
+
+
+def resolve_params(preset: str | None, given: dict[str, Any]) -> dict[str, Any]:
+    """Every model parameter: library defaults, then the preset's, then those ``given``.
+
+    ``given`` holds :class:`~rfmkit.RFMModel` parameters; ``None`` means "not given". The
+    result shares no mutable value with the presets. Kept free of scikit-learn so that the
+    command line can start the engine before the modelling libraries have loaded.
+    """
+    params = copy.deepcopy(DEFAULTS)
+    params.update(copy.deepcopy(get_preset(preset or "default").params))
+    params.update({k: v for k, v in given.items() if k in DEFAULTS and v is not None})
+    if params["k_min"] > params["k_max"]:
+        raise ParameterError(
+            f"k_min ({params['k_min']}) must not exceed k_max ({params['k_max']})."
+        )
+    return params
+
+
+def metric_settings(params: dict[str, Any]) -> tuple[MetricOptions, CleaningRules]:
+    """The metric definitions and cleaning rules that resolved parameters ask for."""
+    options = MetricOptions(
+        as_of=params["as_of"], frequency=params["frequency"], monetary=params["monetary"],
+        consolidate_days=params["consolidate_days"], date_format=params["date_format"])
+    cleaning = CleaningRules(
+        returns=params["returns"], drop_cancellations=params["drop_cancellations"],
+        drop_duplicates=params["drop_duplicates"])
+    return options, cleaning

@@ -96,6 +96,10 @@ class DuckDBEngine:
                  connection: duckdb.DuckDBPyConnection | None = None):
         self._own = connection is None
         self.con = connection if connection is not None else duckdb.connect(":memory:")
+        if self._own:
+            # Every result is sorted by rfmkit afterwards: let DuckDB hand rows back in any
+            # order (measured ~0.4 s less on 10M rows). A caller's connection keeps its setting.
+            self.con.execute("SET preserve_insertion_order = false")
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit is not None:
@@ -162,8 +166,9 @@ class DuckDBEngine:
                     f"Folder {path} holds no .parquet files. Point to a file, a glob such as "
                     f"'{path}/*.csv', or a folder of Parquet files."
                 )
-            return f"SELECT * FROM read_parquet({literal(os.path.join(path, '**', '*.parquet'))}, " \
-                "union_by_name = true, hive_partitioning = false)"
+            files = literal(os.path.join(path, "**", "*.parquet"))
+            return (f"SELECT * FROM read_parquet({files}, union_by_name = true, "
+                    "hive_partitioning = false)")
         elif os.path.getsize(path) == 0:
             raise InputError(f"Input file {path} is empty (0 bytes).")
         if suffix in _PARQUET_SUFFIXES:
