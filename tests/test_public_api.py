@@ -17,12 +17,34 @@ def test_all_is_sorted():
 
 
 def test_all_is_exactly_the_public_names():
-    public = {name for name, value in vars(rfmkit).items()
-              if not name.startswith("_") and not isinstance(value, types.ModuleType)}
+    for name in rfmkit.__all__:  # every name loads (names load lazily, on first use)
+        assert getattr(rfmkit, name) is not None, name
+    public = {name for name in dir(rfmkit)
+              if not name.startswith("_")
+              and not isinstance(getattr(rfmkit, name), types.ModuleType)}
     assert set(rfmkit.__all__) == public | {"__version__"}
     assert len(rfmkit.__all__) == len(set(rfmkit.__all__))
-    for name in rfmkit.__all__:
-        assert getattr(rfmkit, name) is not None, name
+
+
+def test_unknown_name_is_an_attribute_error():
+    import pytest
+
+    with pytest.raises(AttributeError, match="no_such_name"):
+        rfmkit.no_such_name  # noqa: B018
+
+
+def test_import_is_light_and_the_cli_starts_before_the_modelling_libraries():
+    """``import rfmkit`` (and the CLI module) load neither scikit-learn nor matplotlib: the
+    command line starts its engine while those load in the background."""
+    script = (
+        "import json, sys\n"
+        "import rfmkit, rfmkit.cli\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=120)
+    top = {name.split(".")[0] for name in json.loads(out.stdout.strip().splitlines()[-1])}
+    assert not top & {"sklearn", "matplotlib", "scipy", "mlflow", "pyspark"}, top
 
 
 def test_version_is_a_version_string():

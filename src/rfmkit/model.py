@@ -257,6 +257,10 @@ class RFMModel(BaseEstimator):
             kept["engine"] = params.pop("engine")
         return type(self)(**{k: clone(v, safe=False) for k, v in params.items()}, **kept)
 
+    def resolved_params(self) -> dict[str, Any]:
+        """Every parameter after defaults and preset, validated (what :meth:`fit` will use)."""
+        return self._resolve_params()
+
     def _resolve_params(self) -> dict[str, Any]:
         own = self.get_params(deep=False)
         validate_params(type(self).__name__, own, self._parameter_constraints)

@@ -357,6 +357,10 @@ class DuckDBEngine:
     def query(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).fetch_df()
 
+    def interrupt(self) -> None:
+        """Stop the query running on this engine's connection (safe from another thread)."""
+        self.con.interrupt()
+
     def close(self) -> None:
         if self._own:
             self.con.close()
