@@ -18,24 +18,23 @@ import duckdb
 import pandas as pd
 
 from ..cleaning import CleaningRules, QualityReport
-from ..errors import InputError, SchemaError
+from ..errors import InputError
 from ..metric_options import MetricOptions
 from ..metrics_query import (
     DATE,
     DECIMAL,
     FLOAT,
     INTEGER,
-    NUMERIC_KINDS,
     OTHER,
     TEXT,
     TIME_KINDS,
     TIMESTAMP,
     TIMESTAMP_TZ,
-    MetricsQuery,
     literal,
     quote,
 )
-from ..schema import CUSTOMER_ID, FREQUENCY, MONETARY, RECENCY, InputShape, ResolvedColumns
+from ..schema import ResolvedColumns
+from .aggregation import run_customer_metrics, run_customer_table
 from .base import Relation
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
@@ -224,55 +223,18 @@ class DuckDBEngine:
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
         rel = self._dates_as_text(rel, columns, options)
-        warnings = self._check_value_columns(rel, columns, options)
-        query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
-        rows_read = int(self.con.execute(query.rows_sql()).fetchone()[0])
-        if rows_read == 0:
-            raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
-        # Type, deduplicate and flag the rows once; both queries below read the stored result
-        # (deduplication is the costliest step, and would otherwise run twice).
-        flagged = quote(f"rfm_flagged_{next(self._counter)}")
-        self.con.execute(f"CREATE TEMP TABLE {flagged} AS {query.flagged_sql(options.as_of)}")
-        try:
-            return self._aggregate(rel, query, flagged, rows_read, options, rules, warnings)
-        finally:
-            self.con.execute(f"DROP TABLE IF EXISTS {flagged}")
+        return run_customer_metrics(rel, columns, options, rules, fetch=self._rows,
+                                    fetch_frame=self.query, store=self._store)
 
-    def _aggregate(self, rel: Relation, query: MetricsQuery, flagged: str, rows_read: int,
-                   options: MetricOptions, rules: CleaningRules, warnings: list[str]
-                   ) -> tuple[pd.DataFrame, QualityReport]:
-        counts = self.con.execute(query.counts_sql(options.as_of, flagged=flagged)).fetchall()
-        dropped = {reason: int(n) for reason, n, _, _ in counts if reason is not None}
-        kept = [(int(n), int(c), day) for reason, n, c, day in counts if reason is None]
-        rows_used, n_customers, last_day = kept[0] if kept else (0, 0, None)
-        if rules.drop_duplicates:
-            dropped["duplicate_row"] = rows_read - sum(int(n) for _, n, _, _ in counts)
-        report = QualityReport(
-            source=rel.label, rows_read=rows_read, dropped=dropped, rows_used=rows_used,
-            as_of_policy="fixed" if options.as_of else "latest", warnings=warnings,
-        )
-        if rows_used == 0 or last_day is None:
-            detail = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
-            raise InputError(
-                f"No purchases left in {rel.label} after cleaning ({rows_read:,} rows read; "
-                f"removed: {detail or 'none'}). Check the column mapping (--customer, --date, "
-                "--amount), the as-of date, and the returns policy."
-            )
-        as_of = options.as_of or last_day
-        report.as_of = as_of
-        customers = self.query(query.customers_sql(as_of, flagged=flagged))
-        if customers.empty:
-            # Purchase rows were left, but under day consolidation with returns netted every
-            # customer-day summed to <= 0: no customer has a purchase.
-            raise InputError(
-                f"No purchases left in {rel.label} after cleaning: every customer's purchases "
-                f"are cancelled out by returns on the same day ({rows_used:,} rows used, "
-                f"{n_customers:,} customers). Use returns='drop' (--returns drop) or turn off "
-                "day consolidation."
-            )
-        report.customers = len(customers)
-        report.customers_without_purchases = n_customers - len(customers)
-        return customers, report
+    def _rows(self, sql: str) -> list[tuple]:
+        return self.con.execute(sql).fetchall()
+
+    def _store(self, sql: str) -> tuple[str, Any]:
+        # Type, deduplicate and flag the rows once; the counts and the aggregation read the
+        # stored result (deduplication is the costliest step, and would otherwise run twice).
+        flagged = quote(f"rfm_flagged_{next(self._counter)}")
+        self.con.execute(f"CREATE TEMP TABLE {flagged} AS {sql}")
+        return flagged, lambda: self.con.execute(f"DROP TABLE IF EXISTS {flagged}")
 
     def _dates_as_text(self, rel: Relation, columns: ResolvedColumns,
                        options: MetricOptions) -> Relation:
@@ -288,71 +250,8 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {select}")
         return self._describe(view, rel.label)
 
-    def _check_value_columns(self, rel: Relation, columns: ResolvedColumns,
-                             options: MetricOptions) -> list[str]:
-        """Fail on a column that has no usable value; note partly unparseable ones."""
-        m = columns.mapping
-        checks = []
-        for role in ("amount", "quantity", "price"):
-            col = getattr(m, role)
-            if col and rel.kinds[col] not in NUMERIC_KINDS:
-                checks.append((role, col, f"TRY_CAST({quote(col)} AS DOUBLE)", "numeric"))
-        if rel.kinds[m.date] not in TIME_KINDS:
-            parsed = (f"TRY_STRPTIME(CAST({quote(m.date)} AS VARCHAR), "
-                      f"{literal(options.date_format)})" if options.date_format
-                      else f"TRY_CAST({quote(m.date)} AS TIMESTAMP)")
-            checks.append(("date", m.date, parsed, "date"))
-        notes = []
-        for role, col, parsed, what in checks:
-            total, bad = self.con.execute(
-                f"SELECT COUNT({quote(col)}), COUNT({quote(col)}) - COUNT({parsed}) "
-                f"FROM {rel.handle}").fetchone()
-            if bad == 0:
-                continue
-            examples = [r[0] for r in self.con.execute(
-                f"SELECT DISTINCT CAST({quote(col)} AS VARCHAR) FROM {rel.handle} "
-                f"WHERE {quote(col)} IS NOT NULL AND {parsed} IS NULL LIMIT 5").fetchall()]
-            shown = ", ".join(repr(e) for e in examples)
-            if bad == total:
-                fix = (
-                    "Give the format with --date-format (e.g. '%d/%m/%Y %H:%M') or pick another "
-                    "column with --date." if what == "date" else
-                    f"Pick the right column with --{role}, or clean the values (currency signs, "
-                    "thousands separators, decimal commas)."
-                )
-                raise SchemaError(
-                    f"Column {col!r} ({role}) in {rel.label} is not {what}: none of its "
-                    f"{total:,} values parses, e.g. {shown}. {fix}"
-                )
-            notes.append(
-                f"{bad:,} of {total:,} values in column {col!r} ({role}) are not {what} "
-                f"(e.g. {shown}); those rows were dropped."
-            )
-        return notes
-
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
-        m = columns.mapping
-        assert columns.shape is InputShape.CUSTOMERS
-        for role in ("recency", "frequency", "monetary"):
-            col = getattr(m, role)
-            bad = self.con.execute(
-                f"SELECT CAST({quote(col)} AS VARCHAR) FROM {rel.handle} "
-                f"WHERE TRY_CAST({quote(col)} AS DOUBLE) IS NULL "
-                f"OR isnan(TRY_CAST({quote(col)} AS DOUBLE)) LIMIT 5").fetchall()
-            if bad:
-                raise SchemaError(
-                    f"Column {col!r} ({role}) in {rel.label} must be numeric with no missing "
-                    f"values; found {', '.join(repr(b[0]) for b in bad)}. Fix or remove those rows."
-                )
-        from ..metrics_query import _id_text
-
-        sql = (
-            f"SELECT {_id_text(m.customer, rel.kinds[m.customer])} AS {quote(CUSTOMER_ID)}, "
-            f"CAST({quote(m.recency)} AS DOUBLE) AS {quote(RECENCY)}, "
-            f"CAST({quote(m.frequency)} AS DOUBLE) AS {quote(FREQUENCY)}, "
-            f"CAST({quote(m.monetary)} AS DOUBLE) AS {quote(MONETARY)} FROM {rel.handle}"
-        )
-        return self.query(sql)
+        return run_customer_table(rel, columns, fetch=self._rows, fetch_frame=self.query)
 
     def query(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).fetch_df()

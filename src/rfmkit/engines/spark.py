@@ -54,6 +54,7 @@ from ..metrics_query import (
     quote,
 )
 from ..schema import CUSTOMER_ID, ResolvedColumns
+from .aggregation import run_customer_metrics, run_customer_table
 from .base import Relation
 from .postgres import (
     INFINITY_RE,
@@ -62,8 +63,6 @@ from .postgres import (
     NAN_RE,
     compile_strptime,
     rewrite_parsing,
-    run_customer_metrics,
-    run_customer_table,
 )
 
 _INSTALL = "pip install 'rfmkit[spark]'"

@@ -1,0 +1,190 @@
+"""The engine-neutral metric flow: checks, cleaning counts and aggregation as SQL.
+
+Every engine runs the same steps with :class:`~rfmkit.metrics_query.MetricsQuery`, giving it
+three functions: run a DuckDB-dialect query and return rows (``fetch``) or a DataFrame
+(``fetch_frame``), and optionally keep a query's result inside the engine (``store``). The
+engines differ only in how they translate and run SQL, so reports and errors read the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from ..cleaning import CleaningRules, QualityReport
+from ..errors import InputError, SchemaError
+from ..metric_options import MetricOptions
+from ..metrics_query import (
+    NUMERIC_KINDS,
+    TIME_KINDS,
+    MetricsQuery,
+    _id_text,
+    literal,
+    quote,
+)
+from ..schema import CUSTOMER_ID, FREQUENCY, MONETARY, RECENCY, InputShape, ResolvedColumns
+from .base import Relation
+
+
+def _parsed(col: str, what: str, options: MetricOptions) -> str:
+    if what == "numeric":
+        return f"TRY_CAST({quote(col)} AS DOUBLE)"
+    if options.date_format:
+        return f"TRY_STRPTIME(CAST({quote(col)} AS VARCHAR), {literal(options.date_format)})"
+    return f"TRY_CAST({quote(col)} AS TIMESTAMP)"
+
+
+def check_value_columns(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
+                        fetch: Callable[[str], list[tuple]]) -> tuple[int, list[str]]:
+    """Count the rows; fail on a value column none of whose values parses, note partly
+    unparseable ones. One scan for all the counts (each query is a job on Spark).
+
+    ``fetch`` runs DuckDB-dialect SQL in the engine (translating it) and returns the rows.
+    Returns the number of rows and the notes.
+    """
+    m = columns.mapping
+    checks = []
+    for role in ("amount", "quantity", "price"):
+        col = getattr(m, role)
+        if col and rel.kinds[col] not in NUMERIC_KINDS:
+            checks.append((role, col, "numeric"))
+    if rel.kinds[m.date] not in TIME_KINDS:
+        checks.append(("date", m.date, "date"))
+    counts = ["COUNT(*)"]
+    for _, col, what in checks:
+        counts += [f"COUNT({quote(col)})",
+                   f"COUNT({quote(col)}) - COUNT({_parsed(col, what, options)})"]
+    totals = [int(v) for v in fetch(f"SELECT {', '.join(counts)} FROM {rel.handle}")[0]]
+    notes = []
+    for i, (role, col, what) in enumerate(checks):
+        total, bad = totals[1 + 2 * i], totals[2 + 2 * i]
+        if not bad:
+            continue
+        parsed = _parsed(col, what, options)
+        examples = [r[0] for r in fetch(
+            f"SELECT DISTINCT CAST({quote(col)} AS VARCHAR) FROM {rel.handle} "
+            f"WHERE {quote(col)} IS NOT NULL AND {parsed} IS NULL ORDER BY 1 LIMIT 5")]
+        shown = ", ".join(repr(e) for e in examples)
+        if bad == total:
+            fix = (
+                "Give the format with --date-format (e.g. '%d/%m/%Y %H:%M') or pick another "
+                "column with --date." if what == "date" else
+                f"Pick the right column with --{role}, or clean the values (currency signs, "
+                "thousands separators, decimal commas)."
+            )
+            raise SchemaError(
+                f"Column {col!r} ({role}) in {rel.label} is not {what}: none of its "
+                f"{total:,} values parses, e.g. {shown}. {fix}"
+            )
+        notes.append(
+            f"{bad:,} of {total:,} values in column {col!r} ({role}) are not {what} "
+            f"(e.g. {shown}); those rows were dropped."
+        )
+    return totals[0], notes
+
+
+def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
+                         rules: CleaningRules, *, fetch: Callable[[str], list[tuple]],
+                         fetch_frame: Callable[[str], pd.DataFrame],
+                         store: Callable[[str], tuple[str, Callable[[], None]]] | None = None,
+                         ) -> tuple[pd.DataFrame, QualityReport]:
+    """Clean and aggregate with :class:`MetricsQuery`; only per-customer rows come back.
+
+    ``fetch`` / ``fetch_frame`` run DuckDB-dialect SQL in the engine (translating it) and return
+    rows / a DataFrame. ``store(sql)``, if given, keeps the result of a query inside the engine
+    (a temporary table, a cached view) and returns its name (DuckDB-quoted) and a function
+    dropping it: the typed, deduplicated and flagged rows are then computed once, not once per
+    query. Mirrors the DuckDB engine, so reports and errors read the same.
+    """
+    rows_read, warnings = check_value_columns(rel, columns, options, fetch)
+    query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
+    if rows_read == 0:
+        raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
+    flagged, drop = store(query.flagged_sql(options.as_of)) if store else (None, None)
+    try:
+        return _aggregate(rel, query, options, rules, rows_read, warnings, flagged,
+                          fetch=fetch, fetch_frame=fetch_frame)
+    finally:
+        if drop is not None:
+            drop()
+
+
+def _aggregate(rel: Relation, query: MetricsQuery, options: MetricOptions, rules: CleaningRules,
+               rows_read: int, warnings: list[str], flagged: str | None, *,
+               fetch: Callable[[str], list[tuple]],
+               fetch_frame: Callable[[str], pd.DataFrame]) -> tuple[pd.DataFrame, QualityReport]:
+    counts = fetch(query.counts_sql(options.as_of, flagged=flagged))
+    dropped = {reason: int(n) for reason, n, _, _ in counts if reason is not None}
+    kept = [(int(n), int(c), day) for reason, n, c, day in counts if reason is None]
+    rows_used, n_customers, last_day = kept[0] if kept else (0, 0, None)
+    if rules.drop_duplicates:
+        dropped["duplicate_row"] = rows_read - sum(int(n) for _, n, _, _ in counts)
+    report = QualityReport(
+        source=rel.label, rows_read=rows_read, dropped=dropped, rows_used=rows_used,
+        as_of_policy="fixed" if options.as_of else "latest", warnings=warnings,
+    )
+    if rows_used == 0 or last_day is None:
+        detail = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
+        raise InputError(
+            f"No purchases left in {rel.label} after cleaning ({rows_read:,} rows read; "
+            f"removed: {detail or 'none'}). Check the column mapping (--customer, --date, "
+            "--amount), the as-of date, and the returns policy."
+        )
+    as_of = options.as_of or last_day
+    report.as_of = as_of
+    customers = fetch_frame(query.customers_sql(as_of, flagged=flagged))
+    if customers.empty:
+        raise InputError(
+            f"No purchases left in {rel.label} after cleaning: every customer's purchases "
+            f"are cancelled out by returns on the same day ({rows_used:,} rows used, "
+            f"{n_customers:,} customers). Use returns='drop' (--returns drop) or turn off "
+            "day consolidation."
+        )
+    report.customers = len(customers)
+    report.customers_without_purchases = n_customers - len(customers)
+    return customers, report
+
+
+def customer_level_sql(rel: Relation, columns: ResolvedColumns) -> tuple[list[str], str]:
+    """DuckDB SQL for customer-level input: queries returning bad values per metric, the table."""
+    m = columns.mapping
+    assert columns.shape is InputShape.CUSTOMERS
+    checks = []
+    for role in ("recency", "frequency", "monetary"):
+        col = getattr(m, role)
+        value = _metric_value(col, rel.kinds[col])
+        checks.append(
+            f"SELECT CAST({quote(col)} AS VARCHAR) FROM {rel.handle} WHERE {value} IS NULL "
+            f"OR {value} IN (CAST('NaN' AS DOUBLE), CAST('Infinity' AS DOUBLE), "
+            f"CAST('-Infinity' AS DOUBLE)) LIMIT 5"
+        )
+    table = (
+        f"SELECT {_id_text(m.customer, rel.kinds[m.customer])} AS {quote(CUSTOMER_ID)}, "
+        f"{_metric_value(m.recency, rel.kinds[m.recency])} AS {quote(RECENCY)}, "
+        f"{_metric_value(m.frequency, rel.kinds[m.frequency])} AS {quote(FREQUENCY)}, "
+        f"{_metric_value(m.monetary, rel.kinds[m.monetary])} AS {quote(MONETARY)} "
+        f"FROM {rel.handle}"
+    )
+    return checks, table
+
+
+def _metric_value(col: str, kind: str) -> str:
+    if kind in NUMERIC_KINDS:
+        return f"CAST({quote(col)} AS DOUBLE)"
+    return f"TRY_CAST({quote(col)} AS DOUBLE)"
+
+
+def run_customer_table(rel: Relation, columns: ResolvedColumns, *,
+                       fetch: Callable[[str], list[tuple]],
+                       fetch_frame: Callable[[str], pd.DataFrame]) -> pd.DataFrame:
+    checks, table = customer_level_sql(rel, columns)
+    for role, sql in zip(("recency", "frequency", "monetary"), checks, strict=True):
+        bad = fetch(sql)
+        if bad:
+            col = getattr(columns.mapping, role)
+            raise SchemaError(
+                f"Column {col!r} ({role}) in {rel.label} must be numeric with no missing "
+                f"values; found {', '.join(repr(b[0]) for b in bad)}. Fix or remove those rows."
+            )
+    return fetch_frame(table)
