@@ -120,6 +120,14 @@ def test_csv_format_and_duckdb_destination(transactions, tmp_path):
     assert tables == {"rfm_customers", "rfm_segments", "rfm_clusters"}
     assert con.execute("SELECT count(*) FROM rfm_customers").fetchone()[0] == len(customers)
     assert con.execute("SELECT count(*) FROM rfm_clusters").fetchone()[0] == 3
+    con.close()
+    # a later run without clusters drops the old clusters table rather than leave it stale
+    assert main(["segment", str(transactions), "--out", str(tmp_path / "o2"), "--quiet",
+                 "--clusters", "none", "--to", f"duckdb:{db}"]) == 0
+    con = duckdb.connect(str(db), read_only=True)
+    assert {r[0] for r in con.execute("SHOW TABLES").fetchall()} == {"rfm_customers",
+                                                                     "rfm_segments"}
+    con.close()
 
 
 def test_missing_file_is_one_clear_error_and_no_output(tmp_path, capsys):

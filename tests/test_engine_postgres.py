@@ -483,6 +483,16 @@ def test_write_tables_replaces_and_changes_schema(pg_dsn):
     assert _staging_tables(pg_dsn) == []
 
 
+def test_write_tables_drops_stale_tables_in_the_same_transaction(pg_dsn):
+    write_tables(pg_dsn, {"rfm_customers": _customers(10), "rfm_clusters": _customers(3)})
+    write_tables(pg_dsn, {"rfm_customers": _customers(4)}, drop=["rfm_clusters", "absent"])
+    with psycopg.connect(pg_dsn) as conn:
+        names = {r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+    assert names == {"rfm_customers"}
+    assert len(_snapshot(pg_dsn, "rfm_customers")) == 4
+
+
 def test_write_tables_into_a_named_schema_with_odd_name(pg_dsn):
     fetch(pg_dsn, 'CREATE SCHEMA "Rfm ""Out"""')
     write_tables(pg_dsn, {"Customers": _customers(5)}, schema='Rfm "Out"')

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import ParameterError
+from .metrics_query import quote
 from .model import RFMModel, Segmentation
 
 FORMATS = ("parquet", "csv")
@@ -75,9 +76,10 @@ def write_files(out_dir: str | os.PathLike, files: dict[str, Callable[[Path], No
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_duckdb(path: str | os.PathLike, tables: dict[str, pd.DataFrame]) -> None:
-    """Replace ``tables`` in a DuckDB database file in one transaction (old tables stay on
-    error)."""
+def write_duckdb(path: str | os.PathLike, tables: dict[str, pd.DataFrame],
+                 drop: tuple[str, ...] | list[str] = ()) -> None:
+    """Replace ``tables`` (and drop the tables named in ``drop``, if they exist) in a DuckDB
+    database file in one transaction: on error the old tables stay as they were."""
     import duckdb
 
     con = duckdb.connect(str(path))
@@ -85,9 +87,10 @@ def write_duckdb(path: str | os.PathLike, tables: dict[str, pd.DataFrame]) -> No
         con.execute("BEGIN TRANSACTION")
         for name, frame in tables.items():
             con.register("rfmkit_frame", frame)
-            quoted = '"' + name.replace('"', '""') + '"'
-            con.execute(f"CREATE OR REPLACE TABLE {quoted} AS SELECT * FROM rfmkit_frame")
+            con.execute(f"CREATE OR REPLACE TABLE {quote(name)} AS SELECT * FROM rfmkit_frame")
             con.unregister("rfmkit_frame")
+        for name in drop:
+            con.execute(f"DROP TABLE IF EXISTS {quote(name)}")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -104,18 +107,24 @@ def result_tables(result: Segmentation, *, prefix: str = "rfm_") -> dict[str, pd
     return tables
 
 
+def stale_tables(result: Segmentation, *, prefix: str = "rfm_") -> list[str]:
+    """Tables an earlier run may have left that this result does not replace: dropped, so
+    that no reader takes an old run's clusters for this run's."""
+    return [] if result.clusters is not None else [f"{prefix}clusters"]
+
+
 def write_destination(target: str, result: Segmentation) -> str:
     """Write result tables to ``duckdb:PATH`` (``postgresql://...`` comes with that engine)."""
     if target.startswith("duckdb:"):
         path = target[len("duckdb:"):]
         if not path:
             raise ParameterError("--to duckdb: needs a file path, e.g. --to duckdb:rfm.db")
-        write_duckdb(path, result_tables(result))
+        write_duckdb(path, result_tables(result), drop=stale_tables(result))
         return path
     if target.startswith(("postgresql://", "postgres://")):
         from .postgres_tables import redact, write_tables
 
-        written = write_tables(target, result_tables(result))
+        written = write_tables(target, result_tables(result), drop=stale_tables(result))
         return f"{redact(target)} ({', '.join(written)})"
     raise ParameterError(
         f"Unknown destination {target!r}. Use duckdb:PATH.db or "

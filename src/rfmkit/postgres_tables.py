@@ -24,7 +24,7 @@ from __future__ import annotations
 import io
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -191,7 +191,8 @@ def copy_arrow(cursor: psycopg.Cursor, target: pgsql.Composable, table: pa.Table
 # --- atomic replacement ------------------------------------------------------------------------
 
 def write_tables(dsn: str, tables: Mapping[str, pd.DataFrame | pa.Table], *,
-                 schema: str | None = None, lock_timeout: float = 60.0) -> list[str]:
+                 schema: str | None = None, lock_timeout: float = 60.0,
+                 drop: Sequence[str] = ()) -> list[str]:
     """Replace ``tables`` in a PostgreSQL database, all or nothing.
 
     Parameters
@@ -206,6 +207,9 @@ def write_tables(dsn: str, tables: Mapping[str, pd.DataFrame | pa.Table], *,
     lock_timeout : float
         Seconds to wait for readers of an old table to finish before giving up (the old tables
         then stay as they were).
+    drop : sequence of str
+        Tables to drop (if they exist) in the same transaction: an earlier run's table that
+        this run no longer produces (e.g. clusters), which would otherwise be left stale.
 
     Returns
     -------
@@ -214,7 +218,7 @@ def write_tables(dsn: str, tables: Mapping[str, pd.DataFrame | pa.Table], *,
     """
     if not tables:
         raise ParameterError("write_tables needs at least one table to write.")
-    for name in tables:
+    for name in (*tables, *drop):
         check_identifier(name, "table")
     if schema is not None:
         check_identifier(schema, "schema")
@@ -240,6 +244,8 @@ def write_tables(dsn: str, tables: Mapping[str, pd.DataFrame | pa.Table], *,
                 staged.append((name, stage))
             for name, stage in staged:
                 written.append(_swap_in(cur, target_schema, stage, name).as_string(conn))
+            for name in drop:
+                _drop_old(cur, sql.Identifier(target_schema, name), target_schema, name)
     finally:
         conn.close()
     return written
