@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import functools
 import importlib
+import os
 import sys
 import threading
 import time
@@ -161,6 +162,22 @@ def _preload_report() -> None:
             pass
 
     threading.Thread(target=preload, name="rfmkit-preload-report", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _chart_worker() -> Iterator[Any]:
+    """A second process for the report's charts, started now so that it has loaded matplotlib
+    when the charts are drawn (about half of them run there, in parallel)."""
+    if (os.cpu_count() or 1) < 2:
+        yield None
+        return
+    from rfmkit.chart_worker import start_chart_worker
+
+    worker = start_chart_worker()
+    try:
+        yield worker
+    finally:
+        worker.shutdown(wait=False, cancel_futures=True)
 
 
 class _ModelPreparation(threading.Thread):
@@ -373,7 +390,8 @@ def segment(
     options, cleaning = metric_settings(resolve_params(preset, given))
     started = time.perf_counter()
     _preload_report()
-    with _status(quiet, f"Segmenting {input}"), _engine(engine, spark_master, query) as eng:
+    with _status(quiet, f"Segmenting {input}"), _chart_worker() as charts, \
+            _engine(engine, spark_master, query) as eng:
         preparation = _ModelPreparation(
             lambda: rfmkit.RFMModel(
                 preset, **given, engine=engine,
@@ -392,7 +410,8 @@ def segment(
         model = preparation.result()
         model.fit(rfm)
         result = model.result_
-        files = rfmkit.segmentation_files(result, fmt=fmt.value, model=model)
+        files = rfmkit.segmentation_files(result, fmt=fmt.value, model=model,
+                                          chart_executor=charts)
         written = rfmkit.write_files(out_dir, files)
         if to:
             rfmkit.write_destination(to, result)
@@ -512,12 +531,12 @@ def report(
 ) -> None:
     """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
     _preload_report()
-    with _status(quiet, f"Reporting on {input}"):
+    with _status(quiet, f"Reporting on {input}"), _chart_worker() as charts:
         model, result = _apply_model(model_path, input, table=table, delimiter=delimiter,
                                      engine=engine, spark_master=spark_master, query=query,
                                      as_of=as_of)
         page = rfmkit.build_report(model, result, title=title,
-                                   projection=projection.value).html()
+                                   projection=projection.value).html(charts)
         written = rfmkit.write_files(
             out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")})
     if not quiet:

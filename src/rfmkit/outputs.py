@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Executor
 from pathlib import Path
 
 import pandas as pd
@@ -23,11 +24,13 @@ FORMATS = ("parquet", "csv")
 
 
 def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
-                       model: RFMModel | None = None, report: bool = True
+                       model: RFMModel | None = None, report: bool = True,
+                       chart_executor: Executor | None = None
                        ) -> dict[str, Callable[[Path], None]]:
     """File name -> writer, for every output of one run.
 
-    With ``model``, also ``model.json`` and (unless ``report=False``) ``report.html``.
+    With ``model``, also ``model.json`` and (unless ``report=False``) ``report.html``, whose
+    charts ``chart_executor`` (:func:`rfmkit.chart_worker.start_chart_worker`) may help draw.
     """
     if fmt not in FORMATS:
         raise ParameterError(f"Unknown output format {fmt!r}. Choose parquet or csv.")
@@ -53,7 +56,7 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
         if report:
             from .report import build_report
 
-            page = build_report(model, result).html()
+            page = build_report(model, result).html(chart_executor)
             files["report.html"] = lambda p: p.write_text(page, encoding="utf-8")
     return files
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -53,12 +54,17 @@ class Report:
         """The summary: plain JSON-able data (a copy), the same for the same input."""
         return copy.deepcopy(self._summary)
 
-    def html(self) -> str:
-        """The whole report as one self-contained HTML document."""
+    def html(self, executor: Executor | None = None) -> str:
+        """The whole report as one self-contained HTML document.
+
+        ``executor``: optionally a chart worker
+        (:func:`~rfmkit.chart_worker.start_chart_worker`) that draws half of the charts in
+        parallel; the document is the same.
+        """
         if self._html is None:
             from .render import render_html
 
-            self._html = render_html(self._summary)
+            self._html = render_html(self._summary, executor)
         return self._html
 
     def write_html(self, path: str | os.PathLike) -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from concurrent.futures import Executor
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -110,11 +111,15 @@ _SECTION_TITLES = {
 }
 
 
-def render_html(summary: Mapping[str, Any]) -> str:
-    """The complete report as one HTML document (a string), deterministic for the same dict."""
+def render_html(summary: Mapping[str, Any], executor: Executor | None = None) -> str:
+    """The complete report as one HTML document (a string), deterministic for the same dict.
+
+    ``executor``: a chart worker (:func:`~rfmkit.chart_worker.start_chart_worker`) drawing
+    half of the charts in parallel.
+    """
     charts = {
         section: [{**chart, "svg": Markup(chart["svg"])} for chart in items]
-        for section, items in render_charts(summary).items()
+        for section, items in render_charts(summary, executor).items()
     }
     template = _environment().get_template("report.html")
     return template.render(
