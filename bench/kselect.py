@@ -9,8 +9,8 @@ clusters them on log-metrics (log1p, standardised) and searches k with the full 
 silhouette on a seeded sample, Calinski-Harabasz, Davies-Bouldin and bootstrap stability.
 
 Baseline, measured in the same run on the same matrix: one scikit-learn KMeans fit per k
-(one initialisation, all rows, no criteria), the least a plain k-search does. We print the median wall time of
-each and the ratio. Target (issue 3): the k-search completes in under 60 s.
+(one initialisation, all rows, no criteria), the least a plain k-search does. We print the
+median wall time of each and the ratio. Target (issue 3): the k-search completes in under 60 s.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -94,8 +93,8 @@ def main() -> None:
             print(f"  run {i + 1} {name:32s} {r['wall']:6.2f} s  {r['peak_mb']:7.0f} MB",
                   flush=True)
 
-    med = {n: (statistics.median(r["wall"] for r in rs), statistics.median(r["peak_mb"] for r in rs))
-           for n, rs in results.items()}
+    med = {n: (statistics.median(r["wall"] for r in rs),
+               statistics.median(r["peak_mb"] for r in rs)) for n, rs in results.items()}
     floor_t, floor_m = med["duckdb-floor"]
     print(f"\nmedians over {args.repeats} runs, {args.rows:,} rows")
     print(f"{'':34s}{'time s':>8s}{'x floor':>9s}{'peak MB':>9s}{'x floor':>9s}")

@@ -92,7 +92,8 @@ def _counts(**kw: int) -> dict[str, int]:
          _counts(duplicate_row=2, missing_customer=2, unparseable_date=1, unparseable_amount=1,
                  after_as_of=1, cancellation=2, non_positive_amount=3)),
     ],
-    ids=["defaults", "net", "net_drop_cancellations", "keep_duplicates", "keep_cancellations", "other_prefix"],
+    ids=["defaults", "net", "net_drop_cancellations", "keep_duplicates", "keep_cancellations",
+         "other_prefix"],
 )
 def test_each_row_is_counted_under_the_first_rule_it_breaks(multi, rules, expected):
     options = MetricOptions(as_of=dt.date(2023, 3, 6))
