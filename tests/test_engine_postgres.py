@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from engine_comparison import same_as_duckdb
 from pg_server import get_server
-from reference import assert_same_customers
 from rfmkit.cleaning import CleaningRules
 from rfmkit.engines import get_engine
 from rfmkit.engines.postgres import (
@@ -63,28 +63,6 @@ def engine(module_dsn):
     engine = PostgresEngine(module_dsn)
     yield engine
     engine.close()
-
-
-def same_as_duckdb(source, *, pg_source=None, engine=None, **kwargs):
-    """compute_rfm on PostgreSQL equals compute_rfm on DuckDB (customers and quality report)."""
-    expected = compute_rfm(source, **kwargs)
-    actual = compute_rfm(source if pg_source is None else pg_source, engine=engine, **kwargs)
-    if expected.customers["first_purchase"].notna().any():  # not customer-level input
-        assert_same_customers(actual.customers, expected.customers)
-    pd.testing.assert_frame_equal(actual.customers, expected.customers, check_exact=False,
-                                  rtol=1e-9, atol=1e-9)
-    got, want = actual.quality.to_dict(), expected.quality.to_dict()
-    for report in (got, want):
-        report.pop("source")
-        report["warnings"] = [_sorted_examples(w) for w in report["warnings"]]
-    assert got == want
-    return actual
-
-
-def _sorted_examples(warning: str) -> str:
-    # the examples in a warning are any five bad values (DuckDB picks them in no fixed order)
-    head, sep, rest = warning.partition("(e.g. ")
-    return head + sep + rest.partition(")")[2] if sep else warning
 
 
 def load_table(dsn: str, name: str | tuple[str, str], df: pd.DataFrame) -> None:
@@ -197,13 +175,13 @@ def test_table_and_column_names_with_spaces_quotes_and_case(module_dsn, tiny_tra
                             quantity="qty'", price="Unit.Price")
     engine = PostgresEngine(table='"My Schema"."Sales ""2024"".Q1"')
     try:
-        result = same_as_duckdb(df, pg_source=module_dsn, engine=engine, columns=columns)
+        result = same_as_duckdb(df, engine_source=module_dsn, engine=engine, columns=columns)
         assert result.quality.source.startswith('table "My Schema"."Sales ""2024"".Q1" in ')
     finally:
         engine.close()
     engine = PostgresEngine(table=("My Schema", 'Sales "2024".Q1'))  # parts given separately
     try:
-        same_as_duckdb(df, pg_source=module_dsn, engine=engine, columns=columns)
+        same_as_duckdb(df, engine_source=module_dsn, engine=engine, columns=columns)
     finally:
         engine.close()
 
@@ -212,7 +190,7 @@ def test_unquoted_table_name_falls_back_to_lower_case(module_dsn, tiny_transacti
     load_table(module_dsn, "orders_lower", tiny_transactions)
     engine = PostgresEngine(table="Orders_Lower")
     try:
-        same_as_duckdb(tiny_transactions, pg_source=module_dsn, engine=engine)
+        same_as_duckdb(tiny_transactions, engine_source=module_dsn, engine=engine)
     finally:
         engine.close()
 
@@ -225,7 +203,7 @@ def test_query_input(module_dsn, tiny_transactions):
     try:
         expected = tiny_transactions[tiny_transactions["CustomerID"].ne("F")
                                      | tiny_transactions["CustomerID"].isna()]
-        result = same_as_duckdb(expected.reset_index(drop=True), pg_source=module_dsn,
+        result = same_as_duckdb(expected.reset_index(drop=True), engine_source=module_dsn,
                                 engine=engine)
         assert "F" not in set(result.customers["customer_id"])
         assert result.quality.source.startswith("query in postgresql://postgres@127.0.0.1:")
@@ -307,7 +285,7 @@ def test_text_numbers_parse_as_in_duckdb(module_dsn, engine):
     load_table(module_dsn, "text_numbers", df)
     pg = PostgresEngine(table="text_numbers")
     try:
-        result = same_as_duckdb(df, pg_source=module_dsn, engine=pg,
+        result = same_as_duckdb(df, engine_source=module_dsn, engine=pg,
                                 cleaning=CleaningRules(returns="net"))
     finally:
         pg.close()
@@ -324,7 +302,7 @@ def test_text_timestamps_parse_as_in_duckdb(module_dsn):
     load_table(module_dsn, "text_dates", df)
     pg = PostgresEngine(table="text_dates")
     try:
-        result = same_as_duckdb(df, pg_source=module_dsn, engine=pg)
+        result = same_as_duckdb(df, engine_source=module_dsn, engine=pg)
     finally:
         pg.close()
     assert len(result.customers) == 7
@@ -349,7 +327,7 @@ def test_text_timestamps_with_a_format_parse_as_in_duckdb(module_dsn, fmt, value
     load_table(module_dsn, name, df)
     pg = PostgresEngine(table=name)
     try:
-        result = same_as_duckdb(df, pg_source=module_dsn, engine=pg,
+        result = same_as_duckdb(df, engine_source=module_dsn, engine=pg,
                                 options=MetricOptions(date_format=fmt))
     finally:
         pg.close()
@@ -365,7 +343,7 @@ def test_instants_are_read_as_utc_whatever_the_session_time_zone(module_dsn):
     tokyo = module_dsn + "?options=-c%20TimeZone%3DAsia/Tokyo"
     pg = PostgresEngine(table="instants")
     try:
-        result = same_as_duckdb(df, pg_source=tokyo, engine=pg)
+        result = same_as_duckdb(df, engine_source=tokyo, engine=pg)
     finally:
         pg.close()
     assert result.as_of == dt.date(2024, 1, 31)
@@ -379,7 +357,7 @@ def test_customer_level_table(module_dsn):
     load_table(module_dsn, "crm", df)
     pg = PostgresEngine(table="crm")
     try:
-        same_as_duckdb(df, pg_source=module_dsn, engine=pg)
+        same_as_duckdb(df, engine_source=module_dsn, engine=pg)
         bad = df.assign(Monetary=["20", "n/a", "5"])
         load_table(module_dsn, "crm", bad)
         with pytest.raises(SchemaError, match=r"'Monetary' \(monetary\).*found 'n/a'"):
@@ -406,7 +384,7 @@ def test_online_retail_method_q_facts(module_dsn, shared_data):
     load_table(module_dsn, "online_retail", df)
     pg = PostgresEngine(table="online_retail")
     try:
-        result = same_as_duckdb(path, pg_source=module_dsn, engine=pg, options=METHOD_Q,
+        result = same_as_duckdb(path, engine_source=module_dsn, engine=pg, options=METHOD_Q,
                                 cleaning=CleaningRules(drop_duplicates=False))
     finally:
         pg.close()

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from reference import assert_same_customers
+from engine_comparison import same_as_duckdb
 from rfmkit.cleaning import CleaningRules
 from rfmkit.errors import InputError, SchemaError
 from rfmkit.metric_options import MetricOptions
@@ -45,27 +45,6 @@ def engine(spark):
     engine = SparkEngine(spark)
     yield engine
     engine.close()
-
-
-def same_as_duckdb(source, *, engine, spark_source=None, **kwargs):
-    expected = compute_rfm(source, **kwargs)
-    actual = compute_rfm(source if spark_source is None else spark_source, engine=engine,
-                         **kwargs)
-    if expected.customers["first_purchase"].notna().any():
-        assert_same_customers(actual.customers, expected.customers)
-    pd.testing.assert_frame_equal(actual.customers, expected.customers, check_exact=False,
-                                  rtol=1e-9, atol=1e-9)
-    got, want = actual.quality.to_dict(), expected.quality.to_dict()
-    for report in (got, want):
-        report.pop("source")
-        report["warnings"] = [_without_examples(w) for w in report["warnings"]]
-    assert got == want
-    return actual
-
-
-def _without_examples(warning: str) -> str:
-    head, sep, rest = warning.partition("(e.g. ")
-    return head + sep + rest.partition(")")[2] if sep else warning
 
 
 # --- SQL translation (no Spark needed) -------------------------------------------------------
@@ -121,7 +100,7 @@ def test_csv_glob_folder_and_tsv(engine, tmp_path, tiny_transactions):
     tiny_transactions.iloc[8:].to_parquet(parts / "sub" / "b.parquet", index=False)
     same_as_duckdb(parts, engine=engine)  # a folder of Parquet files, read recursively
     same_as_duckdb(str(parts / "*.parquet"), engine=engine,
-                   spark_source=str(parts / "*.parquet"))
+                   engine_source=str(parts / "*.parquet"))
 
 
 def test_csv_date_format_wins_over_type_inference(engine, tmp_path, tiny_transactions):
@@ -138,11 +117,11 @@ def test_csv_date_format_wins_over_type_inference(engine, tmp_path, tiny_transac
 def test_spark_tables_and_dataframes(engine, spark, tiny_transactions):
     sdf = spark.createDataFrame(pa.Table.from_pandas(tiny_transactions, preserve_index=False))
     sdf.createOrReplaceTempView("tiny_sales")
-    result = same_as_duckdb(tiny_transactions, engine=engine, spark_source="spark:tiny_sales")
+    result = same_as_duckdb(tiny_transactions, engine=engine, engine_source="spark:tiny_sales")
     assert result.quality.source == "spark:tiny_sales"
-    same_as_duckdb(tiny_transactions, engine=engine, spark_source=sdf)
+    same_as_duckdb(tiny_transactions, engine=engine, engine_source=sdf)
     same_as_duckdb(tiny_transactions, engine=engine,
-                   spark_source=pa.Table.from_pandas(tiny_transactions, preserve_index=False))
+                   engine_source=pa.Table.from_pandas(tiny_transactions, preserve_index=False))
     with pytest.raises(InputError, match="Could not read spark:no_such_table"):
         compute_rfm("spark:no_such_table", engine=engine)
 
