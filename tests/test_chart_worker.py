@@ -1,4 +1,4 @@
-"""The chart worker: a second process drawing half of the report's charts, same output."""
+"""The chart worker: a second process sharing the drawing of the report's charts, same output."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 import rfmkit
 from rfmkit.chart_worker import start_chart_worker
-from rfmkit.report.charts import render_charts
+from rfmkit.report.charts import PendingCharts, render_charts
 
 
 @pytest.fixture(scope="module")
@@ -46,3 +46,51 @@ def test_starting_the_worker_loads_no_plotting_library_here():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == "False"
+
+
+def test_charts_the_worker_has_not_started_are_drawn_here(report):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    summary = report.to_dict()
+    release = threading.Event()
+    busy = ThreadPoolExecutor(1)  # a worker that is busy with something else throughout
+    try:
+        blocker = busy.submit(release.wait)
+        pending = PendingCharts(summary, busy)
+        charts = pending.result()  # must not wait for the busy worker
+        assert not blocker.done()
+    finally:
+        release.set()
+        busy.shutdown()
+    assert charts == render_charts(summary)
+
+
+def test_the_worker_draws_before_the_charts_are_asked_for(report):
+    import time
+
+    summary = report.to_dict()
+    worker = start_chart_worker()
+    try:
+        pending = PendingCharts(summary, worker)
+        first = next(iter(pending._futures.values()))
+        deadline = time.monotonic() + 120
+        while not first.done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert first.done()  # drawn while this process did something else
+        assert pending.result() == render_charts(summary)
+    finally:
+        worker.shutdown()
+
+
+def test_prepared_report_html_is_the_same_document(report):
+    from rfmkit.report import Report
+
+    worker = start_chart_worker()
+    try:
+        page = report.prepare_html(worker)
+        html = page()
+    finally:
+        worker.shutdown()
+    assert html == Report(report.to_dict()).html()
+    assert page() is html  # drawn once

@@ -140,26 +140,32 @@ class MetricsQuery:
             f"FROM ({base}) AS src"
         )
 
-    def _reason(self, as_of: dt.date | None) -> str:
+    def _rules(self, as_of: dt.date | None) -> list[tuple[str, str]]:
+        """(reason, condition) of every cleaning rule that applies, first match wins."""
         r = self.rules
-        cases = [
-            "WHEN customer_id IS NULL THEN 'missing_customer'",
-            "WHEN ts IS NULL THEN 'unparseable_date'",
-            f"WHEN amount IS NULL OR {_non_finite('amount')} THEN 'unparseable_amount'",
+        rules = [
+            ("missing_customer", "customer_id IS NULL"),
+            ("unparseable_date", "ts IS NULL"),
+            ("unparseable_amount", f"amount IS NULL OR {_non_finite('amount')}"),
         ]
         if as_of is not None:
-            cases.append(f"WHEN CAST(ts AS DATE) > DATE '{as_of.isoformat()}' THEN 'after_as_of'")
+            rules.append(("after_as_of", f"CAST(ts AS DATE) > DATE '{as_of.isoformat()}'"))
         if r.drop_cancellations and self.columns.mapping.order:
             prefix = r.cancellation_prefix
-            cases.append(
-                f"WHEN SUBSTRING(order_id, 1, {len(prefix)}) = {literal(prefix)} "
-                "THEN 'cancellation'"
-            )
-        if r.returns == "drop":
-            cases.append("WHEN amount <= 0 THEN 'non_positive_amount'")
-        else:
-            cases.append("WHEN amount = 0 THEN 'non_positive_amount'")
-        return "CASE " + " ".join(cases) + " END"
+            rules.append(("cancellation",
+                          f"SUBSTRING(order_id, 1, {len(prefix)}) = {literal(prefix)}"))
+        rules.append(("non_positive_amount",
+                      "amount <= 0" if r.returns == "drop" else "amount = 0"))
+        return rules
+
+    def reasons(self, as_of: dt.date | None) -> list[str]:
+        """The drop reasons the rollup counts (one ``dropped_<reason>`` column each)."""
+        return [reason for reason, _ in self._rules(as_of)]
+
+    def _reason(self, as_of: dt.date | None) -> str:
+        cases = " ".join(f"WHEN {cond} THEN {literal(reason)}"
+                         for reason, cond in self._rules(as_of))
+        return f"CASE {cases} END"
 
     def flagged_sql(self, as_of: dt.date | None) -> str:
         """Every input row, typed, with the first cleaning rule it breaks (NULL: kept)."""
@@ -170,7 +176,7 @@ class MetricsQuery:
         )
 
     def _flagged(self, as_of: dt.date | None, flagged: str | None) -> str:
-        if flagged is not None:  # rows already flagged and stored (see DuckDBEngine)
+        if flagged is not None:  # rows already flagged and stored by the engine
             return f"flagged AS (SELECT * FROM {flagged})"
         return (
             f"typed AS ({self._typed()}), "
@@ -178,102 +184,142 @@ class MetricsQuery:
             f"{self._reason(as_of)} AS reason FROM typed)"
         )
 
-    # --- the two queries ------------------------------------------------------------------------
-    def counts_sql(self, as_of: dt.date | None, *, flagged: str | None = None) -> str:
-        """Rows per drop reason (NULL = kept), customers kept, and the latest purchase day kept."""
-        return (
-            f"WITH {self._flagged(as_of, flagged)} "
-            "SELECT reason, COUNT(*) AS n_rows, "
-            "COUNT(DISTINCT CASE WHEN reason IS NULL THEN customer_id END) AS n_customers, "
-            "MAX(CASE WHEN reason IS NULL AND amount > 0 THEN CAST(ts AS DATE) END) AS last_day "
-            "FROM flagged GROUP BY reason"
-        )
+    @property
+    def reads_rows_twice(self) -> bool:
+        """Whether the aggregation reads the flagged rows twice (per day, and for orders):
+        an engine may then store them once instead of deduplicating twice."""
+        return self.options.consolidate_days
 
-    def rows_sql(self) -> str:
-        return f"SELECT COUNT(*) AS n FROM {self.source}"
-
-    def _order_count(self) -> str:
+    # --- per-customer aggregation ---------------------------------------------------------------
+    def _order_count(self, purchase: str) -> str:
         # A row without an order id (or any row, with no order column) is an order by itself;
         # COUNT(DISTINCT ...) alone would skip those rows and give buyers a frequency of 0.
-        rows_without_id = "SUM(CASE WHEN amount > 0 AND order_id IS NULL THEN 1 ELSE 0 END)"
+        rows_without_id = f"COUNT(CASE WHEN {purchase} AND order_id IS NULL THEN 1 END)"
         if self.columns.mapping.order:
-            return f"COUNT(DISTINCT CASE WHEN amount > 0 THEN order_id END) + {rows_without_id}"
+            return f"COUNT(DISTINCT CASE WHEN {purchase} THEN order_id END) + {rows_without_id}"
         return rows_without_id
 
-    def customers_sql(self, as_of: dt.date | None, *, flagged: str | None = None) -> str:
-        """One row per customer (unordered: callers sort, engines need not).
-
-        ``as_of=None`` computes the reference date inside the query (latest purchase day kept),
-        so the same SQL also works standalone, e.g. in a warehouse.
+    def _per_customer(self, flagged: str | None, reasons: list[str]) -> list[str]:
+        """CTEs ending in ``per_customer``: one row per customer id (NULL included) over every
+        flagged row, in one pass: the kept rows' aggregates, and how many rows each of
+        ``reasons`` removed. Kept rows are ``reason IS NULL``; purchases also have amount > 0.
         """
         o = self.options
-        if as_of is None:
-            ref = "(SELECT MAX(CAST(ts AS DATE)) FROM kept WHERE amount > 0)"
-        else:
-            ref = f"DATE '{as_of.isoformat()}'"
-        ctes = [
-            self._flagged(self.options.as_of, flagged),
-            f"kept AS (SELECT customer_id, order_id, ts, CAST(amount AS {MONEY}) AS amount "
-            "FROM flagged WHERE reason IS NULL)",
-        ]
+        kept, purchase = "reason IS NULL", "reason IS NULL AND amount > 0"
+        dropped = "".join(f", COUNT(CASE WHEN reason = {literal(r)} THEN 1 END) "
+                          f"AS {quote('dropped_' + r)}" for r in reasons)
+        summed = "".join(f", CAST(SUM({quote('dropped_' + r)}) AS BIGINT) AS {quote('dropped_' + r)}"
+                         for r in reasons)
+        ctes = [self._flagged(o.as_of, flagged)]
+        # distinct days cost a hash per customer-day: only when frequency needs them
         if o.consolidate_days:
             # A customer's day is one purchase: its amount is the day's total. First/last
             # purchase are times of purchase rows, not of a same-day return.
             ctes.append(
                 "units AS (SELECT customer_id, CAST(ts AS DATE) AS day, "
-                "MIN(CASE WHEN amount > 0 THEN ts END) AS first_ts, "
-                "MAX(CASE WHEN amount > 0 THEN ts END) AS last_ts, "
-                f"CAST(SUM(amount) AS {MONEY}) AS amount "
-                "FROM kept GROUP BY customer_id, CAST(ts AS DATE))"
+                f"COUNT(CASE WHEN {kept} THEN 1 END) AS n_kept, "
+                f"MIN(CASE WHEN {purchase} THEN ts END) AS first_ts, "
+                f"MAX(CASE WHEN {purchase} THEN ts END) AS last_ts, "
+                f"SUM(CASE WHEN {kept} THEN CAST(amount AS {MONEY}) END) AS amount{dropped} "
+                "FROM flagged GROUP BY customer_id, CAST(ts AS DATE))"
             )
             # Orders still come from the rows; counted per customer, then joined per customer
             # (joining at row level would cost a pass over every transaction).
-            ctes.append(f"orders_per_customer AS (SELECT customer_id, {self._order_count()} "
-                        "AS n_orders FROM kept GROUP BY customer_id)")
-            n_orders = "NULL"
+            ctes.append(f"orders_per_customer AS (SELECT customer_id, "
+                        f"{self._order_count(purchase)} AS n_orders "
+                        "FROM flagged GROUP BY customer_id)")
+            n_days = ("COUNT(DISTINCT CASE WHEN amount > 0 THEN day END)"
+                      if o.frequency == "days" else "CAST(NULL AS BIGINT)")
+            ctes.append(
+                "per_customer AS (SELECT customer_id, CAST(SUM(n_kept) AS BIGINT) AS n_kept, "
+                "COUNT(CASE WHEN amount > 0 THEN 1 END) AS n_units, "
+                f"{n_days} AS n_days, "
+                "SUM(amount) AS total, "
+                "MIN(CASE WHEN amount > 0 THEN first_ts END) AS first_ts, "
+                "MAX(CASE WHEN amount > 0 THEN last_ts END) AS last_ts, "
+                # the latest purchase row, even on a day whose returns cancel it: the as-of
+                f"MAX(last_ts) AS last_row_ts{summed} "
+                "FROM units GROUP BY customer_id)"
+            )
         else:
-            ctes.append("units AS (SELECT customer_id, CAST(ts AS DATE) AS day, ts AS first_ts, "
-                        "ts AS last_ts, amount, order_id FROM kept)")
-            n_orders = self._order_count()
-        purchase_rows = "SUM(CASE WHEN amount > 0 THEN 1 ELSE 0 END)"
-        n_days = ("COUNT(DISTINCT CASE WHEN amount > 0 THEN day END)"
-                  if o.frequency == "days" else "CAST(NULL AS BIGINT)")
-        ctes.append(
-            "per_customer AS (SELECT customer_id, "
-            f"{purchase_rows} AS n_rows, "
-            # distinct days cost a hash per customer-day: only when frequency needs them
-            f"{n_days} AS n_days, "
-            f"{n_orders} AS n_orders, "
-            f"SUM(amount) AS total, "
-            "MIN(CASE WHEN amount > 0 THEN first_ts END) AS first_ts, "
-            "MAX(CASE WHEN amount > 0 THEN last_ts END) AS last_ts "
-            f"FROM units GROUP BY customer_id HAVING {purchase_rows} > 0)"
-        )
+            n_days = (f"COUNT(DISTINCT CASE WHEN {purchase} THEN CAST(ts AS DATE) END)"
+                      if o.frequency == "days" else "CAST(NULL AS BIGINT)")
+            ctes.append(
+                "per_customer AS (SELECT customer_id, "
+                f"COUNT(CASE WHEN {kept} THEN 1 END) AS n_kept, "
+                f"COUNT(CASE WHEN {purchase} THEN 1 END) AS n_units, "
+                f"{n_days} AS n_days, "
+                f"{self._order_count(purchase)} AS n_orders, "
+                f"SUM(CASE WHEN {kept} THEN CAST(amount AS {MONEY}) END) AS total, "
+                f"MIN(CASE WHEN {purchase} THEN ts END) AS first_ts, "
+                f"MAX(CASE WHEN {purchase} THEN ts END) AS last_ts, "
+                f"MAX(CASE WHEN {purchase} THEN ts END) AS last_row_ts{dropped} "
+                "FROM flagged GROUP BY customer_id)"
+            )
+        return ctes
+
+    def _metric_columns(self) -> tuple[str, list[str]]:
+        """FROM clause over ``per_customer`` and the frequency, monetary, first/last purchase,
+        orders and revenue columns (the recency is the caller's)."""
+        o = self.options
         if o.consolidate_days:
-            source = ("per_customer AS p JOIN orders_per_customer AS o "
+            source = ("per_customer AS p LEFT JOIN orders_per_customer AS o "
                       "ON p.customer_id = o.customer_id")
             orders = "o.n_orders"
         else:
-            source = "per_customer AS p"
-            orders = "p.n_orders"
+            source, orders = "per_customer AS p", "p.n_orders"
         freq_expr = {
-            "orders": "p.n_rows" if o.consolidate_days else orders,
+            "orders": "p.n_units" if o.consolidate_days else orders,
             "days": "p.n_days",
-            "rows": "p.n_rows",
+            "rows": "p.n_units",
         }[o.frequency]
         revenue = "CAST(p.total AS DOUBLE)"
         # NULLIF: never divide by zero (PostgreSQL and Spark in ANSI mode would fail).
         monetary = revenue if o.monetary == "sum" else f"{revenue} / NULLIF({freq_expr}, 0)"
+        return source, [
+            f"CAST({freq_expr} AS BIGINT) AS {quote(FREQUENCY)}",
+            f"{monetary} AS {quote(MONETARY)}",
+            f"p.first_ts AS {quote(FIRST_PURCHASE)}",
+            f"p.last_ts AS {quote(LAST_PURCHASE)}",
+            f"CAST({orders} AS BIGINT) AS {quote(ORDERS)}",
+            f"{revenue} AS {quote(REVENUE)}",
+        ]
+
+    # --- the queries ----------------------------------------------------------------------------
+    def rollup_sql(self, *, flagged: str | None = None) -> str:
+        """One pass over the rows for an engine: one row per customer id, NULL and customers
+        without purchases included, with ``n_kept`` (rows kept), ``n_units`` (purchases),
+        ``last_day`` (of the last purchase), ``last_row_day`` (of the last purchase row, for
+        the as-of date), the metric columns but recency, and a ``dropped_<reason>`` count for
+        each of :meth:`reasons`. See :func:`rfmkit.engines.aggregation.run_customer_metrics`.
+        """
+        reasons = self.reasons(self.options.as_of)
+        ctes = self._per_customer(flagged, reasons)
+        source, metrics = self._metric_columns()
+        dropped = "".join(f", p.{quote('dropped_' + r)}" for r in reasons)
+        return (
+            "WITH " + ", ".join(ctes) + " "
+            f"SELECT p.customer_id AS {quote(CUSTOMER_ID)}, p.n_kept, p.n_units, "
+            "CAST(p.last_ts AS DATE) AS last_day, CAST(p.last_row_ts AS DATE) AS last_row_day, "
+            f"{', '.join(metrics)}{dropped} FROM {source}"
+        )
+
+    def customers_sql(self, as_of: dt.date | None, *, flagged: str | None = None) -> str:
+        """One row per customer who bought (unordered: callers sort, engines need not).
+
+        Standalone SQL, e.g. for a warehouse: ``as_of=None`` computes the reference date inside
+        the query (the latest purchase day kept).
+        """
+        if as_of is None:
+            ref = "(SELECT MAX(CAST(last_row_ts AS DATE)) FROM per_customer)"
+        else:
+            ref = f"DATE '{as_of.isoformat()}'"
+        ctes = self._per_customer(flagged, [])
+        source, metrics = self._metric_columns()
         return (
             "WITH " + ", ".join(ctes) + " "
             f"SELECT p.customer_id AS {quote(CUSTOMER_ID)}, "
             f"CAST(DATE_DIFF('day', CAST(p.last_ts AS DATE), {ref}) AS BIGINT) "
-            f"AS {quote(RECENCY)}, "
-            f"CAST({freq_expr} AS BIGINT) AS {quote(FREQUENCY)}, "
-            f"{monetary} AS {quote(MONETARY)}, "
-            f"p.first_ts AS {quote(FIRST_PURCHASE)}, "
-            f"p.last_ts AS {quote(LAST_PURCHASE)}, "
-            f"CAST({orders} AS BIGINT) AS {quote(ORDERS)}, "
-            f"{revenue} AS {quote(REVENUE)} "
-            f"FROM {source}"
+            f"AS {quote(RECENCY)}, {', '.join(metrics)} "
+            f"FROM {source} WHERE p.customer_id IS NOT NULL AND p.n_units > 0"
         )

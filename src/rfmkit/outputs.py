@@ -30,7 +30,8 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
     """File name -> writer, for every output of one run.
 
     With ``model``, also ``model.json`` and (unless ``report=False``) ``report.html``, whose
-    charts ``chart_executor`` (:func:`rfmkit.chart_worker.start_chart_worker`) may help draw.
+    charts ``chart_executor`` (:func:`rfmkit.chart_worker.start_chart_worker`) starts drawing
+    at once; the writers are called in order, report.html last.
     """
     if fmt not in FORMATS:
         raise ParameterError(f"Unknown output format {fmt!r}. Choose parquet or csv.")
@@ -56,8 +57,10 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
         if report:
             from .report import build_report
 
-            page = build_report(model, result).html(chart_executor)
-            files["report.html"] = lambda p: p.write_text(page, encoding="utf-8")
+            # The charts start drawing in the worker now, while the other files are written;
+            # report.html comes last.
+            page = build_report(model, result).prepare_html(chart_executor)
+            files["report.html"] = lambda p: p.write_text(page(), encoding="utf-8")
     return files
 
 

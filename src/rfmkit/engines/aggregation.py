@@ -23,7 +23,18 @@ from ..metrics_query import (
     literal,
     quote,
 )
-from ..schema import CUSTOMER_ID, FREQUENCY, MONETARY, RECENCY, InputShape, ResolvedColumns
+from ..schema import (
+    CUSTOMER_ID,
+    FIRST_PURCHASE,
+    FREQUENCY,
+    LAST_PURCHASE,
+    MONETARY,
+    ORDERS,
+    RECENCY,
+    REVENUE,
+    InputShape,
+    ResolvedColumns,
+)
 from .base import Relation
 
 
@@ -91,56 +102,67 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
                          ) -> tuple[pd.DataFrame, QualityReport]:
     """Clean and aggregate with :class:`MetricsQuery`; only per-customer rows come back.
 
-    ``fetch`` / ``fetch_frame`` run DuckDB-dialect SQL in the engine (translating it) and return
-    rows / a DataFrame. ``store(sql)``, if given, keeps the result of a query inside the engine
-    (a temporary table, a cached view) and returns its name (DuckDB-quoted) and a function
-    dropping it: the typed, deduplicated and flagged rows are then computed once, not once per
-    query. Mirrors the DuckDB engine, so reports and errors read the same.
+    One pass over the rows (:meth:`MetricsQuery.rollup_sql`) gives every customer's metrics
+    and the rows each cleaning rule removed; the as-of date and recency follow in pandas, on
+    one row per customer. ``fetch`` / ``fetch_frame`` run DuckDB-dialect SQL in the engine
+    (translating it) and return rows / a DataFrame. ``store(sql)``, if given, keeps the result
+    of a query inside the engine (a temporary table) and returns its name (DuckDB-quoted) and
+    a function dropping it: used when the aggregation reads the rows twice (per-day
+    consolidation), so that they are typed and deduplicated once.
     """
     rows_read, warnings = check_value_columns(rel, columns, options, fetch)
     query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
     if rows_read == 0:
         raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
-    flagged, drop = store(query.flagged_sql(options.as_of)) if store else (None, None)
+    flagged, drop = (store(query.flagged_sql(options.as_of))
+                     if store is not None and query.reads_rows_twice else (None, None))
     try:
-        return _aggregate(rel, query, options, rules, rows_read, warnings, flagged,
-                          fetch=fetch, fetch_frame=fetch_frame)
+        rollup = fetch_frame(query.rollup_sql(flagged=flagged))
     finally:
         if drop is not None:
             drop()
+    return _customers(rollup, rel, query, options, rules, rows_read, warnings)
 
 
-def _aggregate(rel: Relation, query: MetricsQuery, options: MetricOptions, rules: CleaningRules,
-               rows_read: int, warnings: list[str], flagged: str | None, *,
-               fetch: Callable[[str], list[tuple]],
-               fetch_frame: Callable[[str], pd.DataFrame]) -> tuple[pd.DataFrame, QualityReport]:
-    counts = fetch(query.counts_sql(options.as_of, flagged=flagged))
-    dropped = {reason: int(n) for reason, n, _, _ in counts if reason is not None}
-    kept = [(int(n), int(c), day) for reason, n, c, day in counts if reason is None]
-    rows_used, n_customers, last_day = kept[0] if kept else (0, 0, None)
+def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options: MetricOptions,
+               rules: CleaningRules, rows_read: int, warnings: list[str]
+               ) -> tuple[pd.DataFrame, QualityReport]:
+    dropped = {reason: int(rollup[f"dropped_{reason}"].sum())
+               for reason in query.reasons(options.as_of)}
+    rows_used = int(rollup["n_kept"].sum())
     if rules.drop_duplicates:
-        dropped["duplicate_row"] = rows_read - sum(int(n) for _, n, _, _ in counts)
+        dropped["duplicate_row"] = rows_read - rows_used - sum(dropped.values())
     report = QualityReport(
         source=rel.label, rows_read=rows_read, dropped=dropped, rows_used=rows_used,
         as_of_policy="fixed" if options.as_of else "latest", warnings=warnings,
     )
-    if rows_used == 0 or last_day is None:
+    last_day = pd.to_datetime(rollup["last_row_day"]).max()
+    if rows_used == 0 or pd.isna(last_day):
         detail = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
         raise InputError(
             f"No purchases left in {rel.label} after cleaning ({rows_read:,} rows read; "
             f"removed: {detail or 'none'}). Check the column mapping (--customer, --date, "
             "--amount), the as-of date, and the returns policy."
         )
-    as_of = options.as_of or last_day
+    as_of = options.as_of or last_day.date()
     report.as_of = as_of
-    customers = fetch_frame(query.customers_sql(as_of, flagged=flagged))
-    if customers.empty:
+    # the id is NULL only on rows without a customer, which are never kept
+    n_customers = int((rollup["n_kept"] > 0).sum())
+    bought = rollup[rollup["n_units"] > 0]
+    if bought.empty:
         raise InputError(
             f"No purchases left in {rel.label} after cleaning: every customer's purchases "
             f"are cancelled out by returns on the same day ({rows_used:,} rows used, "
             f"{n_customers:,} customers). Use returns='drop' (--returns drop) or turn off "
             "day consolidation."
         )
+    recency = (pd.Timestamp(as_of) - pd.to_datetime(bought["last_day"])).dt.days
+    customers = pd.DataFrame({
+        CUSTOMER_ID: bought[CUSTOMER_ID].to_numpy(),
+        RECENCY: recency.to_numpy(dtype="int64"),
+        **{name: bought[name].to_numpy() for name in (
+            FREQUENCY, MONETARY, FIRST_PURCHASE, LAST_PURCHASE, ORDERS, REVENUE)},
+    })
     report.customers = len(customers)
     report.customers_without_purchases = n_customers - len(customers)
     return customers, report

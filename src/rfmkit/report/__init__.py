@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -58,14 +59,29 @@ class Report:
         """The whole report as one self-contained HTML document.
 
         ``executor``: optionally a chart worker
-        (:func:`~rfmkit.chart_worker.start_chart_worker`) that draws half of the charts in
-        parallel; the document is the same.
+        (:func:`~rfmkit.chart_worker.start_chart_worker`) sharing the drawing of the charts;
+        the document is the same.
         """
-        if self._html is None:
-            from .render import render_html
+        return self.prepare_html(executor)()
 
-            self._html = render_html(self._summary, executor)
-        return self._html
+    def prepare_html(self, executor: Executor | None = None) -> Callable[[], str]:
+        """Start drawing the charts in ``executor`` (a chart worker) now; call the returned
+        function for the document (it draws what the worker has not started, and waits for
+        the rest). Lets the caller do other work, such as writing files, meanwhile."""
+        if self._html is not None:
+            page = self._html
+            return lambda: page
+        from .charts import PendingCharts
+        from .render import render_html_with
+
+        pending = PendingCharts(self._summary, executor)
+
+        def document() -> str:
+            if self._html is None:
+                self._html = render_html_with(self._summary, pending)
+            return self._html
+
+        return document
 
     def write_html(self, path: str | os.PathLike) -> Path:
         """Write the HTML to ``path`` atomically (a temporary file renamed into place).

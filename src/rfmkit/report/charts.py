@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 __all__ = [
     "CHARTS",
     "ChartSpec",
+    "PendingCharts",
     "figure_svg",
     "plot_cluster_map",
     "plot_cluster_profile",
@@ -695,26 +696,58 @@ def render_chart(chart_id: str, summary: Mapping[str, Any]) -> str:
     return figure_svg(spec.plot(summary), spec.chart_id, title=spec.title)
 
 
+class PendingCharts:
+    """The report's charts, being drawn: :meth:`result` returns them once all are drawn.
+
+    With ``executor`` (see :func:`~rfmkit.chart_worker.start_chart_worker`), every chart is
+    queued for the worker at once, so it draws while this process does other work (writing the
+    customer table, say); :meth:`result` then draws here, from the end of the queue, each
+    chart the worker has not started yet, and waits for the rest. The charts are the same
+    whoever draws them.
+    """
+
+    def __init__(self, summary: Mapping[str, Any], executor: Executor | None = None):
+        self._summary = summary
+        self._specs = [spec for spec in CHARTS if spec.applies(summary)]
+        self._futures: dict[str, Future] = {}
+        if executor is not None:
+            plain = dict(summary)  # a plain dict pickles for the other process
+            self._futures = {spec.chart_id: executor.submit(render_chart, spec.chart_id, plain)
+                             for spec in self._specs}
+        self._out: dict[str, list[dict[str, str]]] | None = None
+
+    def result(self) -> dict[str, list[dict[str, str]]]:
+        """Every applicable chart as inline SVG, grouped by section (in :data:`CHARTS` order)."""
+        if self._out is not None:
+            return self._out
+        svgs: dict[str, str] = {}
+        try:
+            for spec in reversed(self._specs):
+                future = self._futures.get(spec.chart_id)
+                if future is None or future.cancel():  # not started by the worker: draw here
+                    svgs[spec.chart_id] = figure_svg(spec.plot(self._summary), spec.chart_id,
+                                                     title=spec.title)
+            for chart_id, future in self._futures.items():
+                if chart_id not in svgs:
+                    svgs[chart_id] = future.result()
+        finally:
+            for future in self._futures.values():
+                future.cancel()  # after an error: leave the worker nothing more to draw
+        out: dict[str, list[dict[str, str]]] = {}
+        for spec in self._specs:
+            out.setdefault(spec.section, []).append({
+                "id": spec.chart_id, "title": spec.title,
+                "caption": spec.caption_for(self._summary), "svg": svgs[spec.chart_id],
+            })
+        self._out = out
+        return out
+
+
 def render_charts(summary: Mapping[str, Any], executor: Executor | None = None
                   ) -> dict[str, list[dict[str, str]]]:
     """Every applicable chart as inline SVG, grouped by section (in :data:`CHARTS` order).
 
-    With ``executor`` (see :func:`~rfmkit.chart_worker.start_chart_worker`), every other chart
-    is drawn there, in parallel; the result is the same.
+    With ``executor`` (see :func:`~rfmkit.chart_worker.start_chart_worker`), the worker and
+    this process share the drawing (:class:`PendingCharts`); the result is the same.
     """
-    specs = [spec for spec in CHARTS if spec.applies(summary)]
-    futures = {}
-    if executor is not None:
-        plain = dict(summary)  # a plain dict pickles for the other process
-        futures = {spec.chart_id: executor.submit(render_chart, spec.chart_id, plain)
-                   for spec in specs[1::2]}
-    out: dict[str, list[dict[str, str]]] = {}
-    svgs = {spec.chart_id: figure_svg(spec.plot(summary), spec.chart_id, title=spec.title)
-            for spec in specs if spec.chart_id not in futures}
-    svgs.update({chart_id: future.result() for chart_id, future in futures.items()})
-    for spec in specs:
-        out.setdefault(spec.section, []).append({
-            "id": spec.chart_id, "title": spec.title, "caption": spec.caption_for(summary),
-            "svg": svgs[spec.chart_id],
-        })
-    return out
+    return PendingCharts(summary, executor).result()

@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .charts import cluster_colour, render_charts
+from .charts import PendingCharts, cluster_colour
 
 __all__ = ["render_html"]
 
@@ -114,12 +114,17 @@ _SECTION_TITLES = {
 def render_html(summary: Mapping[str, Any], executor: Executor | None = None) -> str:
     """The complete report as one HTML document (a string), deterministic for the same dict.
 
-    ``executor``: a chart worker (:func:`~rfmkit.chart_worker.start_chart_worker`) drawing
-    half of the charts in parallel.
+    ``executor``: a chart worker (:func:`~rfmkit.chart_worker.start_chart_worker`) sharing
+    the drawing of the charts.
     """
+    return render_html_with(summary, PendingCharts(summary, executor))
+
+
+def render_html_with(summary: Mapping[str, Any], pending: PendingCharts) -> str:
+    """:func:`render_html`, with charts already being drawn (waits for them)."""
     charts = {
         section: [{**chart, "svg": Markup(chart["svg"])} for chart in items]
-        for section, items in render_charts(summary, executor).items()
+        for section, items in pending.result().items()
     }
     template = _environment().get_template("report.html")
     return template.render(
