@@ -206,10 +206,10 @@ class MetricsQuery:
         """
         o = self.options
         kept, purchase = "reason IS NULL", "reason IS NULL AND amount > 0"
-        dropped = "".join(f", COUNT(CASE WHEN reason = {literal(r)} THEN 1 END) "
-                          f"AS {quote('dropped_' + r)}" for r in reasons)
-        summed = "".join(f", CAST(SUM({quote('dropped_' + r)}) AS BIGINT) AS {quote('dropped_' + r)}"
-                         for r in reasons)
+        names = {r: quote(f"dropped_{r}") for r in reasons}
+        dropped = "".join(f", COUNT(CASE WHEN reason = {literal(r)} THEN 1 END) AS {name}"
+                          for r, name in names.items())
+        summed = "".join(f", CAST(SUM({name}) AS BIGINT) AS {name}" for name in names.values())
         ctes = [self._flagged(o.as_of, flagged)]
         # distinct days cost a hash per customer-day: only when frequency needs them
         if o.consolidate_days:
