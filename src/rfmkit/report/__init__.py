@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from .repr import report_html
-from .summary import SECTIONS, summarize
 
-# matplotlib and Jinja2 are imported on first use (html(), figure()), not by `import rfmkit`.
+# The summary (scikit-learn, scipy), matplotlib and Jinja2 are imported on first use, not with
+# this package: the chart worker imports .charts, and should load only the plotting code.
 
 __all__ = ["SECTIONS", "Report", "build_report"]
 
@@ -152,5 +152,15 @@ def build_report(model: Any, result: Any, *, title: str | None = None,
     -------
     Report
     """
+    from .summary import summarize
+
     return Report(summarize(model, result, title=title, scatter_sample=scatter_sample,
                             projection=projection, random_state=random_state))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SECTIONS":
+        from .summary import SECTIONS
+
+        return SECTIONS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
