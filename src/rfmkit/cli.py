@@ -166,8 +166,8 @@ def _preload_report() -> None:
 
 @contextlib.contextmanager
 def _chart_worker() -> Iterator[Any]:
-    """A second process for the report's charts, started now so that it has loaded matplotlib
-    when the charts are drawn (about half of them run there, in parallel)."""
+    """A second process for the report's charts, started before they are needed so that it
+    has loaded matplotlib when they are drawn (it and this process share the drawing)."""
     if (os.cpu_count() or 1) < 2:
         yield None
         return
@@ -390,7 +390,7 @@ def segment(
     options, cleaning = metric_settings(resolve_params(preset, given))
     started = time.perf_counter()
     _preload_report()
-    with _status(quiet, f"Segmenting {input}"), _chart_worker() as charts, \
+    with _status(quiet, f"Segmenting {input}"), contextlib.ExitStack() as stack, \
             _engine(engine, spark_master, query) as eng:
         preparation = _ModelPreparation(
             lambda: rfmkit.RFMModel(
@@ -407,6 +407,9 @@ def segment(
                 preparation.join()
                 raise preparation.error from None
             raise
+        # Started now, not with the engine: on a small machine its start-up (~1 s of imports)
+        # would compete with the engine for the cores; now it overlaps the model fit.
+        charts = stack.enter_context(_chart_worker())
         model = preparation.result()
         model.fit(rfm)
         result = model.result_
@@ -531,10 +534,11 @@ def report(
 ) -> None:
     """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
     _preload_report()
-    with _status(quiet, f"Reporting on {input}"), _chart_worker() as charts:
+    with _status(quiet, f"Reporting on {input}"), contextlib.ExitStack() as stack:
         model, result = _apply_model(model_path, input, table=table, delimiter=delimiter,
                                      engine=engine, spark_master=spark_master, query=query,
                                      as_of=as_of)
+        charts = stack.enter_context(_chart_worker())  # after the engine, as in segment
         page = rfmkit.build_report(model, result, title=title,
                                    projection=projection.value).html(charts)
         written = rfmkit.write_files(

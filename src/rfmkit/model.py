@@ -447,16 +447,16 @@ class RFMModel(BaseEstimator):
         for col in SCORE_COLUMNS:
             out[col] = scores[col].to_numpy()
         levels = score_levels(out[list(SCORE_COLUMNS)], n_levels=self.segment_levels)
-        out[RFM_CODE] = rfm_code(out[list(SCORE_COLUMNS)], n_bins=self.params_["n_bins"]).to_numpy()
-        out[SEGMENT] = assign_segments(levels, self.segment_map_, n_levels=self.segment_levels
-                                       ).to_numpy()
+        out[RFM_CODE] = rfm_code(out[list(SCORE_COLUMNS)], n_bins=self.params_["n_bins"]).array
+        segments = assign_segments(levels, self.segment_map_, n_levels=self.segment_levels)
+        out[SEGMENT] = _text(segments.cat.categories, segments.cat.codes.to_numpy())
         return out
 
     def _attach_clusters(self, scored: pd.DataFrame, index: np.ndarray) -> None:
         """Cluster id and name columns from internal cluster indices (0..k-1)."""
         index = np.asarray(index, dtype="int64")
         scored[CLUSTER] = np.asarray(self.cluster_ids_, dtype="int64")[index]
-        scored[CLUSTER_NAME] = np.asarray(self.cluster_names_, dtype=object)[index]
+        scored[CLUSTER_NAME] = _text(self.cluster_names_, index)
 
     @property
     def segment_levels(self) -> int:
@@ -484,6 +484,16 @@ class RFMModel(BaseEstimator):
             k_selection=k_selection,
             quality=quality,
         )
+
+
+def _text(names: Any, codes: np.ndarray) -> pd.Index:
+    """Text column from a few names and an index into them per row (-1: missing). A take of
+    the names: a million strings built one by one (or via numpy objects) cost ~20x more."""
+    names = pd.Index(list(names), dtype="str")
+    codes = np.asarray(codes, dtype="int64")
+    if len(codes) and codes.min() < 0:
+        return names.take(np.where(codes < 0, 0, codes)).where(codes >= 0)
+    return names.take(codes)
 
 
 def fingerprint(customers: pd.DataFrame) -> str:

@@ -786,7 +786,11 @@ def segment_summary(
     else:
         counts = segment.value_counts()
         order = sorted(counts.index, key=lambda name: (-counts[name], str(name)))
-    stray = segment[~segment.isin(order)]
+    # Position of each customer's segment in ``order`` (-1: not there, or missing): the
+    # distinct names first (a fast hash pass), then a lookup among those few.
+    found, names = pd.factorize(segment)
+    codes = np.append(pd.Index(order).get_indexer(names), -1)[found]
+    stray = segment[codes < 0]
     if len(stray):
         found = sorted(map(str, stray.dropna().unique()))[:5]
         found += ["missing values"] if stray.isna().any() else []
@@ -798,7 +802,7 @@ def segment_summary(
     revenue_source = schema.REVENUE if schema.REVENUE in customers.columns else schema.MONETARY
     frame = pd.DataFrame(
         {
-            "key": pd.Categorical(segment, categories=order),
+            "key": pd.Categorical.from_codes(codes, categories=order),
             "revenue": customers[revenue_source].to_numpy(dtype="float64"),
             **{m: customers[m].to_numpy(dtype="float64") for m in schema.METRIC_COLUMNS},
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from ..cleaning import CleaningRules, QualityReport
@@ -148,7 +149,9 @@ def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options
     report.as_of = as_of
     # the id is NULL only on rows without a customer, which are never kept
     n_customers = int((rollup["n_kept"] > 0).sum())
-    bought = rollup[rollup["n_units"] > 0]
+    bought = rollup.loc[rollup["n_units"].to_numpy() > 0,
+                        [CUSTOMER_ID, "last_day", FREQUENCY, MONETARY, FIRST_PURCHASE,
+                         LAST_PURCHASE, ORDERS, REVENUE]]
     if bought.empty:
         raise InputError(
             f"No purchases left in {rel.label} after cleaning: every customer's purchases "
@@ -156,13 +159,10 @@ def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options
             f"{n_customers:,} customers). Use returns='drop' (--returns drop) or turn off "
             "day consolidation."
         )
-    recency = (pd.Timestamp(as_of) - pd.to_datetime(bought["last_day"])).dt.days
-    customers = pd.DataFrame({
-        CUSTOMER_ID: bought[CUSTOMER_ID].to_numpy(),
-        RECENCY: recency.to_numpy(dtype="int64"),
-        **{name: bought[name].to_numpy() for name in (
-            FREQUENCY, MONETARY, FIRST_PURCHASE, LAST_PURCHASE, ORDERS, REVENUE)},
-    })
+    # Columns keep their dtypes (no detour through numpy objects for the ids).
+    last_day = pd.to_datetime(bought.pop("last_day")).to_numpy(dtype="datetime64[D]")
+    customers = bought.reset_index(drop=True)
+    customers.insert(1, RECENCY, (np.datetime64(as_of, "D") - last_day).astype("int64"))
     report.customers = len(customers)
     report.customers_without_purchases = n_customers - len(customers)
     return customers, report
