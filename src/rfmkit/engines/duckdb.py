@@ -233,8 +233,8 @@ class DuckDBEngine:
         return self.con.execute(sql).fetchall()
 
     def _store(self, sql: str) -> tuple[str, Any]:
-        # Type, deduplicate and flag the rows once; the counts and the aggregation read the
-        # stored result (deduplication is the costliest step, and would otherwise run twice).
+        # Only when the aggregation reads the rows twice (per-day consolidation): type,
+        # deduplicate and flag them once (deduplication is the costliest step).
         flagged = quote(f"rfm_flagged_{next(self._counter)}")
         self.con.execute(f"CREATE TEMP TABLE {flagged} AS {sql}")
         return flagged, lambda: self.con.execute(f"DROP TABLE IF EXISTS {flagged}")

@@ -557,8 +557,8 @@ class PostgresEngine:
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
         conn = self.connection
-        # One snapshot for every query; the flagged rows are kept in a temporary table that
-        # the transaction's end drops.
+        # One snapshot for every query; flagged rows read twice (per-day consolidation) are
+        # kept in a temporary table that the transaction's end drops.
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             return run_customer_metrics(
