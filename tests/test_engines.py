@@ -300,3 +300,36 @@ def test_missing_optional_engine_names_the_install_command(monkeypatch):
                         ("rfmkit.engines.no_such_module", "TeradataEngine", "teradata"))
     with pytest.raises(EngineUnavailableError, match=r"pip install 'rfmkit\[teradata\]'"):
         get_engine("teradata")
+
+
+class _CountingStores:
+    """A DuckDB engine that records the queries it is asked to keep (stores) and the ones it
+    runs for frames: how many passes over the rows the metric flow makes."""
+
+    def __init__(self):
+        from rfmkit.engines.duckdb import DuckDBEngine
+
+        engine = DuckDBEngine()
+        self.stores: list[str] = []
+        self.frames: list[str] = []
+        store, query = engine._store, engine.query
+        engine._store = lambda sql: (self.stores.append(sql), store(sql))[1]
+        engine.query = lambda sql: (self.frames.append(sql), query(sql))[1]
+        self.engine = engine
+
+
+@pytest.mark.parametrize("consolidate_days", [False, True])
+def test_duckdb_reads_the_rows_in_one_pass_unless_consolidating(synthetic_files,
+                                                                consolidate_days):
+    path, df = synthetic_files["text_ids"]
+    options = MetricOptions(consolidate_days=consolidate_days)
+    counting = _CountingStores()
+    try:
+        result = compute_rfm(path, options=options, engine=counting.engine)
+    finally:
+        counting.engine.close()
+    assert len(counting.frames) == 1  # the per-customer rollup, cleaning counts included
+    # per-day consolidation reads the rows twice (days, orders): typed and deduplicated once
+    assert len(counting.stores) == (1 if consolidate_days else 0)
+    assert_matches_reference(result, _reference(df, DATASETS["text_ids"], options,
+                                                 CleaningRules()))
