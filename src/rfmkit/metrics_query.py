@@ -252,11 +252,16 @@ class MetricsQuery:
                 f"{self._order_count(purchase)} AS n_orders, "
                 f"SUM(CASE WHEN {kept} THEN CAST(amount AS {MONEY}) END) AS total, "
                 f"MIN(CASE WHEN {purchase} THEN ts END) AS first_ts, "
-                f"MAX(CASE WHEN {purchase} THEN ts END) AS last_ts, "
-                f"MAX(CASE WHEN {purchase} THEN ts END) AS last_row_ts{dropped} "
+                f"MAX(CASE WHEN {purchase} THEN ts END) AS last_ts{dropped} "
                 "FROM flagged GROUP BY customer_id)"
             )
         return ctes
+
+    @property
+    def _last_purchase_row(self) -> str:
+        """Column of ``per_customer`` with the latest purchase row (the as-of date's source):
+        a row-level time differs from ``last_ts`` only when days are consolidated."""
+        return "last_row_ts" if self.options.consolidate_days else "last_ts"
 
     def _metric_columns(self) -> tuple[str, list[str]]:
         """FROM clause over ``per_customer`` and the frequency, monetary, first/last purchase,
@@ -300,7 +305,8 @@ class MetricsQuery:
         return (
             "WITH " + ", ".join(ctes) + " "
             f"SELECT p.customer_id AS {quote(CUSTOMER_ID)}, p.n_kept, p.n_units, "
-            "CAST(p.last_ts AS DATE) AS last_day, CAST(p.last_row_ts AS DATE) AS last_row_day, "
+            "CAST(p.last_ts AS DATE) AS last_day, "
+            f"CAST(p.{self._last_purchase_row} AS DATE) AS last_row_day, "
             f"{', '.join(metrics)}{dropped} FROM {source}"
         )
 
@@ -311,7 +317,7 @@ class MetricsQuery:
         the query (the latest purchase day kept).
         """
         if as_of is None:
-            ref = "(SELECT MAX(CAST(last_row_ts AS DATE)) FROM per_customer)"
+            ref = f"(SELECT MAX(CAST({self._last_purchase_row} AS DATE)) FROM per_customer)"
         else:
             ref = f"DATE '{as_of.isoformat()}'"
         ctes = self._per_customer(flagged, [])

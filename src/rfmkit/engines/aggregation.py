@@ -25,14 +25,11 @@ from ..metrics_query import (
     quote,
 )
 from ..schema import (
+    CUSTOMER_COLUMNS,
     CUSTOMER_ID,
-    FIRST_PURCHASE,
     FREQUENCY,
-    LAST_PURCHASE,
     MONETARY,
-    ORDERS,
     RECENCY,
-    REVENUE,
     InputShape,
     ResolvedColumns,
 )
@@ -137,21 +134,21 @@ def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options
         source=rel.label, rows_read=rows_read, dropped=dropped, rows_used=rows_used,
         as_of_policy="fixed" if options.as_of else "latest", warnings=warnings,
     )
-    last_day = pd.to_datetime(rollup["last_row_day"]).max()
-    if rows_used == 0 or pd.isna(last_day):
+    latest_day = pd.to_datetime(rollup["last_row_day"]).max()
+    if rows_used == 0 or pd.isna(latest_day):
         detail = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
         raise InputError(
             f"No purchases left in {rel.label} after cleaning ({rows_read:,} rows read; "
             f"removed: {detail or 'none'}). Check the column mapping (--customer, --date, "
             "--amount), the as-of date, and the returns policy."
         )
-    as_of = options.as_of or last_day.date()
+    as_of = options.as_of or latest_day.date()
     report.as_of = as_of
     # the id is NULL only on rows without a customer, which are never kept
     n_customers = int((rollup["n_kept"] > 0).sum())
+    # the rollup has every customer column but the recency, which needs the as-of date
     bought = rollup.loc[rollup["n_units"].to_numpy() > 0,
-                        [CUSTOMER_ID, "last_day", FREQUENCY, MONETARY, FIRST_PURCHASE,
-                         LAST_PURCHASE, ORDERS, REVENUE]]
+                        ["last_day", *(c for c in CUSTOMER_COLUMNS if c != RECENCY)]]
     if bought.empty:
         raise InputError(
             f"No purchases left in {rel.label} after cleaning: every customer's purchases "
@@ -162,7 +159,8 @@ def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options
     # Columns keep their dtypes (no detour through numpy objects for the ids).
     last_day = pd.to_datetime(bought.pop("last_day")).to_numpy(dtype="datetime64[D]")
     customers = bought.reset_index(drop=True)
-    customers.insert(1, RECENCY, (np.datetime64(as_of, "D") - last_day).astype("int64"))
+    customers.insert(CUSTOMER_COLUMNS.index(RECENCY), RECENCY,
+                     (np.datetime64(as_of, "D") - last_day).astype("int64"))
     report.customers = len(customers)
     report.customers_without_purchases = n_customers - len(customers)
     return customers, report
