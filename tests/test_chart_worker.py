@@ -94,3 +94,18 @@ def test_prepared_report_html_is_the_same_document(report):
         worker.shutdown()
     assert html == Report(report.to_dict()).html()
     assert page() is html  # drawn once
+
+
+def test_the_worker_ends_when_shut_down(report):
+    import multiprocessing
+
+    summary = report.to_dict()
+    before = set(multiprocessing.active_children())
+    worker = start_chart_worker()
+    charts = render_charts(summary, worker)
+    started = set(multiprocessing.active_children()) - before
+    worker.shutdown(wait=True)
+    # it sent every chart, then ended (without tearing its interpreter down) and was joined
+    assert charts == render_charts(summary)
+    assert started and all(p.exitcode == 0 for p in started)
+    assert not started & set(multiprocessing.active_children())

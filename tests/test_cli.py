@@ -248,3 +248,35 @@ def test_spark_master_runs_the_spark_engine(transactions, segmented, tmp_path):
     expected = pd.read_parquet(segmented / "customers.parquet")
     got = pd.read_parquet(out / "customers.parquet")
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def _console(args: list[str], *, exit_handler: bool = False):
+    """Run the console command (rfmkit.cli.run, as the installed script does) in a process."""
+    import subprocess
+    import sys
+
+    script = ("import atexit, sys\nfrom rfmkit.cli import run\n"
+              + ("atexit.register(print, 'exit handler ran', flush=True)\n" if exit_handler
+                 else "")
+              + f"sys.argv = ['rfmkit', *{args!r}]\nrun()\n")
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_console_command_exit_codes_output_and_exit_handlers(transactions, tmp_path):
+    # run() skips the interpreter's teardown: the exit code, the printed summary, the files
+    # and other libraries' exit handlers must all be as with a normal exit
+    out = _console(["segment", str(transactions), "--out", str(tmp_path / "o")],
+                   exit_handler=True)
+    assert out.returncode == 0, out.stderr
+    assert "customers" in out.stdout and out.stdout.rstrip().endswith("exit handler ran")
+    assert (tmp_path / "o" / "customers.parquet").exists()
+    assert (tmp_path / "o" / "report.html").read_text().rstrip().endswith("</html>")
+    bad = _console(["segment", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "x")],
+                   exit_handler=True)
+    assert bad.returncode == 1
+    assert "does not exist" in bad.stderr and "Traceback" not in bad.stderr
+    assert "leaked" not in bad.stderr  # no teardown noise from half-loaded libraries
+    assert bad.stdout.rstrip().endswith("exit handler ran")
+    assert not (tmp_path / "x").exists()
+    assert _console(["--version"]).returncode == 0

@@ -6,6 +6,7 @@ Real browser checks (Chromium) are in test_report_browser.py.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import math
 import re
@@ -624,6 +625,13 @@ def test_report_figure_and_svg(demo_model):
     assert 'aria-label="Seg &quot;A&quot;"' in svg
     assert all(i.startswith("x-1-") for i in re.findall(r'\sid="([^"]+)"', svg))
     assert report_charts.figure_svg(report.figure("segments"), "x-1", title='Seg "A"') == svg
+    # the figure is left as it was: still drawable by the caller, same size in pixels
+    canvas, dpi = fig.canvas, fig.dpi
+    assert report_charts.figure_svg(fig, "x-1", title='Seg "A"') == svg
+    assert fig.canvas is canvas and fig.dpi == dpi
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    assert buffer.getvalue().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="Unknown chart"):
         report.figure("treemap")
     with pytest.raises(TypeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
 import functools
@@ -389,9 +390,12 @@ def segment(
     # model (scikit-learn, matplotlib: ~1.5 s of imports) is prepared while it aggregates.
     options, cleaning = metric_settings(resolve_params(preset, given))
     started = time.perf_counter()
-    _preload_report()
     with _status(quiet, f"Segmenting {input}"), contextlib.ExitStack() as stack, \
             _engine(engine, spark_master, query) as eng:
+        # Imports hold the GIL: the engine's (pandas, DuckDB) come first, so that the
+        # background imports below overlap the query instead of delaying its start.
+        compute_rfm = rfmkit.compute_rfm
+        _preload_report()
         preparation = _ModelPreparation(
             lambda: rfmkit.RFMModel(
                 preset, **given, engine=engine,
@@ -399,7 +403,7 @@ def segment(
             eng)
         preparation.start()
         try:
-            rfm = rfmkit.compute_rfm(input, columns=given["columns"], options=options,
+            rfm = compute_rfm(input, columns=given["columns"], options=options,
                                      cleaning=cleaning, engine=eng, table=table,
                                      delimiter=delimiter)
         except Exception:
@@ -707,5 +711,24 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
+def run() -> None:
+    """The console script and ``python -m rfmkit``: :func:`main`, then the process ends."""
+    code = main()
+    for thread in threading.enumerate():  # what the usual exit waits for (a worker's end)
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join()
+    # Tearing the interpreter down collects every object of every module loaded (scikit-learn,
+    # SciPy, pandas, matplotlib): about a second after a segmentation, for a process that ends
+    # anyway. Output files are closed and renamed by now; the exit handlers other libraries
+    # register still run and the standard streams are flushed, then the process exits as is.
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # e.g. stdout piped into `head`: fail as Python's own exit would
+        code = code or 120
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
