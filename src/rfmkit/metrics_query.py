@@ -77,7 +77,12 @@ def _id_text(col: str, kind: str) -> str:
             f"WHEN {c} = FLOOR({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
             f"ELSE CAST({c} AS VARCHAR) END"
         )
-    return f"NULLIF(TRIM(CAST({c} AS VARCHAR)), '')"
+    if kind == INTEGER:
+        return f"CAST({c} AS VARCHAR)"  # no spaces to trim, never empty
+    # Blank is missing; surrounding spaces are not part of the id. Only ids holding a space
+    # are trimmed: TRIM copies every value it is given, which on 10M rows is most of a second.
+    v = f"CAST({c} AS VARCHAR)"
+    return f"CASE WHEN STRPOS({v}, ' ') > 0 OR {v} = '' THEN NULLIF(TRIM({v}), '') ELSE {v} END"
 
 
 def _timestamp(col: str, kind: str, date_format: str | None) -> str:

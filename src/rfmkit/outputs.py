@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -27,18 +27,19 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
                        model: RFMModel | None = None, report: bool = True,
                        chart_executor: Executor | None = None
                        ) -> dict[str, Callable[[Path], None]]:
-    """File name -> writer, for every output of one run.
+    """File name -> writer, for every output of one run (for :func:`write_files`).
 
     With ``model``, also ``model.json`` and (unless ``report=False``) ``report.html``, whose
-    charts ``chart_executor`` (:func:`rfmkit.chart_worker.start_chart_worker`) starts drawing
-    at once; the writers are called in order, report.html last.
+    charts ``chart_executor`` (:func:`rfmkit.chart_worker.start_chart_worker`) shares with this
+    process. The report is built by its writer, last, while customers.parquet is written in
+    the background (:class:`InBackground`).
     """
     if fmt not in FORMATS:
         raise ParameterError(f"Unknown output format {fmt!r}. Choose parquet or csv.")
     files: dict[str, Callable[[Path], None]] = {}
     customers = result.customers
     if fmt == "parquet":
-        files["customers.parquet"] = lambda p: customers.to_parquet(p, index=False)
+        files["customers.parquet"] = InBackground(lambda p: customers.to_parquet(p, index=False))
     else:
         files["customers.csv"] = lambda p: customers.to_csv(p, index=False)
     files["segments.csv"] = lambda p: result.segments.to_csv(p, index=False)
@@ -57,22 +58,47 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
         if report:
             from .report import build_report
 
-            # The charts start drawing in the worker now, while the other files are written;
-            # report.html comes last.
-            page = build_report(model, result).prepare_html(chart_executor)
-            files["report.html"] = lambda p: p.write_text(page(), encoding="utf-8")
+            def write_report(p: Path) -> None:
+                # built when written: meanwhile the customer table is written in the background
+                page = build_report(model, result).prepare_html(chart_executor)
+                p.write_text(page(), encoding="utf-8")
+
+            files["report.html"] = write_report
     return files
+
+
+class InBackground:
+    """A writer that :func:`write_files` runs in a thread while it calls the others in order:
+    for a large file whose writing leaves the GIL free (Parquet, through pyarrow)."""
+
+    __slots__ = ("write",)
+
+    def __init__(self, write: Callable[[Path], None]) -> None:
+        self.write = write
+
+    def __call__(self, path: Path) -> None:
+        self.write(path)
 
 
 def write_files(out_dir: str | os.PathLike, files: dict[str, Callable[[Path], None]]
                 ) -> list[Path]:
-    """Write all files into ``out_dir`` atomically (all appear, or none changes)."""
+    """Write all files into ``out_dir`` atomically (all appear, or none changes).
+
+    Writers are called in order, but those wrapped in :class:`InBackground` run in a thread
+    meanwhile; every writer has finished (or failed) before anything is renamed or removed.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out, prefix=".rfmkit-"))
     try:
-        for name, write in files.items():
-            write(staging / name)
+        with ThreadPoolExecutor(1, thread_name_prefix="rfmkit-write") as background:
+            pending = [background.submit(write, staging / name)
+                       for name, write in files.items() if isinstance(write, InBackground)]
+            for name, write in files.items():
+                if not isinstance(write, InBackground):
+                    write(staging / name)
+            for future in pending:
+                future.result()  # its error, if any
         written = []
         for name in files:
             os.replace(staging / name, out / name)
