@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import datetime as dt
 import functools
+import gc
 import importlib
 import os
 import sys
@@ -713,6 +714,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """The console script and ``python -m rfmkit``: :func:`main`, then the process ends."""
+    # Full collections (every object of every module) ran ~4 times while scikit-learn, pandas
+    # and matplotlib loaded, ~0.35 s of CPU for nothing: only one in ten times as many now.
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 100)
     code = main()
     for thread in threading.enumerate():  # what the usual exit waits for (a worker's end)
         if thread is not threading.current_thread() and not thread.daemon:
