@@ -312,9 +312,9 @@ class _CountingStores:
         engine = DuckDBEngine()
         self.stores: list[str] = []
         self.frames: list[str] = []
-        store, query = engine._store, engine.query
+        store, frame = engine._store, engine._frame
         engine._store = lambda sql: (self.stores.append(sql), store(sql))[1]
-        engine.query = lambda sql: (self.frames.append(sql), query(sql))[1]
+        engine._frame = lambda sql: (self.frames.append(sql), frame(sql))[1]
         self.engine = engine
 
 

@@ -227,10 +227,15 @@ class DuckDBEngine:
                          ) -> tuple[pd.DataFrame, QualityReport]:
         rel = self._dates_as_text(rel, columns, options)
         return run_customer_metrics(rel, columns, options, rules, fetch=self._rows,
-                                    fetch_frame=self.query, store=self._store)
+                                    fetch_frame=self._frame, store=self._store)
 
     def _rows(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
+
+    def _frame(self, sql: str) -> pd.DataFrame:
+        # Through Arrow: a million customers come back in 0.1 s instead of 0.5 s (fetch_df).
+        # DATE columns arrive as datetime64[ms] rather than [us]; the flows only read the day.
+        return self.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
 
     def _store(self, sql: str) -> tuple[str, Any]:
         # Only when the aggregation reads the rows twice (per-day consolidation): type,
@@ -254,7 +259,7 @@ class DuckDBEngine:
         return self._describe(view, rel.label)
 
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
-        return run_customer_table(rel, columns, fetch=self._rows, fetch_frame=self.query)
+        return run_customer_table(rel, columns, fetch=self._rows, fetch_frame=self._frame)
 
     def query(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).fetch_df()
