@@ -369,6 +369,22 @@ def test_cluster_map_sample(demo_model):
     assert other["clusters"]["map"]["x"] != small["x"]
 
 
+@pytest.mark.parametrize(("sample", "raster"), [(200, False), (5000, True)])
+def test_cluster_map_dots_are_an_image_when_dense(demo_model, sample, raster):
+    report = build_report(demo_model, demo_model.result_, scatter_sample=sample)
+    dots = report.to_dict()["clusters"]["map"]["sample_size"]
+    assert (dots > 1000) is raster  # the demo has 1,226 customers
+    fig = report.figure("cluster-map")
+    svg = report_charts.figure_svg(fig, "cluster-map")
+    # many dots: one embedded picture; few: one vector mark each
+    assert ("<image" in svg) is raster
+    assert (svg.count("<use ") < 50) if raster else (svg.count("<use ") >= dots)
+    assert fig.dpi == Figure().dpi  # the raster resolution is set for the SVG only
+    if raster:
+        width = float(re.search(r'<image[^>]*\swidth="([0-9.]+)', svg).group(1))
+        assert width > 300  # the plot area, not a thumbnail
+
+
 def test_tsne_projection_on_a_sample(demo_model):
     m = build_report(demo_model, demo_model.result_, scatter_sample=120,
                      projection="tsne").to_dict()["clusters"]["map"]
