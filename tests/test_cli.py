@@ -250,7 +250,7 @@ def test_spark_master_runs_the_spark_engine(transactions, segmented, tmp_path):
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
-def _console(args: list[str], *, exit_handler: bool = False):
+def _console(args: list[str], *, exit_handler: bool = False, setup: str = ""):
     """Run the console command (rfmkit.cli.run, as the installed script does) in a process."""
     import subprocess
     import sys
@@ -258,9 +258,30 @@ def _console(args: list[str], *, exit_handler: bool = False):
     script = ("import atexit, sys\nfrom rfmkit.cli import run\n"
               + ("atexit.register(print, 'exit handler ran', flush=True)\n" if exit_handler
                  else "")
+              + setup
               + f"sys.argv = ['rfmkit', *{args!r}]\nrun()\n")
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)
+
+
+def test_segment_leaves_no_thread_running(transactions, tmp_path):
+    # what lets the console command skip the interpreter's teardown (rfmkit.cli.run)
+    import threading
+
+    before = set(threading.enumerate())
+    assert main(["segment", str(transactions), "--out", str(tmp_path), "--quiet"]) == 0
+    left = [t for t in set(threading.enumerate()) - before if not t.daemon]
+    assert not left
+
+
+def test_console_command_waits_for_a_librarys_threads(tmp_path):
+    # a thread only Python's usual exit stops (an idle pool's worker): the command must end
+    setup = ("from concurrent.futures import ThreadPoolExecutor\n"
+             "ThreadPoolExecutor(1).submit(print, 'pool ran', flush=True).result()\n")
+    out = _console(["--version"], exit_handler=True, setup=setup)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0] == "pool ran"
+    assert out.stdout.rstrip().endswith("exit handler ran")
 
 
 def test_console_command_exit_codes_output_and_exit_handlers(transactions, tmp_path):

@@ -179,7 +179,8 @@ def _chart_worker() -> Iterator[Any]:
     try:
         yield worker
     finally:
-        worker.shutdown(wait=False, cancel_futures=True)
+        # waited for: it ends at once (see chart_worker), and then no thread is left running
+        worker.shutdown(wait=True, cancel_futures=True)
 
 
 class _ModelPreparation(threading.Thread):
@@ -719,9 +720,9 @@ def run() -> None:
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 100)
     code = main()
-    for thread in threading.enumerate():  # what the usual exit waits for (a worker's end)
-        if thread is not threading.current_thread() and not thread.daemon:
-            thread.join()
+    if any(not thread.daemon for thread in threading.enumerate()
+           if thread is not threading.current_thread()):
+        sys.exit(code)  # a library's thread may need the usual exit to stop: let it have it
     # Tearing the interpreter down collects every object of every module loaded (scikit-learn,
     # SciPy, pandas, matplotlib): about a second after a segmentation, for a process that ends
     # anyway. Output files are closed and renamed by now; the exit handlers other libraries
