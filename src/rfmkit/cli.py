@@ -406,8 +406,7 @@ def segment(
         preparation.start()
         try:
             rfm = compute_rfm(input, columns=given["columns"], options=options,
-                                     cleaning=cleaning, engine=eng, table=table,
-                                     delimiter=delimiter)
+                              cleaning=cleaning, engine=eng, table=table, delimiter=delimiter)
         except Exception:
             if preparation.interrupted_engine:  # a parameter error stopped the engine
                 preparation.join()
