@@ -83,17 +83,17 @@ def test_the_worker_draws_before_the_charts_are_asked_for(report):
         worker.shutdown()
 
 
-def test_prepared_report_html_is_the_same_document(report):
+def test_report_html_with_a_worker_is_the_same_document(report):
     from rfmkit.report import Report
 
     worker = start_chart_worker()
     try:
-        page = report.prepare_html(worker)
-        html = page()
+        fresh = Report(report.to_dict())
+        html = fresh.html(worker)
     finally:
         worker.shutdown()
     assert html == Report(report.to_dict()).html()
-    assert page() is html  # drawn once
+    assert fresh.html() is html  # drawn once
 
 
 def test_the_worker_ends_when_shut_down(report):

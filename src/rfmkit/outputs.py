@@ -60,8 +60,7 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
 
             def write_report(p: Path) -> None:
                 # built when written: meanwhile the customer table is written in the background
-                page = build_report(model, result).prepare_html(chart_executor)
-                p.write_text(page(), encoding="utf-8")
+                p.write_text(build_report(model, result).html(chart_executor), encoding="utf-8")
 
             files["report.html"] = write_report
     return files

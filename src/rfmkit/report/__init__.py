@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -62,26 +61,11 @@ class Report:
         (:func:`~rfmkit.chart_worker.start_chart_worker`) sharing the drawing of the charts;
         the document is the same.
         """
-        return self.prepare_html(executor)()
+        if self._html is None:
+            from .render import render_html
 
-    def prepare_html(self, executor: Executor | None = None) -> Callable[[], str]:
-        """Start drawing the charts in ``executor`` (a chart worker) now; call the returned
-        function for the document (it draws what the worker has not started, and waits for
-        the rest). Lets the caller do other work, such as writing files, meanwhile."""
-        if self._html is not None:
-            page = self._html
-            return lambda: page
-        from .charts import PendingCharts
-        from .render import render_html_with
-
-        pending = PendingCharts(self._summary, executor)
-
-        def document() -> str:
-            if self._html is None:
-                self._html = render_html_with(self._summary, pending)
-            return self._html
-
-        return document
+            self._html = render_html(self._summary, executor)
+        return self._html
 
     def write_html(self, path: str | os.PathLike) -> Path:
         """Write the HTML to ``path`` atomically (a temporary file renamed into place).

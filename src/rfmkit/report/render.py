@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .charts import PendingCharts, cluster_colour
+from .charts import cluster_colour, render_charts
 
 __all__ = ["render_html"]
 
@@ -117,14 +117,9 @@ def render_html(summary: Mapping[str, Any], executor: Executor | None = None) ->
     ``executor``: a chart worker (:func:`~rfmkit.chart_worker.start_chart_worker`) sharing
     the drawing of the charts.
     """
-    return render_html_with(summary, PendingCharts(summary, executor))
-
-
-def render_html_with(summary: Mapping[str, Any], pending: PendingCharts) -> str:
-    """:func:`render_html`, with charts already being drawn (waits for them)."""
     charts = {
         section: [{**chart, "svg": Markup(chart["svg"])} for chart in items]
-        for section, items in pending.result().items()
+        for section, items in render_charts(summary, executor).items()
     }
     template = _environment().get_template("report.html")
     return template.render(
