@@ -2,7 +2,7 @@
 
 This is the oracle every engine is compared with. It is written from the definitions, one step per
 sentence of the spec, with plain pandas operations; it deliberately shares no code with
-``rfmkit.metrics_query`` (no SQL, no rfmkit helpers), so a mistake in the engine's SQL cannot be
+``rfmkit.sql.metrics_query`` (no SQL, no rfmkit helpers), so a mistake in the engine's SQL cannot be
 repeated here by construction.
 
 Definitions used (one line each, in the order they are applied):

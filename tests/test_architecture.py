@@ -21,12 +21,12 @@ import rfmkit
 PACKAGE = Path(rfmkit.__file__).resolve().parent
 
 CUSTOMER_LEVEL = ("rfmkit.scoring", "rfmkit.segments", "rfmkit.clustering",
-                  "rfmkit.cluster_naming", "rfmkit.cluster_matching", "rfmkit.report")
+                  "rfmkit.clustering.naming", "rfmkit.clustering.matching", "rfmkit.report")
 NOT_FOR_CUSTOMER_LEVEL = ("rfmkit.engines", "rfmkit.metrics", "duckdb", "pyspark")
 AFTER_ENGINES = ("rfmkit.scoring", "rfmkit.segments", "rfmkit.clustering", "rfmkit.model",
-                 "rfmkit.report", "rfmkit.cluster_naming", "rfmkit.cluster_matching",
-                 "rfmkit.persistence", "rfmkit.sql_export", "rfmkit.metrics", "rfmkit.cli",
-                 "rfmkit.outputs", "rfmkit.in_engine_scoring")
+                 "rfmkit.report", "rfmkit.clustering.naming", "rfmkit.clustering.matching",
+                 "rfmkit.export.persistence", "rfmkit.export.sql_export", "rfmkit.metrics", "rfmkit.cli",
+                 "rfmkit.export.outputs", "rfmkit.export.in_engine_scoring")
 
 
 def module_name(path: Path) -> str:
@@ -95,7 +95,7 @@ def test_engines_never_import_later_steps(module):
 def test_in_engine_scoring_is_engine_agnostic():
     """It drives the engines through their methods and never imports a driver or Spark."""
     drivers = ("duckdb", "pyspark", "psycopg", "py4j")
-    bad = sorted(n for n in IMPORTS["rfmkit.in_engine_scoring"] if matches(n, drivers))
+    bad = sorted(n for n in IMPORTS["rfmkit.export.in_engine_scoring"] if matches(n, drivers))
     assert not bad, bad
 
 

@@ -1,11 +1,11 @@
-"""Tests of rfmkit.cluster_matching."""
+"""Tests of rfmkit.clustering.matching."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from rfmkit.cluster_matching import ClusterMatch, match_clusters
+from rfmkit.clustering.matching import ClusterMatch, match_clusters
 from rfmkit.errors import InputError, ParameterError
 
 OLD = np.array([[4.6, 4.7, 4.8], [4.4, 3.0, 3.0], [3.0, 4.2, 4.3], [1.5, 3.0, 3.0],

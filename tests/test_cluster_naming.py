@@ -1,4 +1,4 @@
-"""Tests of rfmkit.cluster_naming."""
+"""Tests of rfmkit.clustering.naming."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from rfmkit import schema
-from rfmkit.cluster_naming import (
+from rfmkit.clustering.naming import (
     HIGH,
     LOW,
     MEDIUM,

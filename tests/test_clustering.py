@@ -20,10 +20,10 @@ from sklearn.metrics import (
 )
 from threadpoolctl import threadpool_limits
 
-from rfmkit import clustering as cl
+from rfmkit.clustering import estimator as cl
 from rfmkit import schema
-from rfmkit.cluster_naming import name_clusters
-from rfmkit.clustering import RFMClusterer, profile_clusters, select_k
+from rfmkit.clustering.naming import name_clusters
+from rfmkit.clustering.estimator import RFMClusterer, profile_clusters, select_k
 from rfmkit.errors import InputError, ModelFormatError, ParameterError, RFMKitWarning, SchemaError
 
 SCORES = list(schema.SCORE_COLUMNS)

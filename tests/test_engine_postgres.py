@@ -32,7 +32,7 @@ from rfmkit.engines.postgres import (
 from rfmkit.errors import InputError, ParameterError, SchemaError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.metrics import compute_rfm
-from rfmkit.postgres_tables import redact, write_tables
+from rfmkit.engines.postgres_tables import redact, write_tables
 from rfmkit.schema import ColumnMapping
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed "

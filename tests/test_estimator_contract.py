@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import rfmkit
 from rfmkit import RFMClusterer, RFMModel, RFMScorer, schema
-from rfmkit.persistence import model_to_dict
+from rfmkit.export.persistence import model_to_dict
 
 pytestmark = pytest.mark.filterwarnings("ignore::rfmkit.errors.CollapsedBinsWarning")
 

@@ -1,4 +1,4 @@
-"""Tests of rfmkit.in_engine_scoring: a fitted model scored inside DuckDB, PostgreSQL and Spark.
+"""Tests of rfmkit.export.in_engine_scoring: a fitted model scored inside DuckDB, PostgreSQL and Spark.
 
 Every comparison checks every customer against ``model.segment`` (what ``rfmkit score`` writes):
 metrics to 1e-9, scores, rfm_code, segment, cluster and cluster name; for three models: quantile
@@ -255,7 +255,7 @@ def pg_shop(transactions, crm):
     """A fresh database holding the transactions (orders) and the CRM export (crm)."""
     pytest.importorskip("psycopg", reason="pip install 'rfmkit[postgres]'")
     from pg_server import get_server
-    from rfmkit.postgres_tables import write_tables
+    from rfmkit.engines.postgres_tables import write_tables
 
     dsn = get_server().new_database()
     write_tables(dsn, {"orders": transactions, "crm": crm})

@@ -21,7 +21,7 @@ mlflow = pytest.importorskip(
 
 from rfmkit import RFMModel, model_to_dict  # noqa: E402
 from rfmkit.errors import ParameterError  # noqa: E402
-from rfmkit.mlflow_model import (  # noqa: E402
+from rfmkit.export.mlflow_model import (  # noqa: E402
     load_model_by_alias,
     log_model,
     model_signature,

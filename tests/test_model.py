@@ -360,7 +360,7 @@ def method_p_reference(customers: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]
 
 # What a marketer expects of each name, on the 0-100 scale: (R, F, M) each "high" (>= 60),
 # "low" (< 40) or None (anything). Method P's hand-made names map to rfmkit's vocabulary as in
-# rfmkit.cluster_naming.
+# rfmkit.clustering.naming.
 EXPECTED_SHAPE = {
     "Champions": ("high", "high", "high"),
     "Loyal Customers": ("high", "high", None),

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from rfmkit.errors import ParameterError
-from rfmkit.outputs import InBackground, write_destination, write_duckdb, write_files
+from rfmkit.export.outputs import InBackground, write_destination, write_duckdb, write_files
 
 
 def test_write_files_is_all_or_nothing(tmp_path):

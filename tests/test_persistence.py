@@ -1,4 +1,4 @@
-"""Tests of rfmkit.persistence: models saved as versioned JSON, loaded with checks."""
+"""Tests of rfmkit.export.persistence: models saved as versioned JSON, loaded with checks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import rfmkit
-from rfmkit import persistence, schema
+from rfmkit import schema
+from rfmkit.export import persistence
 from rfmkit.errors import ModelFormatError, ModelVersionWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore::rfmkit.errors.CollapsedBinsWarning")

@@ -26,7 +26,7 @@ from rfmkit.errors import InputError, ParameterError, RFMKitWarning
 from rfmkit.model import RFMModel
 from rfmkit.report import SECTIONS, Report, build_report
 from rfmkit.report import charts as report_charts
-from rfmkit.report.repr import (
+from rfmkit.html_repr import (
     clusterer_html,
     model_html,
     report_html,
@@ -34,7 +34,7 @@ from rfmkit.report.repr import (
     segmentation_html,
 )
 from rfmkit.report.summary import TINY_CLUSTER_SHARE, knee
-from rfmkit.segments import SUMMARY_COLUMNS, SegmentMap
+from rfmkit.segments.maps import SUMMARY_COLUMNS, SegmentMap
 
 
 def _fit(X, *args, **kwargs) -> RFMModel:

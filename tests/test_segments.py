@@ -11,7 +11,7 @@ import pytest
 
 from rfmkit import schema
 from rfmkit.errors import InputError, SchemaError, SegmentMapError
-from rfmkit.segments import (
+from rfmkit.segments.maps import (
     DEFAULT_SEGMENT_MAP,
     SUMMARY_COLUMNS,
     SegmentAudit,

@@ -1,4 +1,4 @@
-"""Tests of rfmkit.sql_export: a fitted model as one SQL query gives what ``model.segment`` gives.
+"""Tests of rfmkit.export.sql_export: a fitted model as one SQL query gives what ``model.segment`` gives.
 
 Every comparison runs the query in DuckDB over a table holding the same rows the model scores in
 Python, and compares every customer: metrics (to 1e-9), scores, rfm_code, segment, cluster and
@@ -21,7 +21,7 @@ import rfmkit
 from pg_server import get_server
 from rfmkit import schema
 from rfmkit.errors import ParameterError
-from rfmkit.metrics_query import quote
+from rfmkit.sql.metrics_query import quote
 from spark_session import get_session
 
 METRICS = list(schema.METRIC_COLUMNS)
@@ -333,7 +333,7 @@ def test_postgres_runs_the_query_with_the_same_results(transactions):
     """Also a regression test for speed: the percentile ranks as a range join made PostgreSQL
     JIT-compile the query for over a minute (estimated at thousands of rows per customer)."""
     psycopg = pytest.importorskip("psycopg")
-    from rfmkit.postgres_tables import write_tables
+    from rfmkit.engines.postgres_tables import write_tables
 
     dsn = get_server().new_database()
     write_tables(dsn, {"tx": transactions})

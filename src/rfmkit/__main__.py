@@ -1,3 +1,3 @@
-from .cli import run
+from rfmkit.cli import run
 
 run()

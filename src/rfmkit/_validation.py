@@ -6,7 +6,7 @@ import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .errors import ParameterError
+from rfmkit.errors import ParameterError
 
 Constraint = Callable[[Any], bool] | type | tuple | str | None
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from ._validation import Options, validate_params
+from rfmkit._validation import Options, validate_params
 
 # Order matters: a row is counted once, under the first rule it breaks.
 DROP_REASONS: tuple[str, ...] = (

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ._validation import Interval, validate_params
+from rfmkit._validation import Interval, validate_params
 
 DEMO_END = dt.datetime(2025, 12, 31, 18, 0)
 DEMO_DAYS = 730

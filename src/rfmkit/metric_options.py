@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from ._validation import Options, validate_params
+from rfmkit._validation import Options, validate_params
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class MetricOptions:
 
 
 def _parse_date(text: str) -> dt.date:
-    from .errors import ParameterError
+    from rfmkit.errors import ParameterError
 
     try:
         return dt.date.fromisoformat(text.strip()[:10])

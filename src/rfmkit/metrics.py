@@ -11,11 +11,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .cleaning import CleaningRules, QualityReport
-from .engines import Engine, get_engine
-from .errors import InputError
-from .metric_options import MetricOptions
-from .schema import (
+from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.engines import Engine, get_engine
+from rfmkit.errors import InputError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.schema import (
     CUSTOMER_COLUMNS,
     CUSTOMER_ID,
     FIRST_PURCHASE,

@@ -18,17 +18,17 @@ import pyarrow as pa
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import Interval, Options, validate_params
-from .cleaning import QualityReport
-from .cluster_matching import ClusterMatch, match_clusters
-from .cluster_naming import name_clusters
-from .clustering import RFMClusterer, profile_clusters
-from .engines import Engine
-from .errors import ParameterError
-from .metric_options import MetricOptions
-from .metrics import RFMResult, compute_rfm
-from .presets import metric_settings, resolve_params
-from .schema import (
+from rfmkit._validation import Interval, Options, validate_params
+from rfmkit.cleaning import QualityReport
+from rfmkit.clustering.matching import ClusterMatch, match_clusters
+from rfmkit.clustering.naming import name_clusters
+from rfmkit.clustering.estimator import RFMClusterer, profile_clusters
+from rfmkit.engines import Engine
+from rfmkit.errors import ParameterError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.metrics import RFMResult, compute_rfm
+from rfmkit.presets import metric_settings, resolve_params
+from rfmkit.schema import (
     CLUSTER,
     CLUSTER_NAME,
     CUSTOMER_ID,
@@ -40,8 +40,8 @@ from .schema import (
     SEGMENT,
     ColumnMapping,
 )
-from .scoring import RFMScorer, rfm_code, score_levels
-from .segments import SegmentMap, assign_segments, load_segment_map, segment_summary
+from rfmkit.scoring import RFMScorer, rfm_code, score_levels
+from rfmkit.segments.maps import SegmentMap, assign_segments, load_segment_map, segment_summary
 
 SEGMENT_LEVELS = 5  # named segment maps are written for scores 1..5 unless they say otherwise
 
@@ -83,7 +83,7 @@ class Segmentation:
         return self.quality.as_of
 
     def _repr_html_(self) -> str:
-        from .report.repr import segmentation_html
+        from rfmkit.html_repr import segmentation_html
 
         return segmentation_html(self)
 
@@ -434,7 +434,7 @@ class RFMModel(BaseEstimator):
 
     def _html_repr(self) -> str:
         # scikit-learn's _repr_html_ and _repr_mimebundle_ call this (display="diagram")
-        from .report.repr import model_html
+        from rfmkit.html_repr import model_html
 
         return model_html(self)
 

@@ -9,9 +9,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .cleaning import CleaningRules
-from .errors import ParameterError
-from .metric_options import MetricOptions
+from rfmkit.cleaning import CleaningRules
+from rfmkit.errors import ParameterError
+from rfmkit.metric_options import MetricOptions
 
 # Library defaults; a preset overrides these, explicit parameters override both.
 DEFAULTS: dict[str, Any] = {

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 
-from .errors import SchemaError
+from rfmkit.errors import SchemaError
 
 # --- per-customer table (what engines return) -------------------------------------------------
 CUSTOMER_ID = "customer_id"

@@ -25,9 +25,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from . import schema
-from ._validation import Interval, Options, validate_params
-from .errors import CollapsedBinsWarning, InputError, ModelFormatError, ParameterError, SchemaError
+from rfmkit import schema
+from rfmkit._validation import Interval, Options, validate_params
+from rfmkit.errors import CollapsedBinsWarning, InputError, ModelFormatError, ParameterError, SchemaError
 
 __all__ = ["RFMScorer", "rfm_code", "score_levels"]
 
@@ -345,7 +345,7 @@ class RFMScorer(TransformerMixin, BaseEstimator):
     def _html_repr(self) -> str:
         # Notebook view (scikit-learn's _repr_html_/_repr_mimebundle_ call this). The report
         # package is imported only when a notebook asks for the view.
-        from .report.repr import scorer_html
+        from rfmkit.html_repr import scorer_html
 
         return scorer_html(self)
 

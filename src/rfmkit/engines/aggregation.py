@@ -1,6 +1,6 @@
 """The engine-neutral metric flow: checks, cleaning counts and aggregation as SQL.
 
-Every engine runs the same steps with :class:`~rfmkit.metrics_query.MetricsQuery`, giving it
+Every engine runs the same steps with :class:`~rfmkit.sql.metrics_query.MetricsQuery`, giving it
 three functions: run a DuckDB-dialect query and return rows (``fetch``) or a DataFrame
 (``fetch_frame``), and optionally keep a query's result inside the engine (``store``). The
 engines differ only in how they translate and run SQL, so reports and errors read the same.
@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ..cleaning import CleaningRules, QualityReport
-from ..errors import InputError, SchemaError
-from ..metric_options import MetricOptions
-from ..metrics_query import (
+from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.errors import InputError, SchemaError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.sql.metrics_query import (
     NUMERIC_KINDS,
     TIME_KINDS,
     MetricsQuery,
@@ -24,7 +24,7 @@ from ..metrics_query import (
     literal,
     quote,
 )
-from ..schema import (
+from rfmkit.schema import (
     CUSTOMER_COLUMNS,
     CUSTOMER_ID,
     FREQUENCY,
@@ -33,7 +33,7 @@ from ..schema import (
     InputShape,
     ResolvedColumns,
 )
-from .base import Relation
+from rfmkit.engines.base import Relation
 
 
 def _parsed(col: str, what: str, options: MetricOptions) -> str:

@@ -31,9 +31,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 
-from ..cleaning import CleaningRules, QualityReport
-from ..metric_options import MetricOptions
-from ..schema import ResolvedColumns
+from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.metric_options import MetricOptions
+from rfmkit.schema import ResolvedColumns
 
 
 @dataclass

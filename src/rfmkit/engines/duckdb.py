@@ -17,10 +17,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ..cleaning import CleaningRules, QualityReport
-from ..errors import InputError
-from ..metric_options import MetricOptions
-from ..metrics_query import (
+from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.errors import InputError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.sql.metrics_query import (
     DATE,
     DECIMAL,
     FLOAT,
@@ -33,9 +33,9 @@ from ..metrics_query import (
     literal,
     quote,
 )
-from ..schema import ResolvedColumns
-from .aggregation import run_customer_metrics, run_customer_table
-from .base import Relation
+from rfmkit.schema import ResolvedColumns
+from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
+from rfmkit.engines.base import Relation
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -309,7 +309,7 @@ class DuckDBEngine:
                 "SELECT database_name, path FROM duckdb_databases() "
                 "WHERE database_name = current_database()").fetchone()
             if file is None and self._own:
-                from ..errors import ParameterError
+                from rfmkit.errors import ParameterError
 
                 shown = rel.label if rel is not None else "the input"
                 raise ParameterError(

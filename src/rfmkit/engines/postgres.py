@@ -1,7 +1,7 @@
 """PostgreSQL as an engine: cleaning and per-customer aggregation run inside the database.
 
 The input is a ``postgresql://`` URL plus a table (``table="schema.orders"``) or a query
-(``query="SELECT ..."``). The metric SQL of :mod:`rfmkit.metrics_query` is translated with SQLGlot
+(``query="SELECT ..."``). The metric SQL of :mod:`rfmkit.sql.metrics_query` is translated with SQLGlot
 (:func:`postgres_sql`), so only one row per customer leaves the database. Every identifier is
 quoted; a table name is split on dots (quote a part that holds a dot: ``'"my.schema".orders'``)
 and matched exactly, or, like PostgreSQL does for unquoted names, in lower case. A query is the
@@ -44,10 +44,10 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from ..cleaning import CleaningRules, QualityReport
-from ..errors import InputError, ParameterError
-from ..metric_options import MetricOptions
-from ..metrics_query import (
+from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.errors import InputError, ParameterError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.sql.metrics_query import (
     DATE,
     DECIMAL,
     FLOAT,
@@ -58,9 +58,9 @@ from ..metrics_query import (
     TIMESTAMP_TZ,
     quote,
 )
-from ..schema import ResolvedColumns
-from .aggregation import run_customer_metrics, run_customer_table
-from .base import Relation
+from rfmkit.schema import ResolvedColumns
+from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
+from rfmkit.engines.base import Relation
 
 # --- SQL translation ----------------------------------------------------------------------------
 
@@ -317,7 +317,7 @@ def _pg_strptime(arg: str, fmt: str) -> str:
 
 
 def postgres_sql(sql: str, *, pretty: bool = True) -> str:
-    """Translate DuckDB SQL (as :mod:`rfmkit.metrics_query` writes it) into PostgreSQL.
+    """Translate DuckDB SQL (as :mod:`rfmkit.sql.metrics_query` writes it) into PostgreSQL.
 
     Like ``to_dialect(sql, "postgres")``, plus a guarded parse for ``TRY_CAST`` and
     ``TRY_STRPTIME``, which PostgreSQL lacks (see the module notes for what is accepted).
@@ -418,7 +418,7 @@ class PostgresEngine:
 
     # --- connection ----------------------------------------------------------------------------
     def _connect(self, dsn: str | None):
-        from ..postgres_tables import connect
+        from rfmkit.engines.postgres_tables import connect
 
         dsn = dsn or self.dsn
         if dsn is None:
@@ -451,7 +451,7 @@ class PostgresEngine:
     # --- reading -------------------------------------------------------------------------------
     def read(self, source: Any = None, *, table: str | Sequence[str] | None = None,
              delimiter: str | None = None) -> Relation:
-        from ..postgres_tables import redact
+        from rfmkit.engines.postgres_tables import redact
 
         if source is None or (isinstance(source, str) and source.startswith(
                 ("postgresql://", "postgres://"))):
@@ -515,8 +515,8 @@ class PostgresEngine:
         """Read a local file or DataFrame with DuckDB and COPY it into a temporary table."""
         from psycopg import sql
 
-        from ..postgres_tables import copy_arrow, create_table_sql
-        from .duckdb import DuckDBEngine
+        from rfmkit.engines.postgres_tables import copy_arrow, create_table_sql
+        from rfmkit.engines.duckdb import DuckDBEngine
 
         if self._reader is None:
             self._reader = DuckDBEngine(threads=1)
@@ -595,11 +595,11 @@ class PostgresEngine:
 
         The new table is created under a temporary name and renamed into place, so other
         sessions see the old table or the new one, never a partial one (see
-        :mod:`rfmkit.postgres_tables`). An empty result is refused and leaves the old table.
+        :mod:`rfmkit.engines.postgres_tables`). An empty result is refused and leaves the old table.
         ``rel`` is not needed here (there is one database). Returns the qualified name written
         and the number of rows.
         """
-        from ..postgres_tables import redact, replace_with_query
+        from rfmkit.engines.postgres_tables import redact, replace_with_query
 
         schema, name = (None, table[0]) if len(table) == 1 else table
         return replace_with_query(self.connection, sql, name, schema=schema,

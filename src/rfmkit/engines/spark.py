@@ -1,7 +1,7 @@
 """Apache Spark as an engine: cleaning and per-customer aggregation run as Spark jobs.
 
 Needs ``pip install 'rfmkit[spark]'`` and a Java runtime. The metric SQL of
-:mod:`rfmkit.metrics_query` is translated to Spark SQL with SQLGlot (:func:`spark_sql`) and run on
+:mod:`rfmkit.sql.metrics_query` is translated to Spark SQL with SQLGlot (:func:`spark_sql`) and run on
 a temporary view, so the transactions stay in Spark; only the per-customer table comes back (as
 Arrow).
 
@@ -38,10 +38,10 @@ from typing import Any
 import pandas as pd
 import sqlglot
 
-from ..cleaning import CleaningRules, QualityReport
-from ..errors import EngineUnavailableError, InputError
-from ..metric_options import MetricOptions
-from ..metrics_query import (
+from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.errors import EngineUnavailableError, InputError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.sql.metrics_query import (
     DATE,
     DECIMAL,
     FLOAT,
@@ -53,10 +53,10 @@ from ..metrics_query import (
     TIMESTAMP_TZ,
     quote,
 )
-from ..schema import CUSTOMER_ID, ResolvedColumns
-from .aggregation import run_customer_metrics, run_customer_table
-from .base import Relation
-from .postgres import (
+from rfmkit.schema import CUSTOMER_ID, ResolvedColumns
+from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
+from rfmkit.engines.base import Relation
+from rfmkit.engines.postgres import (
     INFINITY_RE,
     ISO_SHAPE_RE,
     MONTHS,
@@ -146,7 +146,7 @@ def _spark_strptime(arg: str, fmt: str) -> str:
 
 
 def spark_sql(sql: str, *, pretty: bool = True) -> str:
-    """Translate DuckDB SQL (as :mod:`rfmkit.metrics_query` writes it) into Spark SQL.
+    """Translate DuckDB SQL (as :mod:`rfmkit.sql.metrics_query` writes it) into Spark SQL.
 
     Like ``to_dialect(sql, "spark")``, with ``TRY_STRPTIME`` (which SQLGlot leaves as is) and the
     lenient ``TRY_CAST`` parses of text replaced by guarded ones that accept what DuckDB accepts.
@@ -551,7 +551,7 @@ def _arrow(source: Any):
 
 
 def _read_with_duckdb(path: str, table: str | None, delimiter: str | None):
-    from .duckdb import DuckDBEngine
+    from rfmkit.engines.duckdb import DuckDBEngine
 
     reader = DuckDBEngine(threads=1)
     try:

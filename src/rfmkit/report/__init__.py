@@ -18,7 +18,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
-from .repr import report_html
+from rfmkit.html_repr import report_html
 
 # The summary (scikit-learn, scipy), matplotlib and Jinja2 are imported on first use, not with
 # this package: the chart worker imports .charts, and should load only the plotting code.
@@ -62,7 +62,7 @@ class Report:
         the document is the same.
         """
         if self._html is None:
-            from .render import render_html
+            from rfmkit.report.render import render_html
 
             self._html = render_html(self._summary, executor)
         return self._html
@@ -92,7 +92,7 @@ class Report:
 
     def figure(self, chart_id: str):
         """One chart as a matplotlib Figure, by id (see :data:`~rfmkit.report.charts.CHARTS`)."""
-        from .charts import CHARTS
+        from rfmkit.report.charts import CHARTS
 
         for spec in CHARTS:
             if spec.chart_id == chart_id:
@@ -136,7 +136,7 @@ def build_report(model: Any, result: Any, *, title: str | None = None,
     -------
     Report
     """
-    from .summary import summarize
+    from rfmkit.report.summary import summarize
 
     return Report(summarize(model, result, title=title, scatter_sample=scatter_sample,
                             projection=projection, random_state=random_state))
@@ -144,7 +144,7 @@ def build_report(model: Any, result: Any, *, title: str | None = None,
 
 def __getattr__(name: str) -> Any:
     if name == "SECTIONS":
-        from .summary import SECTIONS
+        from rfmkit.report.summary import SECTIONS
 
         return SECTIONS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

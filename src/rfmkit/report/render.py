@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .charts import cluster_colour, render_charts
+from rfmkit.report.charts import cluster_colour, render_charts
 
 __all__ = ["render_html"]
 

@@ -20,11 +20,11 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from .. import schema
-from .._version import __version__
-from ..cleaning import DROP_REASONS, REASON_TEXT
-from ..errors import InputError, ParameterError
-from ..scoring import score_levels
+from rfmkit import schema
+from rfmkit._version import __version__
+from rfmkit.cleaning import DROP_REASONS, REASON_TEXT
+from rfmkit.errors import InputError, ParameterError
+from rfmkit.scoring import score_levels
 
 __all__ = ["SCHEMA_VERSION", "SECTIONS", "summarize"]
 
@@ -178,7 +178,7 @@ def _option_text(name: str, value: Any) -> str:
 
 
 def _method(model: Any) -> dict[str, Any]:
-    from ..presets import get_preset
+    from rfmkit.presets import get_preset
 
     params = dict(model.params_)
     # The resolved option objects hold what was applied (e.g. drop_cancellations=None in the

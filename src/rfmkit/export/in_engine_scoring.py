@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 from sklearn.utils.validation import check_is_fitted
 
-from .engines import Engine, Relation, get_engine
-from .errors import InputError, ParameterError, SchemaError
-from .metrics_query import NUMERIC_KINDS, TEXT, _id_text, quote
-from .schema import InputShape
-from .sql_export import model_sql, translate
+from rfmkit.engines import Engine, Relation, get_engine
+from rfmkit.errors import InputError, ParameterError, SchemaError
+from rfmkit.sql.metrics_query import NUMERIC_KINDS, TEXT, _id_text, quote
+from rfmkit.schema import InputShape
+from rfmkit.export.sql_export import model_sql, translate
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from .model import RFMModel
+    from rfmkit.model import RFMModel
 
 # engine name -> (SQL dialect, most parts a table name may have)
 _ENGINE_DIALECTS = {"duckdb": ("duckdb", 2), "postgres": ("postgres", 2), "spark": ("spark", 3)}
@@ -154,7 +154,7 @@ def _dialect(eng: Any) -> tuple[str, int]:
 
 def _name_parts(name: str | Sequence[str], max_parts: int) -> list[str]:
     """``schema.table`` as parts; a part in double quotes may hold dots and quotes."""
-    from .engines.postgres import table_parts  # pure Python; imports no driver
+    from rfmkit.engines.postgres import table_parts  # pure Python; imports no driver
 
     return table_parts(name, max_parts=max_parts)[0]
 

@@ -39,11 +39,11 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from ._version import __version__
-from .errors import EngineUnavailableError, InputError, ParameterError
-from .model import RFMModel
-from .persistence import FORMAT_VERSION, save_model
-from .schema import (
+from rfmkit._version import __version__
+from rfmkit.errors import EngineUnavailableError, InputError, ParameterError
+from rfmkit.model import RFMModel
+from rfmkit.export.persistence import FORMAT_VERSION, save_model
+from rfmkit.schema import (
     CLUSTER,
     CLUSTER_NAME,
     CUSTOMER_ID,
@@ -55,7 +55,7 @@ from .schema import (
     SCORE_COLUMNS,
     SEGMENT,
 )
-from .scoring import rfm_code
+from rfmkit.scoring import rfm_code
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow.models import ModelSignature

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from .cleaning import CleaningRules
-from .metric_options import MetricOptions
-from .schema import (
+from rfmkit.cleaning import CleaningRules
+from rfmkit.metric_options import MetricOptions
+from rfmkit.schema import (
     CUSTOMER_ID,
     FIRST_PURCHASE,
     FREQUENCY,

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
-from .errors import EngineUnavailableError, InputError, ParameterError
+from rfmkit.errors import EngineUnavailableError, InputError, ParameterError
 
 if TYPE_CHECKING:
     import psycopg

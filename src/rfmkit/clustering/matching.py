@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .errors import InputError, ParameterError
+from rfmkit.errors import InputError, ParameterError
 
 __all__ = ["ClusterMatch", "match_clusters"]
 

@@ -41,9 +41,9 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits  # a dependency of scikit-learn
 
-from . import schema
-from ._validation import Interval, Options, validate_params
-from .errors import InputError, ModelFormatError, ParameterError, RFMKitWarning, SchemaError
+from rfmkit import schema
+from rfmkit._validation import Interval, Options, validate_params
+from rfmkit.errors import InputError, ModelFormatError, ParameterError, RFMKitWarning, SchemaError
 
 __all__ = ["RFMClusterer", "profile_clusters", "select_k"]
 
@@ -1039,7 +1039,7 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
     def _html_repr(self) -> str:
         # Notebook view (scikit-learn's _repr_html_/_repr_mimebundle_ call this). The report
         # package is imported only when a notebook asks for the view.
-        from .report.repr import clusterer_html
+        from rfmkit.html_repr import clusterer_html
 
         return clusterer_html(self)
 
@@ -1201,7 +1201,7 @@ def profile_clusters(customers: pd.DataFrame, labels, names=None) -> pd.DataFram
         Cluster id of each customer (0..k-1).
     names : sequence or None
         Cluster names indexed by id: strings, or (name, description) pairs (as returned by
-        :func:`rfmkit.cluster_naming.name_clusters`), which adds a description column. Its
+        :func:`rfmkit.clustering.naming.name_clusters`), which adds a description column. Its
         length sets k, so clusters without customers still get a row. Default: Method Q's
         label from the rounded mean scores, e.g. "Cluster 3: r=4, f=2, m=3" ("Cluster 3" when
         the scores are absent).

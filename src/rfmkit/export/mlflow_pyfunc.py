@@ -1,16 +1,16 @@
 """MLflow "models from code" file of rfmkit models; never imported by rfmkit itself.
 
-:func:`rfmkit.mlflow_model.log_model` logs this file with every model, and MLflow runs it when the
+:func:`rfmkit.export.mlflow_model.log_model` logs this file with every model, and MLflow runs it when the
 model is loaded: it defines the pyfunc class and hands an instance to ``mlflow.models.set_model``.
 The fitted model is the ``model_json`` artifact, read by :func:`rfmkit.load_model` (JSON only;
-nothing is unpickled). Scoring is :func:`rfmkit.mlflow_model.predict_assignments`.
+nothing is unpickled). Scoring is :func:`rfmkit.export.mlflow_model.predict_assignments`.
 """
 
 import mlflow
 import pandas as pd
 
-from rfmkit.mlflow_model import MODEL_JSON_ARTIFACT, predict_assignments
-from rfmkit.persistence import load_model
+from rfmkit.export.mlflow_model import MODEL_JSON_ARTIFACT, predict_assignments
+from rfmkit.export.persistence import load_model
 
 
 class RFMPyfuncModel(mlflow.pyfunc.PythonModel):

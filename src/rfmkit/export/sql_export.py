@@ -1,7 +1,7 @@
 """A fitted model as one SQL query: transactions table in, one scored row per customer out.
 
 The query is assembled in DuckDB's dialect from the same metric SQL the engines run
-(:mod:`rfmkit.metrics_query`), extended with the frozen scoring (caps and bin edges, or the
+(:mod:`rfmkit.sql.metrics_query`), extended with the frozen scoring (caps and bin edges, or the
 training ranks for percentile scores), the segment map as a first-match CASE, and the nearest
 cluster centre; SQLGlot then translates it for PostgreSQL, Spark, Snowflake or BigQuery.
 
@@ -26,10 +26,10 @@ import sqlglot
 from sklearn.utils.validation import check_is_fitted
 from sqlglot import exp
 
-from .errors import ParameterError
-from .metric_options import MetricOptions
-from .metrics_query import MONEY, TEXT, MetricsQuery, _id_text, quote, to_dialect
-from .schema import (
+from rfmkit.errors import ParameterError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.sql.metrics_query import MONEY, TEXT, MetricsQuery, _id_text, quote, to_dialect
+from rfmkit.schema import (
     CLUSTER,
     CLUSTER_NAME,
     CUSTOMER_ID,
@@ -49,7 +49,7 @@ from .schema import (
 )
 
 if TYPE_CHECKING:
-    from .model import RFMModel
+    from rfmkit.model import RFMModel
 
 DIALECTS = ("duckdb", "postgres", "spark", "snowflake", "bigquery")
 _METRIC_SCORE = {RECENCY: R_SCORE, FREQUENCY: F_SCORE, MONETARY: M_SCORE}
@@ -160,11 +160,11 @@ def translate(sql: str, dialect: str) -> str:
     decimals, as DuckDB's cast does.
     """
     if dialect == "postgres":
-        from .engines.postgres import postgres_sql
+        from rfmkit.engines.postgres import postgres_sql
 
         return postgres_sql(sql)
     if dialect == "spark":
-        from .engines.spark import spark_sql
+        from rfmkit.engines.spark import spark_sql
 
         return spark_sql(sql)
     if dialect == "bigquery":

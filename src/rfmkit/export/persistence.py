@@ -10,15 +10,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ._version import __version__
-from .cleaning import CleaningRules, QualityReport
-from .clustering import RFMClusterer
-from .errors import ModelFormatError, ModelVersionWarning, RFMKitError
-from .metric_options import MetricOptions
-from .model import RFMModel
-from .schema import ColumnMapping, InputShape, ResolvedColumns
-from .scoring import RFMScorer
-from .segments import SegmentMap
+from rfmkit._version import __version__
+from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.clustering.estimator import RFMClusterer
+from rfmkit.errors import ModelFormatError, ModelVersionWarning, RFMKitError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.model import RFMModel
+from rfmkit.schema import ColumnMapping, InputShape, ResolvedColumns
+from rfmkit.scoring import RFMScorer
+from rfmkit.segments.maps import SegmentMap
 
 FORMAT = "rfmkit-model"
 FORMAT_VERSION = 1

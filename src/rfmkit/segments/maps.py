@@ -6,7 +6,7 @@ A :class:`SegmentMap` is an ordered list of :class:`SegmentRule` objects written
 ``fm`` (``FM = floor((F + M) / 2 + 0.5)``), or a union of such boxes (``any_of``), because the
 segments of the classic R x FM grid are staircase shapes, not rectangles.
 
-Built-in maps are package data (``rfmkit/segment_maps/*.yaml``); see :func:`builtin_segment_maps`.
+Built-in maps are package data (``rfmkit/segments/builtin/*.yaml``); see :func:`builtin_segment_maps`.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import schema
-from .errors import InputError, SchemaError, SegmentMapError
+from rfmkit import schema
+from rfmkit.errors import InputError, SchemaError, SegmentMapError
 
 __all__ = [
     "DEFAULT_SEGMENT_MAP",
@@ -63,7 +63,7 @@ _MAX_LEVELS = 100
 _RULE_KEYS = ("name", *AXES, "any_of", "description", "action")
 _MAP_KEYS = ("name", "description", "levels", "fallback", "rules")
 _AXIS_SCORE = {"r": schema.R_SCORE, "f": schema.F_SCORE, "m": schema.M_SCORE}
-_MAPS_PACKAGE = "rfmkit.segment_maps"
+_MAPS_PACKAGE = "rfmkit.segments.builtin"
 _MAP_SUFFIXES = (".yaml", ".yml", ".json")
 
 Range = tuple[int, int]

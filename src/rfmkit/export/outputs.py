@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import ParameterError
-from .metrics_query import quote
-from .model import RFMModel, Segmentation
+from rfmkit.errors import ParameterError
+from rfmkit.sql.metrics_query import quote
+from rfmkit.model import RFMModel, Segmentation
 
 FORMATS = ("parquet", "csv")
 
@@ -50,13 +50,13 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
     quality = result.quality.to_dict()
     files["quality.json"] = lambda p: p.write_text(json.dumps(quality, indent=2) + "\n")
     if model is not None:
-        from .persistence import model_to_dict
+        from rfmkit.export.persistence import model_to_dict
 
         state = model_to_dict(model)
         files["model.json"] = lambda p: p.write_text(
             json.dumps(state, indent=1, allow_nan=False) + "\n")
         if report:
-            from .report import build_report
+            from rfmkit.report import build_report
 
             def write_report(p: Path) -> None:
                 # built when written: meanwhile the customer table is written in the background
@@ -153,7 +153,7 @@ def write_destination(target: str, result: Segmentation) -> str:
         write_duckdb(path, result_tables(result), drop=stale_tables(result))
         return path
     if target.startswith(("postgresql://", "postgres://")):
-        from .postgres_tables import redact, write_tables
+        from rfmkit.engines.postgres_tables import redact, write_tables
 
         written = write_tables(target, result_tables(result), drop=stale_tables(result))
         return f"{redact(target)} ({', '.join(written)})"

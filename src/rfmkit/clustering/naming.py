@@ -38,8 +38,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .errors import InputError, ParameterError
+from rfmkit import schema
+from rfmkit.errors import InputError, ParameterError
 
 __all__ = ["NAME_RULES", "VOCABULARY", "ClusterName", "centroid_levels", "name_clusters"]
 

@@ -1,0 +1,1 @@
+"""Named segments as data: segment maps, their rules, audits and the built-in maps."""
