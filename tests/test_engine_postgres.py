@@ -23,17 +23,15 @@ from engine_comparison import same_as_duckdb
 from pg_server import get_server
 from rfmkit.cleaning import CleaningRules
 from rfmkit.engines import get_engine
-from rfmkit.engines.postgres import (
-    PostgresEngine,
-    compile_strptime,
-    postgres_sql,
-    table_parts,
-)
+from rfmkit.engines.postgres import PostgresEngine
+from rfmkit.engines.postgres_tables import redact, write_tables
 from rfmkit.errors import InputError, ParameterError, SchemaError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.metrics import compute_rfm
-from rfmkit.engines.postgres_tables import redact, write_tables
 from rfmkit.schema import ColumnMapping
+from rfmkit.sql.date_patterns import compile_strptime
+from rfmkit.sql.dialects import postgres_sql
+from rfmkit.sql.names import table_parts
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed "
                                                 "(pip install 'rfmkit[postgres]')")
@@ -568,7 +566,7 @@ def test_missing_psycopg_names_the_install_command():
         import sys
         sys.modules["psycopg"] = None
         from rfmkit.engines import get_engine
-        from rfmkit.engines.postgres import postgres_sql
+        from rfmkit.sql.dialects import postgres_sql
         from rfmkit.errors import EngineUnavailableError
         assert "~" in postgres_sql("SELECT TRY_CAST(a AS DOUBLE) FROM t")
         engine = get_engine("postgres", table="orders")

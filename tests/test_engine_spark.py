@@ -50,7 +50,7 @@ def engine(spark):
 # --- SQL translation (no Spark needed) -------------------------------------------------------
 
 def test_translation_leaves_nothing_spark_lacks():
-    from rfmkit.engines.spark import spark_sql
+    from rfmkit.sql.dialects import spark_sql
 
     text = spark_sql("SELECT TRY_STRPTIME(CAST(c AS VARCHAR), '%d-%b-%Y %I:%M %p'), "
                      "TRY_CAST(a AS DOUBLE), TRY_CAST(b AS TIMESTAMP), "
@@ -234,7 +234,7 @@ def test_missing_pyspark_names_the_install_command():
         import sys
         sys.modules["pyspark"] = None
         from rfmkit.engines import get_engine
-        from rfmkit.engines.spark import spark_sql
+        from rfmkit.sql.dialects import spark_sql
         from rfmkit.errors import EngineUnavailableError
         assert "RLIKE" in spark_sql("SELECT TRY_CAST(a AS DOUBLE) FROM t")
         try:

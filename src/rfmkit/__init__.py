@@ -66,7 +66,7 @@ _EXPORTS: dict[str, str] = {
     "segmentation_files": "export.outputs",
     "select_k": "clustering.estimator",
     "write_destination": "export.outputs",
-    "write_files": "export.outputs",
+    "write_files": "atomic_files",
     "write_transactions": "demo",
 }
 

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from rfmkit._validation import Interval, validate_params
+from rfmkit.atomic_files import write_file
 
 DEMO_END = dt.datetime(2025, 12, 31, 18, 0)
 DEMO_DAYS = 730
@@ -170,12 +171,7 @@ def write_transactions(path: str | Path, n_rows: int = 100_000, *, seed: int = 0
     import pyarrow.parquet as pq
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     table = generate_transactions(n_rows, seed=seed)
-    tmp = path.with_name(f".{path.name}.tmp")
     if path.suffix.lower() == ".csv":
-        pacsv.write_csv(table, tmp)
-    else:
-        pq.write_table(table, tmp, row_group_size=1_000_000)
-    tmp.replace(path)
-    return path
+        return write_file(path, lambda p: pacsv.write_csv(table, p))
+    return write_file(path, lambda p: pq.write_table(table, p, row_group_size=1_000_000))

@@ -39,8 +39,12 @@ import pandas as pd
 import sqlglot
 
 from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
+from rfmkit.engines.base import Relation
 from rfmkit.errors import EngineUnavailableError, InputError
 from rfmkit.metric_options import MetricOptions
+from rfmkit.schema import CUSTOMER_ID, ResolvedColumns
+from rfmkit.sql.dialects import spark_sql
 from rfmkit.sql.metrics_query import (
     DATE,
     DECIMAL,
@@ -52,17 +56,6 @@ from rfmkit.sql.metrics_query import (
     TIMESTAMP,
     TIMESTAMP_TZ,
     quote,
-)
-from rfmkit.schema import CUSTOMER_ID, ResolvedColumns
-from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
-from rfmkit.engines.base import Relation
-from rfmkit.engines.postgres import (
-    INFINITY_RE,
-    ISO_SHAPE_RE,
-    MONTHS,
-    NAN_RE,
-    compile_strptime,
-    rewrite_parsing,
 )
 
 _INSTALL = "pip install 'rfmkit[spark]'"
@@ -84,75 +77,6 @@ _SESSION_CONFIG = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
-SPARK_NUMBER_RE = "^ *[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)? *$"
-
-
-# --- SQL translation ----------------------------------------------------------------------------
-
-def _text(arg: str) -> str:
-    return f"CAST({arg} AS STRING)"
-
-
-def _spark_number(arg: str) -> str:
-    s = _text(arg)
-    return (f"CASE WHEN {s} RLIKE '{SPARK_NUMBER_RE}' OR {s} RLIKE '{INFINITY_RE}' "
-            f"OR {s} RLIKE '{NAN_RE}' THEN TRY_CAST({s} AS DOUBLE) END")
-
-
-def _spark_timestamp(arg: str) -> str:
-    s = _text(arg)
-    return (f"CASE WHEN {s} RLIKE '{ISO_SHAPE_RE}' "
-            f"THEN TRY_CAST(REGEXP_REPLACE(TRIM({s}), ' +', ' ') AS TIMESTAMP_NTZ) END")
-
-
-def _spark_strptime(arg: str, fmt: str) -> str:
-    """Parse with a strftime-style format: the fields, found with the format's pattern, are put
-    together as ``YYYY-MM-DD HH:MM:SS.ffffff`` and TRY_CAST checks that the date exists."""
-    regex, groups = compile_strptime(fmt)
-    s = _text(arg)
-
-    def field(code: str, default: str) -> str:
-        if code not in groups:
-            return f"'{default}'"
-        return f"REGEXP_EXTRACT({s}, '{regex}', {groups[code]})"
-
-    if "y" in groups:  # 69-99: 19xx, 00-68: 20xx (as DuckDB and Python read %y)
-        yy = field("y", "")
-        year = f"CONCAT(CASE WHEN {yy} >= '69' THEN '19' ELSE '20' END, {yy})"
-    else:
-        year = field("Y", "1900")
-    name = "b" if "b" in groups else "B" if "B" in groups else None
-    if name is not None:
-        whens = " ".join(f"WHEN '{m[:3]}' THEN '{i}'" for i, m in enumerate(MONTHS, start=1))
-        month = f"CASE LOWER(SUBSTR({field(name, '')}, 1, 3)) {whens} END"
-    else:
-        month = field("m", "1")
-    hour = field("H", "0")
-    if "I" in groups and "p" in groups:  # 12 AM is 0 h, 12 PM is 12 h (as in DuckDB)
-        pm = f"UPPER({field('p', '')}) = 'PM'"
-        hour = (f"CAST(MOD(CAST({field('I', '12')} AS INT), 12) "
-                f"+ CASE WHEN {pm} THEN 12 ELSE 0 END AS STRING)")
-    elif "I" in groups:  # without %p, DuckDB takes the hour as written
-        hour = field("I", "0")
-    micro = f"RPAD({field('f', '')}, 6, '0')" if "f" in groups else "'000000'"
-
-    def pad(value: str, width: int) -> str:
-        return f"LPAD({value}, {width}, '0')"
-
-    text = (f"CONCAT({pad(year, 4)}, '-', {pad(month, 2)}, '-', {pad(field('d', '1'), 2)}, ' ', "
-            f"{pad(hour, 2)}, ':', {pad(field('M', '0'), 2)}, ':', {pad(field('S', '0'), 2)}, "
-            f"'.', {micro})")
-    return f"CASE WHEN {s} RLIKE '{regex}' THEN TRY_CAST({text} AS TIMESTAMP_NTZ) END"
-
-
-def spark_sql(sql: str, *, pretty: bool = True) -> str:
-    """Translate DuckDB SQL (as :mod:`rfmkit.sql.metrics_query` writes it) into Spark SQL.
-
-    Like ``to_dialect(sql, "spark")``, with ``TRY_STRPTIME`` (which SQLGlot leaves as is) and the
-    lenient ``TRY_CAST`` parses of text replaced by guarded ones that accept what DuckDB accepts.
-    """
-    return rewrite_parsing(sql, "spark", _spark_number, _spark_timestamp, _spark_strptime,
-                           pretty=pretty)
 
 
 # --- types ------------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from rfmkit.engines import Engine, Relation, get_engine
 from rfmkit.errors import InputError, ParameterError, SchemaError
-from rfmkit.sql.metrics_query import NUMERIC_KINDS, TEXT, _id_text, quote
-from rfmkit.schema import InputShape
 from rfmkit.export.sql_export import model_sql, translate
+from rfmkit.schema import InputShape
+from rfmkit.sql.metrics_query import NUMERIC_KINDS, TEXT, id_text, quote
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -154,7 +154,7 @@ def _dialect(eng: Any) -> tuple[str, int]:
 
 def _name_parts(name: str | Sequence[str], max_parts: int) -> list[str]:
     """``schema.table`` as parts; a part in double quotes may hold dots and quotes."""
-    from rfmkit.engines.postgres import table_parts  # pure Python; imports no driver
+    from rfmkit.sql.names import table_parts
 
     return table_parts(name, max_parts=max_parts)[0]
 
@@ -212,7 +212,7 @@ def _check_not_the_input(target: list[str], input_table: list[str] | None,
 def _check_customer_table(eng: Any, rel: Relation, model: RFMModel, dialect: str) -> None:
     """The checks ``rfmkit score`` makes on customer-level input, as one aggregate query."""
     m = model.columns_.mapping
-    ident = _id_text(m.customer, rel.kinds.get(m.customer, TEXT))
+    ident = id_text(m.customer, rel.kinds.get(m.customer, TEXT))
     values = {}
     for role in ("recency", "frequency", "monetary"):
         col = quote(getattr(m, role))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 from rfmkit._version import __version__
+from rfmkit.atomic_files import write_text
 from rfmkit.cleaning import CleaningRules, QualityReport
 from rfmkit.clustering.estimator import RFMClusterer
 from rfmkit.errors import ModelFormatError, ModelVersionWarning, RFMKitError
@@ -134,19 +134,21 @@ def _quality_from_dict(d: dict) -> QualityReport:
         as_of_policy=d["as_of_policy"], warnings=list(d["warnings"]))
 
 
-def save_model(model: RFMModel, path: str | os.PathLike) -> Path:
-    """Write the fitted model as JSON (atomically: a temporary file renamed into place)."""
-    path = Path(path)
+def model_json(model: RFMModel, *, path: str | os.PathLike = "model.json") -> str:
+    """The text of ``model.json``: the one way a model is written (``path`` names it in errors)."""
     state = model_to_dict(model)
     try:
-        text = json.dumps(state, indent=1, allow_nan=False)
+        return json.dumps(state, indent=1, allow_nan=False) + "\n"
     except (TypeError, ValueError) as exc:  # a non-finite number or a non-JSON value
         raise ModelFormatError(
             f"Cannot write the model to {path}: its state is not plain JSON ({exc}). Nothing was "
             "written; refit the model."
         ) from exc
-    write_text_atomic(path, text + "\n")
-    return path
+
+
+def save_model(model: RFMModel, path: str | os.PathLike) -> Path:
+    """Write the fitted model as JSON, atomically (see :mod:`rfmkit.atomic_files`)."""
+    return write_text(path, model_json(model, path=path))
 
 
 def load_model(path: str | os.PathLike) -> RFMModel:
@@ -166,17 +168,3 @@ def load_model(path: str | os.PathLike) -> RFMModel:
             "model.json written by rfmkit."
         ) from None
     return model_from_dict(data, source=str(path))
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it into place: readers
-    see the old file or the new one, never a partial one; on failure the temporary is removed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

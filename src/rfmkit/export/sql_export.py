@@ -28,7 +28,6 @@ from sqlglot import exp
 
 from rfmkit.errors import ParameterError
 from rfmkit.metric_options import MetricOptions
-from rfmkit.sql.metrics_query import MONEY, TEXT, MetricsQuery, _id_text, quote, to_dialect
 from rfmkit.schema import (
     CLUSTER,
     CLUSTER_NAME,
@@ -47,9 +46,11 @@ from rfmkit.schema import (
     SEGMENT,
     InputShape,
 )
+from rfmkit.sql.metrics_query import MONEY, TEXT, MetricsQuery, id_text, quote, to_dialect
 
 if TYPE_CHECKING:
     from rfmkit.model import RFMModel
+from rfmkit.sql.dialects import postgres_sql, spark_sql
 
 DIALECTS = ("duckdb", "postgres", "spark", "snowflake", "bigquery")
 _METRIC_SCORE = {RECENCY: R_SCORE, FREQUENCY: F_SCORE, MONETARY: M_SCORE}
@@ -115,7 +116,7 @@ def model_sql(model: RFMModel, *, dialect: str = "duckdb",
         ctes = [
             # the id as the engines read it: trimmed text, integral float ids without ".0"
             "customers AS (SELECT "
-            f"{_id_text(mapping.customer, kinds.get(mapping.customer, TEXT))} "
+            f"{id_text(mapping.customer, kinds.get(mapping.customer, TEXT))} "
             f"AS {quote(CUSTOMER_ID)}, "
             f"CAST({quote(mapping.recency)} AS DOUBLE) AS {quote(RECENCY)}, "
             f"CAST({quote(mapping.frequency)} AS DOUBLE) AS {quote(FREQUENCY)}, "
@@ -152,20 +153,15 @@ def translate(sql: str, dialect: str) -> str:
     """Translate the DuckDB query into ``dialect`` with the engines' own translations.
 
     PostgreSQL and Spark use the translations their engines run (lenient parsing of text
-    numbers and dates, which SQLGlot alone maps to failing casts); the engine modules are
-    imported here, on request, and import no driver. For BigQuery, DuckDB's ``DECIMAL(38, 6)``
+    numbers and dates, which SQLGlot alone maps to failing casts: :mod:`rfmkit.sql.dialects`). For BigQuery, DuckDB's ``DECIMAL(38, 6)``
     (used to sum amounts exactly) has no equivalent NUMERIC (at most 29 integer digits) and
     SQLGlot writes a bare BIGNUMERIC, whose 38-digit scale would round amounts differently;
     it becomes ``ROUND(CAST(x AS BIGNUMERIC), 6)``, which rounds half away from zero to six
     decimals, as DuckDB's cast does.
     """
     if dialect == "postgres":
-        from rfmkit.engines.postgres import postgres_sql
-
         return postgres_sql(sql)
     if dialect == "spark":
-        from rfmkit.engines.spark import spark_sql
-
         return spark_sql(sql)
     if dialect == "bigquery":
         money = exp.DataType.build(MONEY, dialect="duckdb")

@@ -66,7 +66,7 @@ def _non_finite(value: str) -> str:
             "CAST('-Infinity' AS DOUBLE))")
 
 
-def _id_text(col: str, kind: str) -> str:
+def id_text(col: str, kind: str) -> str:
     """An identifier column as text; integral floats (12346.0, from CSV exports) lose the '.0'."""
     c = quote(col)
     if kind == FLOAT:
@@ -129,7 +129,7 @@ class MetricsQuery:
     def _typed(self) -> str:
         m = self.columns.mapping
         k = self.kinds
-        order = _id_text(m.order, k.get(m.order, TEXT)) if m.order else "CAST(NULL AS VARCHAR)"
+        order = id_text(m.order, k.get(m.order, TEXT)) if m.order else "CAST(NULL AS VARCHAR)"
         if self.columns.shape is InputShape.LINE_ITEMS:
             q, p = _number(m.quantity, k[m.quantity]), _number(m.price, k[m.price])
             amount = f"({q}) * ({p})"
@@ -138,7 +138,7 @@ class MetricsQuery:
         base = "SELECT DISTINCT * FROM " + self.source if self.rules.drop_duplicates else (
             "SELECT * FROM " + self.source)
         return (
-            f"SELECT {_id_text(m.customer, k[m.customer])} AS customer_id, "
+            f"SELECT {id_text(m.customer, k[m.customer])} AS customer_id, "
             f"{order} AS order_id, "
             f"{_timestamp(m.date, k[m.date], self.options.date_format)} AS ts, "
             f"{amount} AS amount "
