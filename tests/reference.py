@@ -64,7 +64,7 @@ class Reference:
     as_of: dt.date | None
 
 
-def _id_text(values: pd.Series) -> pd.Series:
+def id_text(values: pd.Series) -> pd.Series:
     """Ids as text (None when missing): trimmed, blank = missing, 12346.0 reads "12346"."""
     if pd.api.types.is_float_dtype(values.dtype):
         v = values.to_numpy(dtype="float64")
@@ -138,8 +138,8 @@ def reference_rfm(
         df = df.loc[~dupes]
 
     # 2. typed values
-    cust = _id_text(df[customer])
-    ords = _id_text(df[order]) if order is not None else pd.Series(None, index=df.index,
+    cust = id_text(df[customer])
+    ords = id_text(df[order]) if order is not None else pd.Series(None, index=df.index,
                                                                     dtype=object)
     ts = _timestamps(df[date], date_format)
     if amount is not None:

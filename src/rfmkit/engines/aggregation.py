@@ -20,7 +20,7 @@ from rfmkit.sql.metrics_query import (
     NUMERIC_KINDS,
     TIME_KINDS,
     MetricsQuery,
-    _id_text,
+    id_text,
     literal,
     quote,
 )
@@ -180,7 +180,7 @@ def customer_level_sql(rel: Relation, columns: ResolvedColumns) -> tuple[list[st
             f"CAST('-Infinity' AS DOUBLE)) LIMIT 5"
         )
     table = (
-        f"SELECT {_id_text(m.customer, rel.kinds[m.customer])} AS {quote(CUSTOMER_ID)}, "
+        f"SELECT {id_text(m.customer, rel.kinds[m.customer])} AS {quote(CUSTOMER_ID)}, "
         f"{_metric_value(m.recency, rel.kinds[m.recency])} AS {quote(RECENCY)}, "
         f"{_metric_value(m.frequency, rel.kinds[m.frequency])} AS {quote(FREQUENCY)}, "
         f"{_metric_value(m.monetary, rel.kinds[m.monetary])} AS {quote(MONETARY)} "
