@@ -14,14 +14,13 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 from rfmkit.html_repr import report_html
 
 # The summary (scikit-learn, scipy), matplotlib and Jinja2 are imported on first use, not with
-# this package: the chart worker imports .charts, and should load only the plotting code.
+# this package: `import rfmkit` pays for them only when a report is built or drawn.
 
 __all__ = ["SECTIONS", "Report", "build_report"]
 
@@ -54,17 +53,12 @@ class Report:
         """The summary: plain JSON-able data (a copy), the same for the same input."""
         return copy.deepcopy(self._summary)
 
-    def html(self, executor: Executor | None = None) -> str:
-        """The whole report as one self-contained HTML document.
-
-        ``executor``: optionally a chart worker
-        (:func:`~rfmkit.chart_worker.start_chart_worker`) sharing the drawing of the charts;
-        the document is the same.
-        """
+    def html(self) -> str:
+        """The whole report as one self-contained HTML document (charts drawn on first use)."""
         if self._html is None:
             from rfmkit.report.render import render_html
 
-            self._html = render_html(self._summary, executor)
+            self._html = render_html(self._summary)
         return self._html
 
     def write_html(self, path: str | os.PathLike) -> Path:

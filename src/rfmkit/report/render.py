@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from concurrent.futures import Executor
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -111,15 +110,11 @@ _SECTION_TITLES = {
 }
 
 
-def render_html(summary: Mapping[str, Any], executor: Executor | None = None) -> str:
-    """The complete report as one HTML document (a string), deterministic for the same dict.
-
-    ``executor``: a chart worker (:func:`~rfmkit.chart_worker.start_chart_worker`) sharing
-    the drawing of the charts.
-    """
+def render_html(summary: Mapping[str, Any]) -> str:
+    """The complete report as one HTML document (a string), deterministic for the same dict."""
     charts = {
         section: [{**chart, "svg": Markup(chart["svg"])} for chart in items]
-        for section, items in render_charts(summary, executor).items()
+        for section, items in render_charts(summary).items()
     }
     template = _environment().get_template("report.html")
     return template.render(

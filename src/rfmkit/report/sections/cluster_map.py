@@ -1,0 +1,134 @@
+"""The 2-D cluster map of the clusters section: a seeded sample of customers, projected.
+
+The only random step of the summary: the sample (every cluster represented), the jitter of
+integer score features and t-SNE are all seeded with ``random_state``. The statistics of the
+report use all customers; only this scatter is sampled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rfmkit import schema
+from rfmkit.report.sections.common import plain
+
+__all__ = ["MAP_DIGITS", "MAP_JITTER", "MAP_MIN_PER_CLUSTER", "PROJECTIONS", "TSNE_EXACT_MAX",
+           "cluster_map"]
+
+#: Every cluster keeps at least this many customers (or all it has) in the sampled map.
+MAP_MIN_PER_CLUSTER = 30
+#: Half-width of the jitter added to integer score features in the map (one level is 1.0).
+MAP_JITTER = 0.3
+#: Digits kept for map coordinates (enough for a plot, keeps the file small).
+MAP_DIGITS = 3
+#: Projections of the map: PCA on all customers, or t-SNE on the sample.
+PROJECTIONS = ("pca", "tsne")
+#: t-SNE samples up to this size use exact gradients, larger ones Barnes-Hut.
+TSNE_EXACT_MAX = 200
+
+
+def _sample_rows(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Row positions of a seeded sample of ``size`` customers, every cluster represented.
+
+    Each cluster gets its proportional share, but at least ``MAP_MIN_PER_CLUSTER`` rows (or all
+    it has), so tiny clusters stay visible; the positions are returned sorted.
+    """
+    n = len(labels)
+    if n <= size:
+        return np.arange(n)
+    ids, counts = np.unique(labels, return_counts=True)
+    share = counts * size / n
+    quota = np.minimum(np.maximum(np.floor(share), np.minimum(counts, MAP_MIN_PER_CLUSTER)),
+                       counts).astype("int64")
+    # Hand the rows lost to rounding down to the largest remainders, so that the sample has
+    # `size` rows unless the per-cluster minimum pushed it above.
+    short = size - int(quota.sum())
+    if short > 0:
+        room = quota < counts
+        order = np.lexsort((ids, -(share - np.floor(share))))
+        for i in [i for i in order if room[i]][:short]:
+            quota[i] += 1
+    picked = []
+    for cluster, take in zip(ids, quota, strict=True):
+        rows = np.flatnonzero(labels == cluster)
+        picked.append(rng.choice(rows, int(take), replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def _project(features: np.ndarray, centers: np.ndarray, rows: np.ndarray, projection: str,
+             random_state: int) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    mean = features.mean(axis=0)
+    if projection == "pca":
+        # PCA on all customers (n x 3: cheap and exact); signs fixed so the largest loading of
+        # each component is positive, which makes the picture the same on every machine.
+        _, sing, vt = np.linalg.svd(features - mean, full_matrices=False)
+        signs = np.sign(vt[np.arange(len(vt)), np.argmax(np.abs(vt), axis=1)])
+        signs[signs == 0] = 1.0
+        vt = vt * signs[:, None]
+        variance = sing**2
+        ratio = variance / variance.sum() if variance.sum() > 0 else np.zeros_like(variance)
+        components = vt[:2]
+        return ((features[rows] - mean) @ components.T, (centers - mean) @ components.T,
+                {"explained_variance_ratio": [float(r) for r in ratio[:2]],
+                 "loadings": [[float(v) for v in comp] for comp in components]})
+    from sklearn.manifold import TSNE
+
+    sample = features[rows]
+    perplexity = float(min(30.0, max(2.0, (len(sample) - 1) / 3.0)))
+    # Exact gradients are faster than Barnes-Hut on small samples and scale as n**2.
+    method = "exact" if len(sample) <= TSNE_EXACT_MAX else "barnes_hut"
+    embedded = TSNE(n_components=2, perplexity=perplexity, init="pca", method=method,
+                    random_state=random_state).fit_transform(sample)
+    return embedded, None, {"perplexity": perplexity, "tsne_method": method}
+
+
+def _cluster_features(clusterer: Any, customers: pd.DataFrame) -> np.ndarray:
+    """The customers in the clusterer's feature space (where its centres live)."""
+    return np.asarray(clusterer.feature_matrix(customers), dtype="float64")
+
+
+def cluster_map(model: Any, result: Any, *, scatter_sample: int, projection: str,
+                random_state: int) -> dict[str, Any]:
+    """The map: sampled customers' 2-D coordinates and cluster, and the centres' positions."""
+    clusterer = model.clusterer_
+    customers = result.customers
+    features = _cluster_features(clusterer, customers)
+    labels = customers[schema.CLUSTER].to_numpy(dtype="int64")
+    rng = np.random.default_rng(random_state)
+    rows = _sample_rows(labels, scatter_sample, rng)
+    discrete = bool(np.all(features == np.round(features)))
+    jitter = MAP_JITTER if discrete else 0.0
+    points = features.copy()
+    if jitter:
+        # Integer scores pile up on at most n_bins**3 points; a small seeded jitter shows mass.
+        points[rows] += rng.uniform(-jitter, jitter, size=(len(rows), features.shape[1]))
+    centers = np.asarray(clusterer.cluster_centers_, dtype="float64")
+    xy, centers_xy, extra = _project(points, centers, rows, projection, random_state)
+    names = list(getattr(model, "cluster_names_", None) or [])
+    if centers_xy is None:  # t-SNE: label each cluster at the median of its sampled points
+        centers_xy = np.array([np.median(xy[labels[rows] == c], axis=0)
+                               if np.any(labels[rows] == c) else [np.nan, np.nan]
+                               for c in range(len(centers))])
+    feature_names = list(getattr(clusterer, "feature_names_", None) or
+                         (schema.SCORE_COLUMNS if clusterer.features == "scores"
+                          else schema.METRIC_COLUMNS))
+    return {
+        "projection": projection,
+        "features": clusterer.features,
+        "feature_names": feature_names,
+        "customers": int(len(customers)),
+        "sample_size": int(len(rows)),
+        "random_state": int(random_state),
+        "jitter": jitter,
+        **extra,
+        "x": [round(float(v), MAP_DIGITS) for v in xy[:, 0]],
+        "y": [round(float(v), MAP_DIGITS) for v in xy[:, 1]],
+        "cluster": [int(c) for c in labels[rows]],
+        "centers": [{"cluster": i, "name": names[i] if i < len(names) else f"Cluster {i}",
+                     "x": plain(p[0]), "y": plain(p[1])}
+                    for i, p in enumerate(centers_xy)],
+    }
+
