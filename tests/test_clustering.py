@@ -20,10 +20,10 @@ from sklearn.metrics import (
 )
 from threadpoolctl import threadpool_limits
 
-from rfmkit.clustering import estimator as cl
 from rfmkit import schema
-from rfmkit.clustering.naming import name_clusters
+from rfmkit.clustering import estimator as cl
 from rfmkit.clustering.estimator import RFMClusterer, profile_clusters, select_k
+from rfmkit.clustering.naming import name_clusters
 from rfmkit.errors import InputError, ModelFormatError, ParameterError, RFMKitWarning, SchemaError
 
 SCORES = list(schema.SCORE_COLUMNS)

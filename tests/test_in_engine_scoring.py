@@ -1,4 +1,5 @@
-"""Tests of rfmkit.export.in_engine_scoring: a fitted model scored inside DuckDB, PostgreSQL and Spark.
+"""Tests of rfmkit.export.in_engine_scoring: a fitted model scored inside DuckDB, PostgreSQL
+and Spark.
 
 Every comparison checks every customer against ``model.segment`` (what ``rfmkit score`` writes):
 metrics to 1e-9, scores, rfm_code, segment, cluster and cluster name; for three models: quantile

@@ -12,8 +12,8 @@ import pytest
 
 import rfmkit
 from rfmkit import schema
-from rfmkit.export import persistence
 from rfmkit.errors import ModelFormatError, ModelVersionWarning
+from rfmkit.export import persistence
 
 pytestmark = pytest.mark.filterwarnings("ignore::rfmkit.errors.CollapsedBinsWarning")
 

@@ -1,4 +1,5 @@
-"""Tests of rfmkit.export.sql_export: a fitted model as one SQL query gives what ``model.segment`` gives.
+"""Tests of rfmkit.export.sql_export: a fitted model as one SQL query gives what
+``model.segment`` gives.
 
 Every comparison runs the query in DuckDB over a table holding the same rows the model scores in
 Python, and compares every customer: metrics (to 1e-9), scores, rfm_code, segment, cluster and

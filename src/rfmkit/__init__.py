@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from rfmkit._version import __version__
+from rfmkit._version import __version__ as __version__
 
 _EXPORTS: dict[str, str] = {
     "CleaningRules": "cleaning",
@@ -68,6 +68,11 @@ _EXPORTS: dict[str, str] = {
     "write_destination": "export.outputs",
     "write_files": "atomic_files",
     "write_transactions": "demo",
+    "run_report": "jobs",
+    "run_score": "jobs",
+    "run_score_in_engine": "jobs",
+    "run_segment": "jobs",
+    "JobResult": "jobs",
 }
 
 __all__ = sorted(["__version__", *_EXPORTS])

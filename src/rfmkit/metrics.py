@@ -141,13 +141,13 @@ def customer_level(df: pd.DataFrame, label: str, *,
     if df[CUSTOMER_ID].isna().any():
         raise InputError(f"{label} has {int(df[CUSTOMER_ID].isna().sum()):,} rows without a "
                          f"customer id (column {name('customer', CUSTOMER_ID)}). Remove them "
-                         "or choose the id column with --customer.")
+                         "or choose the id column with ColumnMapping(customer=NAME).")
     if len(dupes):
         raise InputError(
             f"{label} is customer-level input but customer ids in column "
             f"{name('customer', CUSTOMER_ID)} repeat (e.g. "
             f"{', '.join(map(repr, dupes.unique()[:5]))}). Give one row per customer, or "
-            "give transactions instead (--amount/--date)."
+            "give transactions instead (ColumnMapping(amount=..., date=...))."
         )
     for role, col in (("recency", RECENCY), ("frequency", FREQUENCY)):
         negative = df.loc[df[col] < 0, CUSTOMER_ID]

@@ -20,9 +20,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from rfmkit._validation import Interval, Options, validate_params
 from rfmkit.cleaning import QualityReport
+from rfmkit.clustering.estimator import RFMClusterer, profile_clusters
 from rfmkit.clustering.matching import ClusterMatch, match_clusters
 from rfmkit.clustering.naming import name_clusters
-from rfmkit.clustering.estimator import RFMClusterer, profile_clusters
 from rfmkit.engines import Engine
 from rfmkit.errors import ParameterError
 from rfmkit.metric_options import MetricOptions
@@ -285,10 +285,12 @@ class RFMModel(BaseEstimator):
         return rfm
 
     def fit(self, X: Any, y: Any = None, *, table: str | None = None,
-            delimiter: str | None = None) -> RFMModel:
+            delimiter: str | None = None, engine: Engine | None = None) -> RFMModel:
         """Learn scores, segments and clusters from transactions or a customer-level table.
 
         ``X`` is anything :func:`~rfmkit.compute_rfm` reads: a path, glob, DataFrame, table.
+        ``engine``, an open engine instance, runs this fit instead of the ``engine`` parameter
+        (e.g. one session shared by several calls; it is not closed here).
         """
         p = self._resolve_params()
         self._check_previous_model(p)
@@ -298,8 +300,8 @@ class RFMModel(BaseEstimator):
             rfm = self._check_precomputed(X)
         else:
             rfm = compute_rfm(X, columns=self.columns, options=self.metric_options_,
-                              cleaning=self.cleaning_rules_, engine=self.engine, table=table,
-                              delimiter=delimiter)
+                              cleaning=self.cleaning_rules_, engine=engine or self.engine,
+                              table=table, delimiter=delimiter)
         customers = rfm.customers
         self.columns_ = rfm.columns
         self.column_kinds_ = rfm.kinds

@@ -80,19 +80,6 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
     "monetary": ("monetary", "monetaryvalue", "monetaryamount"),
 }
 
-_FLAGS = {
-    "customer": "--customer",
-    "order": "--order",
-    "date": "--date",
-    "amount": "--amount",
-    "quantity": "--quantity",
-    "price": "--price",
-    "recency": "--recency",
-    "frequency": "--frequency-column",
-    "monetary": "--monetary-column",
-}
-
-
 def _normalise(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
@@ -181,9 +168,9 @@ def resolve_columns(
         if len(matches) == 1:
             return matches[0]
         raise SchemaError(
-            f"Column {name!r} given for {role} ({_FLAGS[role]}) is not in {source}. "
+            f"Column {name!r} given for {role} (ColumnMapping({role}=...)) is not in {source}. "
             f"Columns found: {', '.join(repr(c) for c in available)}. "
-            f"Pass one of these names to {_FLAGS[role]}."
+            f"Pass one of these names as ColumnMapping({role}=NAME)."
         )
 
     bound: dict[str, str | None] = {}
@@ -198,7 +185,7 @@ def resolve_columns(
         if len(found) > 1:
             raise SchemaError(
                 f"Column for {role} is ambiguous in {source}: {', '.join(map(repr, found))} all "
-                f"match. Choose one with {_FLAGS[role]} NAME."
+                f"match. Choose one with ColumnMapping({role}=NAME)."
             )
         if found:
             bound[role] = found[0]
@@ -206,7 +193,7 @@ def resolve_columns(
             raise SchemaError(
                 f"Could not find the {role} column in {source}. "
                 f"Columns found: {', '.join(repr(c) for c in available)}. "
-                f"Name it with {_FLAGS[role]} NAME."
+                f"Name it with ColumnMapping({role}=NAME)."
             )
 
     if shape is not None:
@@ -241,8 +228,9 @@ def resolve_columns(
         elif bound["quantity"] is not None and bound["price"] is not None:
             shape = InputShape.LINE_ITEMS
         else:
-            missing = "--quantity and --price" if (bound["quantity"] or bound["price"]) else (
-                "--amount (or --quantity and --price for line items)"
+            line_items = "ColumnMapping(quantity=..., price=...)"
+            missing = line_items if (bound["quantity"] or bound["price"]) else (
+                f"ColumnMapping(amount=NAME) (or {line_items} for line items)"
             )
             raise SchemaError(
                 f"Could not find the amount column in {source}. "

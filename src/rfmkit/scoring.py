@@ -27,7 +27,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from rfmkit import schema
 from rfmkit._validation import Interval, Options, validate_params
-from rfmkit.errors import CollapsedBinsWarning, InputError, ModelFormatError, ParameterError, SchemaError
+from rfmkit.errors import (
+    CollapsedBinsWarning,
+    InputError,
+    ModelFormatError,
+    ParameterError,
+    SchemaError,
+)
 
 __all__ = ["RFMScorer", "rfm_code", "score_levels"]
 

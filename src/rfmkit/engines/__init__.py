@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from rfmkit.errors import EngineUnavailableError, ParameterError
 from rfmkit.engines.base import Engine, Relation
+from rfmkit.errors import EngineUnavailableError, ParameterError
 
 # name -> (module, class, pip extra, what the extra installs)
 _ENGINES = {

@@ -14,16 +14,9 @@ import numpy as np
 import pandas as pd
 
 from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.engines.base import Relation
 from rfmkit.errors import InputError, SchemaError
 from rfmkit.metric_options import MetricOptions
-from rfmkit.sql.metrics_query import (
-    NUMERIC_KINDS,
-    TIME_KINDS,
-    MetricsQuery,
-    id_text,
-    literal,
-    quote,
-)
 from rfmkit.schema import (
     CUSTOMER_COLUMNS,
     CUSTOMER_ID,
@@ -33,7 +26,14 @@ from rfmkit.schema import (
     InputShape,
     ResolvedColumns,
 )
-from rfmkit.engines.base import Relation
+from rfmkit.sql.metrics_query import (
+    NUMERIC_KINDS,
+    TIME_KINDS,
+    MetricsQuery,
+    id_text,
+    literal,
+    quote,
+)
 
 
 def _parsed(col: str, what: str, options: MetricOptions) -> str:
@@ -77,9 +77,10 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
         shown = ", ".join(repr(e) for e in examples)
         if bad == total:
             fix = (
-                "Give the format with --date-format (e.g. '%d/%m/%Y %H:%M') or pick another "
-                "column with --date." if what == "date" else
-                f"Pick the right column with --{role}, or clean the values (currency signs, "
+                "Give the format with date_format='%d/%m/%Y %H:%M' (for example) or pick "
+                "another column with ColumnMapping(date=NAME)." if what == "date" else
+                f"Pick the right column with ColumnMapping({role}=NAME), or clean the values "
+                "(currency signs, "
                 "thousands separators, decimal commas)."
             )
             raise SchemaError(
@@ -139,8 +140,9 @@ def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options
         detail = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in dropped.items() if n)
         raise InputError(
             f"No purchases left in {rel.label} after cleaning ({rows_read:,} rows read; "
-            f"removed: {detail or 'none'}). Check the column mapping (--customer, --date, "
-            "--amount), the as-of date, and the returns policy."
+            f"removed: {detail or 'none'}). Check the column mapping "
+            "(ColumnMapping(customer=..., date=..., "
+            "amount=...)), the as-of date, and the returns policy."
         )
     as_of = options.as_of or latest_day.date()
     report.as_of = as_of
@@ -153,7 +155,7 @@ def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options
         raise InputError(
             f"No purchases left in {rel.label} after cleaning: every customer's purchases "
             f"are cancelled out by returns on the same day ({rows_used:,} rows used, "
-            f"{n_customers:,} customers). Use returns='drop' (--returns drop) or turn off "
+            f"{n_customers:,} customers). Use returns='drop' or turn off "
             "day consolidation."
         )
     # Columns keep their dtypes (no detour through numpy objects for the ids).

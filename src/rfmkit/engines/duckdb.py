@@ -18,8 +18,11 @@ import duckdb
 import pandas as pd
 
 from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
+from rfmkit.engines.base import Relation
 from rfmkit.errors import InputError
 from rfmkit.metric_options import MetricOptions
+from rfmkit.schema import ResolvedColumns
 from rfmkit.sql.metrics_query import (
     DATE,
     DECIMAL,
@@ -33,9 +36,6 @@ from rfmkit.sql.metrics_query import (
     literal,
     quote,
 )
-from rfmkit.schema import ResolvedColumns
-from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
-from rfmkit.engines.base import Relation
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -139,8 +139,7 @@ class DuckDBEngine:
                     shown = "\\t" if candidate == "\t" else candidate
                     raise InputError(
                         f"{label} was read as a single column {header!r}: the delimiter looks "
-                        f"like {shown!r}. Pass --delimiter '{shown}' (delimiter='{shown}' in "
-                        "Python)."
+                        f"like {shown!r}. Pass delimiter='{shown}'."
                     )
         return rel
 
@@ -190,7 +189,7 @@ class DuckDBEngine:
             return self._duckdb_table(path, table)
         raise InputError(
             f"Don't know how to read {path}: use .csv/.tsv (optionally .gz), .parquet (file, glob "
-            "or folder), .xlsx, .json, or a DuckDB database (.duckdb/.db) with --table."
+            "or folder), .xlsx, .json, or a DuckDB database (.duckdb/.db) with table=NAME."
         )
 
     def _duckdb_table(self, path: str, table: str | None) -> str:
@@ -211,7 +210,7 @@ class DuckDBEngine:
             if len(tables) != 1:
                 raise InputError(
                     f"DuckDB database {path} holds {len(tables)} tables "
-                    f"({', '.join(tables) or 'none'}). Name one with --table."
+                    f"({', '.join(tables) or 'none'}). Name one with table=NAME."
                 )
             table = tables[0]
         elif table not in tables:
@@ -316,9 +315,9 @@ class DuckDBEngine:
                     f"{shown} is not a table in a DuckDB database, so there is no database to "
                     "write the scores into (this engine's own database is in memory and "
                     "vanishes when it closes). Read a table of a DuckDB file (PATH.db with "
-                    "--table / table=) to write next to it, pass DuckDBEngine(connection="
+                    "table=NAME) to write next to it, pass DuckDBEngine(connection="
                     "duckdb.connect(PATH.db)), or write the scored tables to a DuckDB file "
-                    "with --to duckdb:PATH.db instead of --into."
+                    "with target='duckdb:PATH.db' (write_destination) instead of into=."
                 )
             parts = list(table)
             where = f" in {file}" if file else f" in database {database}"

@@ -2,7 +2,8 @@
 
 The input is a ``postgresql://`` URL plus a table (``table="schema.orders"``) or a query
 (``query="SELECT ..."``). The metric SQL of :mod:`rfmkit.sql.metrics_query` is translated
-(:func:`rfmkit.sql.dialects.postgres_sql`), so only one row per customer leaves the database. Every identifier is
+(:func:`rfmkit.sql.dialects.postgres_sql`), so only one row per customer leaves the database.
+Every identifier is
 quoted; a table name is split on dots (quote a part that holds a dot: ``'"my.schema".orders'``)
 and matched exactly, or, like PostgreSQL does for unquoted names, in lower case. A query is the
 user's own SQL: it is run as given, as a temporary view.
@@ -10,7 +11,8 @@ user's own SQL: it is run as given, as a temporary view.
 Local files and DataFrames are accepted too (what the DuckDB engine reads is uploaded into a
 temporary table with COPY), which lets the conformance tests run every case here.
 
-Text columns that need parsing (the patterns live in :mod:`rfmkit.sql.date_patterns`). PostgreSQL has no TRY_CAST, and a failed CAST aborts the query,
+Text columns that need parsing (the patterns live in :mod:`rfmkit.sql.date_patterns`).
+PostgreSQL has no TRY_CAST, and a failed CAST aborts the query,
 so every parse is guarded by a pattern (a plain ``~`` match, which is cheap) that accepts only
 values the CAST after it can read; anything else is NULL, i.e. counted as unparseable:
 
@@ -110,7 +112,7 @@ class PostgresEngine:
         if dsn is None:
             raise ParameterError(
                 "The postgres engine needs a database: pass a postgresql:// URL as the input "
-                "(with --table or --query), or PostgresEngine(dsn)."
+                "(with table=NAME or query='SELECT ...'), or PostgresEngine(dsn)."
             )
         if self._conn is None or self._conn_dsn != dsn or self._conn.closed:
             self.close()
@@ -146,10 +148,10 @@ class PostgresEngine:
             table = table if table is not None else self.table
             if (table is None) == (self.query_text is None):
                 raise ParameterError(
-                    f"Name the transactions in {where}: give a table (--table) or a query "
-                    "(--query), not both." if table is not None else
-                    f"Name the transactions in {where}: give a table (--table NAME) or a "
-                    "query (--query 'SELECT ...')."
+                    f"Name the transactions in {where}: give a table (table=NAME) or a "
+                    "query (query='SELECT ...'), not both." if table is not None else
+                    f"Name the transactions in {where}: give a table (table=NAME) or a "
+                    "query (query='SELECT ...')."
                 )
             if table is not None:
                 handle, shown = self._resolve_table(conn, table)

@@ -1,7 +1,8 @@
 """Apache Spark as an engine: cleaning and per-customer aggregation run as Spark jobs.
 
 Needs ``pip install 'rfmkit[spark]'`` and a Java runtime. The metric SQL of
-:mod:`rfmkit.sql.metrics_query` is translated to Spark SQL with SQLGlot (:func:`spark_sql`) and run on
+:mod:`rfmkit.sql.metrics_query` is translated to Spark SQL with SQLGlot (:func:`spark_sql`)
+and run on
 a temporary view, so the transactions stay in Spark; only the per-customer table comes back (as
 Arrow).
 
@@ -448,7 +449,7 @@ def _single_column(path: str, header: str, delimiter: str) -> None:
             shown = "\\t" if candidate == "\t" else candidate
             raise InputError(
                 f"{path} was read as a single column {header!r}: the delimiter looks like "
-                f"{shown!r}. Pass --delimiter '{shown}' (delimiter='{shown}' in Python)."
+                f"{shown!r}. Pass delimiter='{shown}'."
             )
 
 

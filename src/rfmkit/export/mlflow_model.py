@@ -41,8 +41,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from rfmkit._version import __version__
 from rfmkit.errors import EngineUnavailableError, InputError, ParameterError
-from rfmkit.model import RFMModel
 from rfmkit.export.persistence import FORMAT_VERSION, save_model
+from rfmkit.model import RFMModel
 from rfmkit.schema import (
     CLUSTER,
     CLUSTER_NAME,
@@ -250,7 +250,7 @@ def log_model(
     if alias is not None and registered_model_name is None:
         raise ParameterError(
             f"An alias ({alias!r}) points at a registered model version: pass "
-            "registered_model_name (--mlflow-register NAME) too.")
+            "registered_model_name=NAME too.")
     signature = model_signature(model)
     if accept_transactions:
         signature = type(signature)(outputs=signature.outputs)

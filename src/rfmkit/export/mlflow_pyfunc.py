@@ -1,6 +1,7 @@
 """MLflow "models from code" file of rfmkit models; never imported by rfmkit itself.
 
-:func:`rfmkit.export.mlflow_model.log_model` logs this file with every model, and MLflow runs it when the
+:func:`rfmkit.export.mlflow_model.log_model` logs this file with every model, and MLflow runs it
+when the
 model is loaded: it defines the pyfunc class and hands an instance to ``mlflow.models.set_model``.
 The fitted model is the ``model_json`` artifact, read by :func:`rfmkit.load_model` (JSON only;
 nothing is unpickled). Scoring is :func:`rfmkit.export.mlflow_model.predict_assignments`.

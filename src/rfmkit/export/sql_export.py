@@ -19,6 +19,7 @@ For PostgreSQL and Spark the query is translated as their engines translate the 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -78,7 +79,7 @@ def _string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def model_sql(model: RFMModel, *, dialect: str = "duckdb",
+def model_sql(model: RFMModel | str | os.PathLike, *, dialect: str = "duckdb",
               source: str | Sequence[str] = "transactions",
               column_kinds: dict[str, str] | None = None,
               as_of: dt.date | str | None = None) -> str:
@@ -86,8 +87,8 @@ def model_sql(model: RFMModel, *, dialect: str = "duckdb",
 
     Parameters
     ----------
-    model : RFMModel
-        A fitted (or loaded) model.
+    model : RFMModel or path
+        A fitted (or loaded) model, or the path of its model.json.
     dialect : {"duckdb", "postgres", "spark", "snowflake", "bigquery"}
         Target SQL dialect.
     source : str or sequence of str
@@ -101,6 +102,10 @@ def model_sql(model: RFMModel, *, dialect: str = "duckdb",
         out and recency counts from it. Default: the model's policy (its fixed date, or the
         latest purchase date in the table, computed inside the query).
     """
+    if isinstance(model, (str, os.PathLike)):
+        from rfmkit.export.persistence import load_model
+
+        model = load_model(model)
     check_is_fitted(model)
     if as_of is not None:
         as_of = MetricOptions(as_of=as_of).as_of  # a date, datetime or ISO text; checked
@@ -153,7 +158,8 @@ def translate(sql: str, dialect: str) -> str:
     """Translate the DuckDB query into ``dialect`` with the engines' own translations.
 
     PostgreSQL and Spark use the translations their engines run (lenient parsing of text
-    numbers and dates, which SQLGlot alone maps to failing casts: :mod:`rfmkit.sql.dialects`). For BigQuery, DuckDB's ``DECIMAL(38, 6)``
+    numbers and dates, which SQLGlot alone maps to failing casts: :mod:`rfmkit.sql.dialects`).
+    For BigQuery, DuckDB's ``DECIMAL(38, 6)``
     (used to sum amounts exactly) has no equivalent NUMERIC (at most 29 integer digits) and
     SQLGlot writes a bare BIGNUMERIC, whose 38-digit scale would round amounts differently;
     it becomes ``ROUND(CAST(x AS BIGNUMERIC), 6)``, which rounds half away from zero to six

@@ -6,7 +6,8 @@ A :class:`SegmentMap` is an ordered list of :class:`SegmentRule` objects written
 ``fm`` (``FM = floor((F + M) / 2 + 0.5)``), or a union of such boxes (``any_of``), because the
 segments of the classic R x FM grid are staircase shapes, not rectangles.
 
-Built-in maps are package data (``rfmkit/segments/builtin/*.yaml``); see :func:`builtin_segment_maps`.
+Built-in maps are package data (``rfmkit/segments/builtin/*.yaml``); see
+:func:`builtin_segment_maps`.
 """
 
 from __future__ import annotations

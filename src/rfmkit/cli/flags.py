@@ -1,0 +1,67 @@
+"""Library messages in the command line's words: Python parameters become flags.
+
+The library names its parameters (``n_bins=3``, ``ColumnMapping(customer=NAME)``, ``The
+'n_bins' parameter of RFMModel``), never flags. Before printing, the command line rewrites those
+names into the flags that set them, so a CLI user reads ``--bins 3`` and a Python user
+``n_bins=3``.
+"""
+
+from __future__ import annotations
+
+import re
+
+# parameter -> flag, for every parameter a command sets from a flag
+PARAMETER_FLAGS = {
+    "as_of": "--as-of", "frequency": "--frequency", "monetary": "--monetary",
+    "consolidate_days": "--consolidate-days", "date_format": "--date-format",
+    "returns": "--returns", "drop_duplicates": "--drop-duplicates",
+    "drop_cancellations": "--drop-cancellations", "score_method": "--scores",
+    "n_bins": "--bins", "caps": "--cap-frequency/--cap-monetary/--cap-quantile",
+    "segment_map": "--segment-map", "n_clusters": "--clusters",
+    "cluster_features": "--cluster-features", "criterion": "--criterion", "k_min": "--k-min",
+    "k_max": "--k-max", "random_state": "--random-state", "previous_model": "--previous-model",
+    "preset": "--preset", "engine": "--engine", "master": "--spark-master", "query": "--query",
+    "table": "--table", "delimiter": "--delimiter", "fmt": "--format", "target": "--to",
+    "into": "--into", "registered_model_name": "--mlflow-register", "alias": "--mlflow-alias",
+    "tracking_uri": "--mlflow-tracking-uri", "title": "--title", "projection": "--projection",
+    "dialect": "--dialect", "source": "--source", "n_rows": "--rows", "seed": "--seed",
+}
+# ColumnMapping role -> flag
+COLUMN_FLAGS = {
+    "customer": "--customer", "order": "--order", "date": "--date", "amount": "--amount",
+    "quantity": "--quantity", "price": "--price", "recency": "--recency",
+    "frequency": "--frequency-column", "monetary": "--monetary-column",
+}
+
+_NAMES = "|".join(sorted(PARAMETER_FLAGS, key=len, reverse=True))
+_KEYWORD = re.compile(rf"(?<![\w.\-'\"])({_NAMES})=('[^']*'|\"[^\"]*\"|[^\s,;)]+(?<!\.))?")
+_PARAMETER_OF = re.compile(rf"[Tt]he '({_NAMES})' parameter of \w+")
+_COLUMNS = re.compile(r"ColumnMapping\(([^()]*)\)")
+
+
+def _columns(match: re.Match[str]) -> str:
+    parts = []
+    for item in match.group(1).split(","):
+        role, _, value = item.strip().partition("=")
+        flag = COLUMN_FLAGS.get(role)
+        if flag is None:
+            return match.group(0)
+        parts.append(flag if value in ("", "...") else f"{flag} {value}")
+    return " and ".join(parts)
+
+
+def to_flags(message: str) -> str:
+    """``message`` with every library parameter it names replaced by its flag."""
+    message = _COLUMNS.sub(_columns, message)
+    message = _PARAMETER_OF.sub(lambda m: PARAMETER_FLAGS[m.group(1)], message)
+
+    def keyword(m: re.Match[str]) -> str:
+        flag, value = PARAMETER_FLAGS[m.group(1)], m.group(2)
+        if value is None:  # a bare "name=": the flag alone
+            return flag
+        # a quoted word needs no quotes on a command line: n_bins=3 -> --bins 3,
+        # engine='spark' -> --engine spark; anything else keeps its quotes
+        simple = re.fullmatch(r"'([\w.:/\[\]*-]+)'", value)
+        return f"{flag} {simple.group(1) if simple else value}"
+
+    return _KEYWORD.sub(keyword, message)

@@ -1,0 +1,80 @@
+"""The options several commands share, declared once (Typer's Annotated style)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Fmt(str, Enum):
+    parquet = "parquet"
+    csv = "csv"
+
+
+class Projection(str, Enum):
+    pca = "pca"
+    tsne = "tsne"
+
+
+class Dialect(str, Enum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+    spark = "spark"
+    snowflake = "snowflake"
+    bigquery = "bigquery"
+
+
+def _column(flag: str, text: str) -> object:
+    return typer.Option(flag, help=text, rich_help_panel="Columns")
+
+
+Customer = Annotated[str | None, _column("--customer", "Customer id column.")]
+Order = Annotated[str | None, _column("--order", "Order / invoice id column.")]
+DateCol = Annotated[str | None, _column("--date", "Order date column.")]
+Amount = Annotated[str | None, _column("--amount", "Order amount column.")]
+Quantity = Annotated[str | None, _column("--quantity", "Quantity (line items).")]
+Price = Annotated[str | None, _column("--price", "Unit price (line items).")]
+RecencyCol = Annotated[str | None, _column("--recency", "Recency column (customer-level input).")]
+FrequencyCol = Annotated[str | None, _column(
+    "--frequency-column", "Frequency column (customer-level input).")]
+MonetaryCol = Annotated[str | None, _column(
+    "--monetary-column", "Monetary column (customer-level input).")]
+TableOpt = Annotated[str | None, typer.Option(
+    "--table", help="Table in a DuckDB database, or sheet of a workbook.",
+    rich_help_panel="Input")]
+Delimiter = Annotated[str | None, typer.Option("--delimiter", help="CSV delimiter.",
+                                               rich_help_panel="Input")]
+DateFormat = Annotated[str | None, typer.Option(
+    "--date-format", help="strptime format of text dates, e.g. '%d/%m/%Y %H:%M'.",
+    rich_help_panel="Input")]
+Engine = Annotated[str, typer.Option("--engine", help="duckdb (default), spark or postgres.",
+                                     rich_help_panel="Input")]
+SparkMaster = Annotated[str | None, typer.Option(
+    "--spark-master", help="Master URL of the Spark session (--engine spark): local[*], "
+    "spark://HOST:7077, yarn, ... Default: the active session, else local[2].",
+    rich_help_panel="Input")]
+Query = Annotated[str | None, typer.Option(
+    "--query", help="SELECT returning the transactions, instead of --table (--engine postgres; "
+    "runs inside the database).", rich_help_panel="Input")]
+AsOfApplied = Annotated[str | None, typer.Option(
+    "--as-of", help="Reference date (default: the model's policy).")]
+ModelPath = Annotated[Path, typer.Option("--model", "-m", help="model.json to apply.")]
+OutDir = Annotated[Path, typer.Option("--out", "-o", help="Output folder.",
+                                      rich_help_panel="Output")]
+FormatOpt = Annotated[Fmt, typer.Option("--format", help="Customer table format.",
+                                        rich_help_panel="Output")]
+To = Annotated[str | None, typer.Option(
+    "--to", help="Also write tables to duckdb:PATH.db or postgresql://USER@HOST/DB "
+    "(replaced atomically).",
+    rich_help_panel="Output")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.",
+                                     rich_help_panel="Output")]
+
+
+def engine_options(spark_master: str | None, query: str | None) -> dict[str, str]:
+    """--spark-master and --query as the library's engine options."""
+    options = {"master": spark_master, "query": query}
+    return {name: value for name, value in options.items() if value is not None}
