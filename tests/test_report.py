@@ -139,9 +139,11 @@ def test_write_html_is_atomic(demo_report, tmp_path):
     assert report.write_html(target) == target
     assert target.read_text(encoding="utf-8") == report.html()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
-    with pytest.raises(FileNotFoundError):
-        report.write_html(tmp_path / "missing" / "report.html")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]
+    # like save_model and every rfmkit writer (one helper: atomic_files), it creates the folder
+    nested = report.write_html(tmp_path / "new" / "report.html")
+    assert nested.read_bytes() == target.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "report.html"]
+    assert sorted(p.name for p in nested.parent.iterdir()) == ["report.html"]
 
 
 @pytest.mark.slow

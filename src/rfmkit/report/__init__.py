@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import copy
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from rfmkit.atomic_files import write_file
 from rfmkit.html_repr import report_html
 
 # The summary (scikit-learn, scipy), matplotlib and Jinja2 are imported on first use, not with
@@ -62,27 +62,15 @@ class Report:
         return self._html
 
     def write_html(self, path: str | os.PathLike) -> Path:
-        """Write the HTML to ``path`` atomically (a temporary file renamed into place).
+        """Write the HTML to ``path`` atomically (:func:`rfmkit.atomic_files.write_file`).
 
         Returns
         -------
         pathlib.Path
             The path written.
         """
-        path = Path(path)
         data = self.html().encode("utf-8")
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_file(path, lambda staging: staging.write_bytes(data))
 
     def figure(self, chart_id: str):
         """One chart as a matplotlib Figure, by id (see :data:`~rfmkit.report.charts.CHARTS`)."""
