@@ -11,7 +11,7 @@ import pytest
 import report_support as support
 from report_support import fit, same
 from rfmkit import schema
-from rfmkit.clustering import estimator  # TODO: the clustering split may move _knee
+from rfmkit.clustering import k_selection
 from rfmkit.report import build_report
 from rfmkit.report.sections.clusters import TINY_CLUSTER_SHARE
 
@@ -38,12 +38,12 @@ def test_knee_by_hand():
     ks = np.array([1, 2, 3, 4, 5])
     # raw, scaled to [0, 1]: (1, .268, .085, .024, 0) under the chord (1, .75, .5, .25, 0):
     # gaps (0, .482, .415, .226, 0), largest at k=2
-    assert estimator._knee(ks, inertia) == 2
+    assert k_selection._knee(ks, inertia) == 2
     # log: (4.605, 3.689, 3.219, 2.996, 2.890) scales to (1, .466, .192, .062, 0):
     # gaps (0, .284, .308, .188, 0), largest at k=3
-    assert estimator._inertia_knee(ks, inertia) == 3
-    assert estimator._knee([2, 3, 4, 5], [40, 30, 20, 10]) is None  # a line: no knee
-    assert estimator._inertia_knee(np.array([2, 3]), np.array([40.0, 10.0])) is None
+    assert k_selection._inertia_knee(ks, inertia) == 3
+    assert k_selection._knee([2, 3, 4, 5], [40, 30, 20, 10]) is None  # a line: no knee
+    assert k_selection._inertia_knee(np.array([2, 3]), np.array([40.0, 10.0])) is None
 
 
 def test_knee_matches_the_elbow_criterion(percentile_model):

@@ -57,7 +57,7 @@ _EXPORTS: dict[str, str] = {
     "model_sql": "export.sql_export",
     "model_to_dict": "export.persistence",
     "name_clusters": "clustering.naming",
-    "profile_clusters": "clustering.estimator",
+    "profile_clusters": "clustering.profiles",
     "rfm_code": "scoring",
     "save_model": "export.persistence",
     "score_in_engine": "export.in_engine_scoring",
