@@ -25,7 +25,7 @@ from rfmkit.html_repr import (
 from rfmkit.model import RFMModel
 from rfmkit.report import build_report
 from rfmkit.report import charts as report_charts
-from rfmkit.segments.maps import SegmentMap
+from rfmkit.segments.map import SegmentMap
 
 
 @pytest.fixture(scope="module")

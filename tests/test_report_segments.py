@@ -10,7 +10,7 @@ import report_support as support
 from report_support import fit, same
 from rfmkit import schema
 from rfmkit.report import build_report
-from rfmkit.segments.maps import SUMMARY_COLUMNS
+from rfmkit.segments.summary import SUMMARY_COLUMNS
 
 
 @pytest.fixture(scope="module")

@@ -40,8 +40,13 @@ from rfmkit.schema import (
     SEGMENT,
     ColumnMapping,
 )
-from rfmkit.scoring import RFMScorer, rfm_code, score_levels
-from rfmkit.segments.maps import SegmentMap, assign_segments, load_segment_map, segment_summary
+from rfmkit.scoring.codes import rfm_code
+from rfmkit.scoring.levels import score_levels
+from rfmkit.scoring.scorer import RFMScorer
+from rfmkit.segments.assignment import assign_segments
+from rfmkit.segments.loading import load_segment_map
+from rfmkit.segments.map import SegmentMap
+from rfmkit.segments.summary import segment_summary
 
 SEGMENT_LEVELS = 5  # named segment maps are written for scores 1..5 unless they say otherwise
 

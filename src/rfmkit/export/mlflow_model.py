@@ -55,7 +55,7 @@ from rfmkit.schema import (
     SCORE_COLUMNS,
     SEGMENT,
 )
-from rfmkit.scoring import rfm_code
+from rfmkit.scoring.codes import rfm_code
 
 if TYPE_CHECKING:  # pragma: no cover
     from mlflow.models import ModelSignature

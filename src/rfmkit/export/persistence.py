@@ -17,8 +17,8 @@ from rfmkit.errors import ModelFormatError, ModelVersionWarning, RFMKitError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.model import RFMModel
 from rfmkit.schema import ColumnMapping, InputShape, ResolvedColumns
-from rfmkit.scoring import RFMScorer
-from rfmkit.segments.maps import SegmentMap
+from rfmkit.scoring.scorer import RFMScorer
+from rfmkit.segments.map import SegmentMap
 
 FORMAT = "rfmkit-model"
 FORMAT_VERSION = 1

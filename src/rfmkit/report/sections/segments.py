@@ -10,7 +10,7 @@ import pandas as pd
 
 from rfmkit import schema
 from rfmkit.report.sections.common import customer_revenue, plain, records
-from rfmkit.scoring import score_levels
+from rfmkit.scoring.levels import score_levels
 
 __all__ = ["PARETO_POINTS", "pareto", "rf_grid", "segments"]
 

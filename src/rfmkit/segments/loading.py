@@ -1,0 +1,86 @@
+"""Segment maps from files and package data: the built-in maps and YAML/JSON map files.
+
+Built-in maps are package data (``rfmkit/segments/builtin/*.yaml``); see
+:func:`builtin_segment_maps`.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from rfmkit.errors import SegmentMapError
+from rfmkit.segments.map import SegmentMap
+
+__all__ = ["DEFAULT_SEGMENT_MAP", "builtin_segment_maps", "load_segment_map"]
+
+#: Name of the built-in map used when none is chosen.
+DEFAULT_SEGMENT_MAP = "rfm-grid-11"
+
+_MAPS_PACKAGE = "rfmkit.segments.builtin"
+_MAP_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def builtin_segment_maps() -> list[str]:
+    """Names of the built-in segment maps (usable with :func:`load_segment_map`), sorted."""
+    names = []
+    for entry in resources.files(_MAPS_PACKAGE).iterdir():
+        if entry.name.endswith(".yaml"):
+            names.append(entry.name[: -len(".yaml")])
+    return sorted(names)
+
+
+def load_segment_map(name_or_path: str | Path | SegmentMap) -> SegmentMap:
+    """Load a built-in map by name, or a map from a ``.yaml``/``.yml``/``.json`` file.
+
+    Parameters
+    ----------
+    name_or_path : str, pathlib.Path or SegmentMap
+        A name from :func:`builtin_segment_maps`, or a file path. A :class:`SegmentMap` is
+        returned unchanged. YAML is read with ``yaml.safe_load``. A file without a ``name`` key
+        is named after the file.
+
+    Raises
+    ------
+    rfmkit.errors.SegmentMapError
+        Unknown name, missing or unreadable file, or an invalid map; the message names the file.
+    """
+    if isinstance(name_or_path, SegmentMap):
+        return name_or_path
+    builtins = builtin_segment_maps()
+    if isinstance(name_or_path, str) and name_or_path in builtins:
+        text = resources.files(_MAPS_PACKAGE).joinpath(f"{name_or_path}.yaml").read_text(
+            encoding="utf-8"
+        )
+        return SegmentMap.from_dict(yaml.safe_load(text), source=f"built-in map {name_or_path!r}")
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise SegmentMapError(
+            f"{str(name_or_path)!r} is neither a built-in segment map ({', '.join(builtins)}) "
+            "nor an existing file. Give a built-in name or the path of a .yaml or .json map."
+        )
+    suffix = path.suffix.lower()
+    if suffix not in _MAP_SUFFIXES:
+        raise SegmentMapError(
+            f"Segment map file {str(path)!r} has the suffix {path.suffix!r}; use .yaml, .yml "
+            "or .json."
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SegmentMapError(f"Cannot read segment map file {str(path)!r}: {exc}.") from exc
+    try:
+        data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        kind = "JSON" if suffix == ".json" else "YAML"
+        detail = " ".join(str(exc).split())
+        raise SegmentMapError(
+            f"Segment map file {str(path)!r} is not valid {kind}: {detail}"
+        ) from exc
+    if isinstance(data, dict) and "name" not in data:
+        data = {"name": path.stem, **data}
+    return SegmentMap.from_dict(data, source=f"segment map file {str(path)!r}")
+
