@@ -27,7 +27,7 @@ FOUNDATIONS = ("rfmkit.errors", "rfmkit._validation", "rfmkit._version", "rfmkit
 TRANSACTIONS_SIDE = ("rfmkit.sql", "rfmkit.engines", "rfmkit.metrics")
 CUSTOMER_SIDE = ("rfmkit.scoring", "rfmkit.segments", "rfmkit.clustering")
 LEAVING = ("rfmkit.export", "rfmkit.report")
-ORCHESTRATION = ("rfmkit.model", "rfmkit.jobs", "rfmkit.demo")
+ORCHESTRATION = ("rfmkit.model", "rfmkit.segmentation", "rfmkit.jobs", "rfmkit.demo")
 FACE = ("rfmkit.cli", "rfmkit.__main__")
 
 # folder -> what it must never import
@@ -44,6 +44,8 @@ FORBIDDEN = {
     "rfmkit.report": (*DRIVERS, *TRANSACTIONS_SIDE, "rfmkit.export", *ORCHESTRATION, *FACE),
     "rfmkit.export": (*DRIVERS, "rfmkit.jobs", "rfmkit.demo", *FACE),
     "rfmkit.model": (*DRIVERS, "rfmkit.sql", *LEAVING, "rfmkit.jobs", *FACE),
+    "rfmkit.segmentation": (*DRIVERS, *TRANSACTIONS_SIDE, *LEAVING, "rfmkit.model",
+                            "rfmkit.jobs", *FACE),
     "rfmkit.jobs": (*DRIVERS, *FACE),
     "rfmkit.demo": (*DRIVERS, *TRANSACTIONS_SIDE, *CUSTOMER_SIDE, *LEAVING, *FACE),
 }

@@ -23,7 +23,7 @@ METRICS = list(schema.METRIC_COLUMNS)
 ASSIGNMENTS = [*SCORES, schema.RFM_CODE, schema.SEGMENT, schema.CLUSTER, schema.CLUSTER_NAME]
 
 # Frequency has few distinct values on small data: merged bins are expected in most tests here
-# (they are tested where they matter, and in test_scoring.py).
+# (they are tested where they matter, and in test_scoring_bins.py).
 pytestmark = pytest.mark.filterwarnings("ignore::rfmkit.errors.CollapsedBinsWarning")
 
 

@@ -31,7 +31,7 @@ CLUSTERS = [schema.CLUSTER, schema.CLUSTER_NAME]
 OTHER_DIALECTS = ("postgres", "spark", "snowflake", "bigquery")
 
 # Frequency has few distinct values on small data: merged bins are expected here (and tested in
-# test_scoring.py).
+# test_scoring_bins.py).
 pytestmark = pytest.mark.filterwarnings("ignore::rfmkit.errors.CollapsedBinsWarning")
 
 

@@ -41,7 +41,7 @@ _EXPORTS: dict[str, str] = {
     "SegmentMap": "segments.map",
     "SegmentMapError": "errors",
     "SegmentRule": "segments.rules",
-    "Segmentation": "model",
+    "Segmentation": "segmentation",
     "assign_segments": "segments.assignment",
     "build_report": "report",
     "builtin_segment_maps": "segments.loading",

@@ -30,6 +30,15 @@ REASON_TEXT = {
 }
 
 
+# The allowed values of each rule, declared once: RFMModel reuses them for its parameters.
+CLEANING_CONSTRAINTS: dict[str, list] = {
+    "returns": [Options("drop", "net")],
+    "drop_cancellations": [bool],
+    "cancellation_prefix": [str],
+    "drop_duplicates": [bool],
+}
+
+
 @dataclass(frozen=True)
 class CleaningRules:
     """Which rows are removed before metrics are computed.
@@ -60,12 +69,7 @@ class CleaningRules:
         validate_params(
             "CleaningRules",
             asdict(self),
-            {
-                "returns": [Options("drop", "net")],
-                "drop_cancellations": [bool],
-                "cancellation_prefix": [str],
-                "drop_duplicates": [bool],
-            },
+            CLEANING_CONSTRAINTS,
         )
 
     def to_dict(self) -> dict:

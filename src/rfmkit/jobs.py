@@ -22,7 +22,8 @@ from rfmkit.errors import ParameterError
 from rfmkit.export.outputs import FORMATS, segmentation_files, write_destination
 from rfmkit.export.persistence import load_model
 from rfmkit.metric_options import MetricOptions
-from rfmkit.model import RFMModel, Segmentation
+from rfmkit.model import RFMModel
+from rfmkit.segmentation import Segmentation
 
 # Options an engine takes, and the engine each belongs to.
 _ENGINE_OPTIONS = {"master": "spark", "query": "postgres"}

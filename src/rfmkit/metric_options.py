@@ -8,6 +8,15 @@ from typing import Literal
 
 from rfmkit._validation import Options, validate_params
 
+# The allowed values of each option, declared once: RFMModel reuses them for its parameters.
+METRIC_CONSTRAINTS: dict[str, list] = {
+    "as_of": [None, dt.date],
+    "frequency": [Options("orders", "days", "rows")],
+    "monetary": [Options("sum", "mean")],
+    "consolidate_days": [bool],
+    "date_format": [None, str],
+}
+
 
 @dataclass(frozen=True)
 class MetricOptions:
@@ -45,13 +54,7 @@ class MetricOptions:
         validate_params(
             "MetricOptions",
             asdict(self),
-            {
-                "as_of": [None, dt.date],
-                "frequency": [Options("orders", "days", "rows")],
-                "monetary": [Options("sum", "mean")],
-                "consolidate_days": [bool],
-                "date_format": [None, str],
-            },
+            METRIC_CONSTRAINTS,
         )
 
     def to_dict(self) -> dict:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,14 +17,15 @@ import pyarrow as pa
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from rfmkit._validation import Interval, Options, validate_params
-from rfmkit.cleaning import QualityReport
-from rfmkit.clustering.estimator import RFMClusterer, profile_clusters
-from rfmkit.clustering.matching import ClusterMatch, match_clusters
+from rfmkit._validation import Options, validate_params
+from rfmkit.cleaning import CLEANING_CONSTRAINTS, QualityReport
+from rfmkit.clustering.estimator import RFMClusterer
+from rfmkit.clustering.matching import match_clusters
 from rfmkit.clustering.naming import name_clusters
+from rfmkit.clustering.profiles import profile_clusters
 from rfmkit.engines import Engine
 from rfmkit.errors import ParameterError
-from rfmkit.metric_options import MetricOptions
+from rfmkit.metric_options import METRIC_CONSTRAINTS, MetricOptions
 from rfmkit.metrics import RFMResult, compute_rfm
 from rfmkit.presets import metric_settings, resolve_params
 from rfmkit.schema import (
@@ -43,6 +43,7 @@ from rfmkit.schema import (
 from rfmkit.scoring.codes import rfm_code
 from rfmkit.scoring.levels import score_levels
 from rfmkit.scoring.scorer import RFMScorer
+from rfmkit.segmentation import Segmentation
 from rfmkit.segments.assignment import assign_segments
 from rfmkit.segments.loading import load_segment_map
 from rfmkit.segments.map import SegmentMap
@@ -51,46 +52,10 @@ from rfmkit.segments.summary import segment_summary
 SEGMENT_LEVELS = 5  # named segment maps are written for scores 1..5 unless they say otherwise
 
 
-@dataclass
-class Segmentation:
-    """The result of applying a model to one input.
-
-    Attributes
-    ----------
-    customers : pandas.DataFrame
-        One row per customer, sorted by id: metrics, scores, rfm_code, segment, and cluster and
-        cluster_name when the model has clusters.
-    segments : pandas.DataFrame
-        Per segment: customers, shares, revenue, mean and median R/F/M (``segments.csv``).
-    clusters : pandas.DataFrame or None
-        Per cluster profile with names and descriptions (``clusters.csv``).
-    k_selection : pandas.DataFrame or None
-        Criteria per k when k was searched (``k_selection.csv``).
-    quality : QualityReport
-        Rows read, dropped by reason, used (``quality.json``).
-    cluster_changes : ClusterMatch or None
-        How this fit's clusters map to a previous model's (new, gone, moved).
-    previous : pandas.DataFrame or None
-        The previous model's assignments of the same customers (customer_id, segment and,
-        when it has clusters, cluster and cluster_name), for transition matrices.
-    """
-
-    customers: pd.DataFrame
-    segments: pd.DataFrame
-    clusters: pd.DataFrame | None
-    k_selection: pd.DataFrame | None
-    quality: QualityReport
-    cluster_changes: ClusterMatch | None = None
-    previous: pd.DataFrame | None = None
-
-    @property
-    def as_of(self) -> dt.date | None:
-        return self.quality.as_of
-
-    def _repr_html_(self) -> str:
-        from rfmkit.html_repr import segmentation_html
-
-        return segmentation_html(self)
+def _or_none(constraints: dict[str, list], *names: str, **renamed: str) -> dict[str, list]:
+    """``constraints`` of ``names`` (and of ``renamed``: model name -> their name), None allowed."""
+    pairs = [(name, name) for name in names] + list(renamed.items())
+    return {ours: [None, *constraints[theirs]] for ours, theirs in pairs}
 
 
 class RFMModel(BaseEstimator):
@@ -164,30 +129,21 @@ class RFMModel(BaseEstimator):
         The training data's segmentation (not saved in the model file).
     """
 
+    # Parameters shared with MetricOptions, CleaningRules, RFMScorer and RFMClusterer take their
+    # allowed values from there (declared once); None means "the preset's value".
     _parameter_constraints: dict = {
         "preset": [None, Options("default", "quintile", "percentile")],
         "columns": [None, ColumnMapping],
         "as_of": [None, dt.date, str],
-        "frequency": [None, Options("orders", "days", "rows")],
-        "monetary": [None, Options("sum", "mean")],
-        "consolidate_days": [None, bool],
-        "date_format": [None, str],
-        "returns": [None, Options("drop", "net")],
-        "drop_cancellations": [None, bool],
-        "drop_duplicates": [None, bool],
-        "score_method": [None, Options("quantile", "percentile")],
-        "n_bins": [None, Interval(int, 2, None)],
-        "caps": [None, dict],
+        **_or_none(METRIC_CONSTRAINTS, "frequency", "monetary", "consolidate_days",
+                   "date_format"),
+        **_or_none(CLEANING_CONSTRAINTS, "returns", "drop_cancellations", "drop_duplicates"),
+        **_or_none(RFMScorer._parameter_constraints, "n_bins", "caps", score_method="method"),
         "segment_map": [None, str, SegmentMap],
-        "n_clusters": [None, Options("auto", "none"), Interval(int, 1, None)],
-        "cluster_features": [None, Options("scores", "log-metrics")],
-        "criterion": [None, Options("auto", "silhouette", "elbow")],
-        "k_min": [None, Interval(int, 1, None)],
-        "k_max": [None, Interval(int, 1, None)],
-        "init": [None, Options("k-means++", "random")],
-        "n_init": [None, Interval(int, 1, None)],
-        "max_iter": [None, Interval(int, 1, None)],
-        "random_state": [None, Interval(int, 0, None)],
+        "n_clusters": [None, Options("none"), *RFMClusterer._parameter_constraints["n_clusters"]],
+        **_or_none(RFMClusterer._parameter_constraints, "criterion", "k_min", "k_max", "n_init",
+                   "max_iter", "random_state", cluster_features="features"),
+        "init": [None, Options("k-means++", "random")],  # by name only: JSON has no arrays here
         "engine": [str, Engine],
         "previous_model": [None, BaseEstimator],
     }

@@ -43,7 +43,6 @@ from rfmkit.clustering.k_selection import (
 from rfmkit.clustering.kmeans import _nearest
 from rfmkit.clustering.params import _PARAMETER_CONSTRAINTS
 from rfmkit.clustering.points import _prepare
-from rfmkit.clustering.profiles import profile_clusters  # noqa: F401  (model.py imports it here)
 from rfmkit.errors import InputError, ModelFormatError, ParameterError, RFMKitWarning
 
 __all__ = ["RFMClusterer", "select_k"]

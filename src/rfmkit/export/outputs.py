@@ -15,7 +15,8 @@ import pandas as pd
 
 from rfmkit.atomic_files import InBackground
 from rfmkit.errors import ParameterError
-from rfmkit.model import RFMModel, Segmentation
+from rfmkit.model import RFMModel
+from rfmkit.segmentation import Segmentation
 
 FORMATS = ("parquet", "csv")
 

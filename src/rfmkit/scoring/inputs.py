@@ -14,16 +14,16 @@ import pandas as pd
 from rfmkit import schema
 from rfmkit.errors import InputError, SchemaError
 
-__all__: list[str] = []  # private helpers of the scoring package
+__all__ = ["NEGATED_METRICS"]  # the rest: private helpers of the scoring package
 
 _METRICS = schema.METRIC_COLUMNS
 #: Metrics where fewer is better; they are negated before binning or ranking.
-_NEGATED = (schema.RECENCY,)
+NEGATED_METRICS = (schema.RECENCY,)
 
 
 def _oriented(metric: str, values: np.ndarray) -> np.ndarray:
     """Return ``values`` on the "higher is better" scale: recency is negated, others unchanged."""
-    return -values if metric in _NEGATED else values
+    return -values if metric in NEGATED_METRICS else values
 
 
 def _few_ids(X: pd.DataFrame, bad: np.ndarray, limit: int = 5) -> str:

@@ -16,7 +16,7 @@ from rfmkit._validation import Interval, Options, validate_params
 from rfmkit.errors import InputError, ModelFormatError
 from rfmkit.scoring.bins import _quantile_edges, _scores_from_edges
 from rfmkit.scoring.caps import _check_caps, _plain_cap, _resolved_caps
-from rfmkit.scoring.inputs import _METRICS, _NEGATED, _metric_arrays, _oriented
+from rfmkit.scoring.inputs import _METRICS, NEGATED_METRICS, _metric_arrays, _oriented
 from rfmkit.scoring.ranks import _rank_table, _scores_from_ranks
 from rfmkit.scoring.state import _scorer_from_state
 
@@ -244,7 +244,7 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         caps = None if self.caps is None else {m: _plain_cap(c) for m, c in self.caps.items()}
         state: dict[str, Any] = {
             "params": {"n_bins": int(self.n_bins), "method": self.method, "caps": caps},
-            "negated": list(_NEGATED),
+            "negated": list(NEGATED_METRICS),
             "caps_": {m: float(c) for m, c in self.caps_.items()},
         }
         if self.bin_edges_ is not None:

@@ -10,7 +10,7 @@ import numpy as np
 from rfmkit._validation import validate_params
 from rfmkit.errors import ModelFormatError, ParameterError
 from rfmkit.scoring.caps import _check_caps
-from rfmkit.scoring.inputs import _METRICS, _NEGATED
+from rfmkit.scoring.inputs import _METRICS, NEGATED_METRICS
 
 if TYPE_CHECKING:
     from rfmkit.scoring.scorer import RFMScorer
@@ -37,8 +37,8 @@ def _per_metric(state: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 def _scorer_from_state(cls: type[RFMScorer], state: Mapping[str, Any]) -> RFMScorer:
     if not isinstance(state, Mapping) or "params" not in state:
         raise _bad_state("missing 'params'")
-    if list(state.get("negated", [])) != list(_NEGATED):
-        raise _bad_state(f"'negated' must be {list(_NEGATED)}")
+    if list(state.get("negated", [])) != list(NEGATED_METRICS):
+        raise _bad_state(f"'negated' must be {list(NEGATED_METRICS)}")
     params = dict(state["params"])
     scorer = cls(**params)
     try:

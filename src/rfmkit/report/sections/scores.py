@@ -10,6 +10,7 @@ import pandas as pd
 
 from rfmkit import schema
 from rfmkit.report.sections.common import METRIC_LABELS, number_text, plain
+from rfmkit.scoring.inputs import NEGATED_METRICS
 
 __all__ = ["PERCENTILE_SCORE_BINS", "scores"]
 
@@ -17,8 +18,6 @@ __all__ = ["PERCENTILE_SCORE_BINS", "scores"]
 PERCENTILE_SCORE_BINS = 20
 
 _SCORE_OF = dict(zip(schema.METRIC_COLUMNS, schema.SCORE_COLUMNS, strict=True))
-#: Metrics where fewer is better; the scorer stores their bin edges negated (see scoring.py).
-_NEGATED = (schema.RECENCY,)
 _LETTER = {schema.RECENCY: "R", schema.FREQUENCY: "F", schema.MONETARY: "M"}
 
 
@@ -59,7 +58,7 @@ def _bin_ranges(metric: str, edges: np.ndarray, *, integer: bool) -> list[dict[s
     for k in range(1, n + 1):
         lo = inner[k - 2] if k >= 2 else None  # v >= lo
         hi = inner[k - 1] if k <= n - 1 else None  # v < hi
-        if metric in _NEGATED:
+        if metric in NEGATED_METRICS:  # the scorer stores their edges negated
             low, high = (None if hi is None else -hi + 0.0), (None if lo is None else -lo + 0.0)
             text = _range_text(low, high, low_open=True, high_open=False, integer=integer)
             ranges.append({"score": k, "above": low, "at_most": high, "text": text})
