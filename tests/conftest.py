@@ -184,3 +184,41 @@ def shared_data() -> Path:
         )
     return SHARED_DATA
 
+
+
+# The report tests' fitted models and summaries (tests/report_support.py caches the models; a
+# module gets its own copy of the summary dict, which some tests edit).
+@pytest.fixture(scope="module")
+def demo_tx():
+    import report_support
+    return report_support.demo_tx()
+
+
+@pytest.fixture(scope="module")
+def demo_model():
+    import report_support
+    return report_support.demo_model()
+
+
+@pytest.fixture(scope="module")
+def demo_summary():
+    import report_support
+    return report_support.demo_summary()
+
+
+@pytest.fixture(scope="module")
+def demo_report():
+    import report_support
+    return report_support.demo_report()
+
+
+@pytest.fixture(scope="module")
+def plain_model():
+    import report_support
+    return report_support.plain_model()
+
+
+@pytest.fixture(scope="module")
+def percentile_model():
+    import report_support
+    return report_support.percentile_model()

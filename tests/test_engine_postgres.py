@@ -225,7 +225,7 @@ def test_a_name_is_never_pasted_into_sql(module_dsn, tiny_transactions):
 def test_table_or_query_is_required_and_exclusive(module_dsn):
     engine = PostgresEngine()
     try:
-        with pytest.raises(ParameterError, match=r"give a table \(--table NAME\) or a query"):
+        with pytest.raises(ParameterError, match=r"give a table \(table=NAME\) or a query"):
             engine.read(module_dsn)
     finally:
         engine.close()

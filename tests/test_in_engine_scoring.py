@@ -180,7 +180,7 @@ def test_duckdb_into_needs_a_database(models, transactions, tmp_path):
     path = tmp_path / "tx.parquet"
     transactions.to_parquet(path)
     with pytest.raises(ParameterError, match=r"tx.parquet is not a table in a DuckDB database"
-                                             r".*--to duckdb:PATH.db"):
+                                             r".*PATH.db with table=NAME"):
         rfmkit.score_in_engine(models["quantile"], path, into="rfm_assignments")
     # an engine on the caller's connection writes into that connection's database
     con = duckdb.connect(str(tmp_path / "mine.db"))

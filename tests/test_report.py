@@ -13,7 +13,6 @@ import sys
 
 import pytest
 
-import report_support as support
 from report_support import customers, fit
 from rfmkit.html_repr import (
     clusterer_html,
@@ -36,26 +35,6 @@ def demo_report(demo_model):
 @pytest.fixture(scope="module")
 def demo_html(demo_report):
     return demo_report.html()
-
-
-@pytest.fixture(scope="module")
-def demo_tx():
-    return support.demo_tx()
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    return support.demo_model()
-
-
-@pytest.fixture(scope="module")
-def demo_summary():
-    return support.demo_summary()
-
-
-@pytest.fixture(scope="module")
-def plain_model():
-    return support.plain_model()
 
 
 def test_report_without_clusters(plain_model):

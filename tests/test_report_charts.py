@@ -8,19 +8,8 @@ import re
 import pytest
 from matplotlib.figure import Figure
 
-import report_support as support
 from rfmkit.report import Report, build_report
 from rfmkit.report import charts as report_charts
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    return support.demo_model()
-
-
-@pytest.fixture(scope="module")
-def demo_summary():
-    return support.demo_summary()
 
 
 @pytest.mark.parametrize(("sample", "raster"), [(200, False), (5000, True)])

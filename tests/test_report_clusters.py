@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import report_support as support
 from report_support import fit, same
@@ -14,21 +13,6 @@ from rfmkit import schema
 from rfmkit.clustering import k_selection
 from rfmkit.report import build_report
 from rfmkit.report.sections.clusters import TINY_CLUSTER_SHARE
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    return support.demo_model()
-
-
-@pytest.fixture(scope="module")
-def demo_summary():
-    return support.demo_summary()
-
-
-@pytest.fixture(scope="module")
-def percentile_model():
-    return support.percentile_model()
 
 
 def test_knee_by_hand():

@@ -5,23 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import report_support as support
 from rfmkit.report import build_report
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    return support.demo_model()
-
-
-@pytest.fixture(scope="module")
-def demo_summary():
-    return support.demo_summary()
-
-
-@pytest.fixture(scope="module")
-def plain_model():
-    return support.plain_model()
 
 
 def test_distribution_statistics(demo_summary, demo_model):

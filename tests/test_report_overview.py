@@ -6,26 +6,10 @@ import warnings
 
 import pytest
 
-import report_support as support
 from rfmkit import schema
 from rfmkit.demo import generate_transactions
 from rfmkit.errors import RFMKitWarning
 from rfmkit.report import build_report
-
-
-@pytest.fixture(scope="module")
-def demo_tx():
-    return support.demo_tx()
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    return support.demo_model()
-
-
-@pytest.fixture(scope="module")
-def demo_summary():
-    return support.demo_summary()
 
 
 def test_headline_and_quality_equal_the_segmentation(demo_summary, demo_model):

@@ -5,29 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import report_support as support
 from rfmkit import schema
 from rfmkit.report import build_report
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    return support.demo_model()
-
-
-@pytest.fixture(scope="module")
-def demo_summary():
-    return support.demo_summary()
-
-
-@pytest.fixture(scope="module")
-def plain_model():
-    return support.plain_model()
-
-
-@pytest.fixture(scope="module")
-def percentile_model():
-    return support.percentile_model()
 
 
 @pytest.mark.parametrize("fixture", ["demo_model", "plain_model"])

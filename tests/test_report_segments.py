@@ -6,21 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import report_support as support
 from report_support import fit, same
 from rfmkit import schema
 from rfmkit.report import build_report
 from rfmkit.segments.summary import SUMMARY_COLUMNS
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    return support.demo_model()
-
-
-@pytest.fixture(scope="module")
-def demo_summary():
-    return support.demo_summary()
 
 
 def test_segment_rows_equal_the_segment_table(demo_summary, demo_model):

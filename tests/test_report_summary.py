@@ -8,21 +8,10 @@ import math
 import pytest
 from sklearn.exceptions import NotFittedError
 
-import report_support as support
 from rfmkit import schema
 from rfmkit.errors import InputError, ParameterError
 from rfmkit.model import RFMModel
 from rfmkit.report import SECTIONS, Report, build_report
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    return support.demo_model()
-
-
-@pytest.fixture(scope="module")
-def demo_summary():
-    return support.demo_summary()
 
 
 def _walk(value, path="summary"):

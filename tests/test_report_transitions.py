@@ -6,22 +6,10 @@ import dataclasses
 import re
 
 import pandas as pd
-import pytest
 
-import report_support as support
 from report_support import fit
 from rfmkit import schema
 from rfmkit.report import build_report
-
-
-@pytest.fixture(scope="module")
-def demo_tx():
-    return support.demo_tx()
-
-
-@pytest.fixture(scope="module")
-def demo_model():
-    return support.demo_model()
 
 
 def test_transitions(demo_model):

@@ -140,22 +140,23 @@ def test_missing_column_lists_the_columns_found_and_the_flag():
     message = str(info.value)
     assert "customer" in message and "sales.csv" in message
     assert "'client_name', 'date', 'amount'" in message
-    assert "--customer" in message
+    assert "ColumnMapping(customer=NAME)" in message
 
 
 def test_missing_date_names_the_date_flag():
     with pytest.raises(SchemaError, match=r"date column in sales\.csv.*'customer', 'amount'.*"
-                                          r"--date"):
+                                          r"ColumnMapping\(date=NAME\)"):
         resolve_columns(["customer", "amount"], source="sales.csv")
 
 
 def test_missing_amount_suggests_amount_or_quantity_and_price():
-    with pytest.raises(SchemaError, match=r"amount column.*--amount \(or --quantity and --price"):
+    with pytest.raises(SchemaError, match=r"amount column.*ColumnMapping\(amount=NAME\) \(or "
+                       r"ColumnMapping\(quantity=\.\.\., price=\.\.\.\)"):
         resolve_columns(["customer", "date", "sku"])
 
 
 def test_price_without_quantity_names_both_flags():
-    with pytest.raises(SchemaError, match=r"--quantity and --price"):
+    with pytest.raises(SchemaError, match=r"ColumnMapping\(quantity=\.\.\., price=\.\.\.\)"):
         resolve_columns(["customer", "date", "UnitPrice"])
 
 
@@ -164,7 +165,7 @@ def test_ambiguous_columns_name_the_candidates_and_the_flag():
         resolve_columns(["customer_id", "CustomerID", "date", "amount"], source="x.parquet")
     message = str(info.value)
     assert "ambiguous" in message and "x.parquet" in message
-    assert "'customer_id', 'CustomerID'" in message and "--customer" in message
+    assert "'customer_id', 'CustomerID'" in message and "ColumnMapping(customer=NAME)" in message
     # naming one resolves it
     resolved = resolve_columns(["customer_id", "CustomerID", "date", "amount"],
                                ColumnMapping(customer="CustomerID"))
@@ -177,11 +178,11 @@ def test_unknown_explicit_column_lists_columns_and_flag():
                         source="orders.csv")
     message = str(info.value)
     assert "'total_eur'" in message and "orders.csv" in message
-    assert "'CustomerID', 'date', 'amount'" in message and "--amount" in message
+    assert "'CustomerID', 'date', 'amount'" in message and "ColumnMapping(amount=NAME)" in message
 
 
 def test_customer_level_missing_metric_column_names_its_flag():
-    with pytest.raises(SchemaError, match=r"monetary column.*--monetary-column"):
+    with pytest.raises(SchemaError, match=r"monetary column.*ColumnMapping\(monetary=NAME\)"):
         resolve_columns(["customer", "recency", "frequency"], shape="customers")
 
 
