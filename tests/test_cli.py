@@ -295,7 +295,7 @@ def test_console_command_exit_codes_output_and_exit_handlers(transactions, tmp_p
     assert (tmp_path / "o" / "report.html").read_text().rstrip().endswith("</html>")
     bad = _console(["segment", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "x")],
                    exit_handler=True)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert "does not exist" in bad.stderr and "Traceback" not in bad.stderr
     assert "leaked" not in bad.stderr  # no teardown noise from half-loaded libraries
     assert bad.stdout.rstrip().endswith("exit handler ran")
