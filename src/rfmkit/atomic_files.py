@@ -37,7 +37,9 @@ import errno
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -123,6 +125,30 @@ def write_files(out_dir: str | os.PathLike, files: Mapping[str, Callable[[Path],
         return [out / name for name in files]
     finally:
         staging.close()
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While inside, SIGTERM stops the work the way Ctrl-C does: a KeyboardInterrupt in the main
+    thread, so that every job's clean-up runs (no partial output, the database rolled back).
+
+    For entry points (the command line uses it): no rfmkit function installs a signal handler
+    by itself. The previous handler is restored on leaving; outside the main thread, or where
+    SIGTERM does not exist, this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "SIGTERM"):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def write_file(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:

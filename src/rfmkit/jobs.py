@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import signal
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -171,30 +169,6 @@ def _as_model(model: str | os.PathLike | RFMModel) -> RFMModel:
 
 def _as_of(as_of: dt.date | str | None) -> dt.date | None:
     return None if as_of is None else MetricOptions(as_of=as_of).as_of
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """While inside, SIGTERM stops the work the way Ctrl-C does: a KeyboardInterrupt in the main
-    thread, so that every job's clean-up runs (no partial output, the database rolled back).
-
-    For entry points (the command line uses it): no rfmkit function installs a signal handler
-    by itself. The previous handler is restored on leaving; outside the main thread, or where
-    SIGTERM does not exist, this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-            signal, "SIGTERM"):
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """The rfmkit command line (console script ``rfmkit``).
 
 Light on purpose: the command tree (Typer, pandas, ...) loads inside :func:`run`, so that a
-Ctrl-C while it loads ends the command the same way as later, without a traceback.
+Ctrl-C or SIGTERM while it loads ends the command the same way as later, without a traceback.
 """
 
 from __future__ import annotations
@@ -18,12 +18,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """The console script and ``python -m rfmkit``."""
+    import rfmkit  # light: its names load on first use
+
     try:
-        from rfmkit.cli.app import run as run_app
+        with rfmkit.terminate_as_interrupt():  # before the command tree loads, too
+            from rfmkit.cli.app import main as run_main
+
+            code = run_main()
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted\n")
-        sys.exit(130)
-    run_app()
+        code = 130
+    sys.exit(code)
 
 
 __all__ = ["main", "run"]

@@ -40,28 +40,31 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` (default: the process's arguments); return the exit code."""
     state["debug"] = os.environ.get("RFMKIT_DEBUG", "").strip().lower() not in ("", "0", "false",
                                                                                 "no")
-    with rfmkit.terminate_as_interrupt():
-        try:
+    state["interrupted"] = False
+    try:
+        with rfmkit.terminate_as_interrupt():
             result = app(args=argv, prog_name="rfmkit", standalone_mode=False)
-        except typer.Exit as exc:
-            return exc.exit_code
-        except (typer.Abort, KeyboardInterrupt):
-            err.print("Interrupted", highlight=False)
-            return 130
-        except Exception as exc:
-            # Usage errors (unknown option, bad value) from Typer's bundled click: print, exit 2.
-            code = getattr(exc, "exit_code", None)
-            if callable(getattr(exc, "show", None)) and isinstance(code, int):
-                exc.show()
-                return code
-            if state["debug"]:
-                raise
-            print_error(
-                f"rfmkit {rfmkit.__version__} failed unexpectedly: "
-                f"{type(exc).__name__}: {_one_line(exc)}. This is a bug in rfmkit; please report "
-                "it with the command you ran and the traceback that the same command prints "
-                "with --debug after rfmkit (or with RFMKIT_DEBUG=1).")
-            return 1
+    except typer.Exit as exc:
+        result = exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        result = 130
+    except Exception as exc:
+        # Usage errors (unknown option, bad value) from Typer's bundled click: print, exit 2.
+        code = getattr(exc, "exit_code", None)
+        if callable(getattr(exc, "show", None)) and isinstance(code, int):
+            exc.show()
+            return code
+        if state["debug"]:
+            raise
+        print_error(
+            f"rfmkit {rfmkit.__version__} failed unexpectedly: "
+            f"{type(exc).__name__}: {_one_line(exc)}. This is a bug in rfmkit; please report "
+            "it with the command you ran and the traceback that the same command prints "
+            "with --debug after rfmkit (or with RFMKIT_DEBUG=1).")
+        return 1
+    if result == 130 and not state["interrupted"]:
+        # Typer turns a Ctrl-C outside a command (while parsing) into a silent exit code 130
+        err.print("Interrupted", highlight=False)
     return result if isinstance(result, int) else 0
 
 

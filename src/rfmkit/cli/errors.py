@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 import typer
 
 import rfmkit
-from rfmkit.cli.display import print_error, print_warnings
+from rfmkit.cli.display import err, print_error, print_warnings
 
 F = TypeVar("F", bound=Callable[..., Any])
-state = {"debug": False}  # set by the root callback (--debug)
+state = {"debug": False, "interrupted": False}  # debug: --debug; interrupted: already said
 
 
 def handle_errors(fn: F) -> F:
@@ -38,6 +38,10 @@ def handle_errors(fn: F) -> F:
     def command(*args: Any, **kwargs: Any) -> Any:
         try:
             return wrapper(*args, **kwargs)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (rfmkit.terminate_as_interrupt)
+            err.print("Interrupted", highlight=False)
+            state["interrupted"] = True
+            raise typer.Exit(130) from None
         except rfmkit.RFMKitError as exc:
             if state["debug"]:
                 raise
