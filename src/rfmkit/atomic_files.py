@@ -128,13 +128,15 @@ def write_files(out_dir: str | os.PathLike, files: Mapping[str, Callable[[Path],
 
 
 @contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
+def terminate_as_interrupt(*, exiting: bool = False) -> Iterator[None]:
     """While inside, SIGTERM stops the work the way Ctrl-C does: a KeyboardInterrupt in the main
     thread, so that every job's clean-up runs (no partial output, the database rolled back).
 
     For entry points (the command line uses it): no rfmkit function installs a signal handler
-    by itself. The previous handler is restored on leaving; outside the main thread, or where
-    SIGTERM does not exist, this does nothing.
+    by itself. The previous handler is restored on leaving; with ``exiting=True`` (the process
+    exits right after the block) SIGINT and SIGTERM are ignored from then on instead, so that a
+    signal while the interpreter shuts down cannot turn a finished run's exit code into a
+    kill. Outside the main thread, or where SIGTERM does not exist, this does nothing.
     """
     if threading.current_thread() is not threading.main_thread() or not hasattr(
             signal, "SIGTERM"):
@@ -144,7 +146,11 @@ def terminate_as_interrupt() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if exiting:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -21,7 +21,7 @@ def run() -> None:
     import rfmkit  # light: its names load on first use
 
     try:
-        with rfmkit.terminate_as_interrupt():  # before the command tree loads, too
+        with rfmkit.terminate_as_interrupt(exiting=True):  # before the command tree loads
             from rfmkit.cli.app import main as run_main
 
             code = run_main()
