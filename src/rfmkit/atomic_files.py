@@ -118,7 +118,7 @@ def write_files(out_dir: str | os.PathLike, files: Mapping[str, Callable[[Path],
         _recover(out, resolve)
         staging = _Staging(out)
     try:
-        _write_all(files, staging.new)
+        _write_all(files, staging.new, out)
         with _folder_lock(out):
             _recover(out, resolve, keep=staging.path)  # runs that died meanwhile
             _commit(out, staging, names, list(files), together, resolve)
@@ -217,25 +217,54 @@ class _Staging:
         os.close(self._owner)  # releases the lock
 
 
-def _write_all(files: Mapping[str, Callable[[Path], None]], folder: Path) -> None:
+def _write_all(files: Mapping[str, Callable[[Path], None]], folder: Path, out: Path) -> None:
     background = [name for name, write in files.items() if isinstance(write, InBackground)]
-    if background:
-        with ThreadPoolExecutor(1, thread_name_prefix="rfmkit-write") as pool:
-            pending = [pool.submit(files[name], folder / name) for name in background]
+    with _naming(out):
+        if background:
+            with ThreadPoolExecutor(1, thread_name_prefix="rfmkit-write") as pool:
+                pending = [(name, pool.submit(files[name], folder / name))
+                           for name in background]
+                for name, write in files.items():
+                    if name not in background:
+                        _write_one(write, folder, name)
+                for name, future in pending:
+                    try:
+                        future.result()  # its error, if any
+                    except OSError as exc:
+                        raise _Failed(name, exc) from exc
+        else:
             for name, write in files.items():
-                if name not in background:
-                    write(folder / name)
-            for future in pending:
-                future.result()  # its error, if any
-    else:
-        for name, write in files.items():
-            write(folder / name)
+                _write_one(write, folder, name)
     for name in files:
         path = folder / name
         if not path.exists() and not path.is_symlink():
             raise FileNotFoundError(errno.ENOENT, "the writer of this file wrote nothing",
                                     str(path))
         _fsync(path)
+
+
+class _Failed(Exception):
+    def __init__(self, name: str, error: OSError) -> None:
+        self.name, self.error = name, error
+
+
+def _write_one(write: Callable[[Path], None], folder: Path, name: str) -> None:
+    try:
+        write(folder / name)
+    except OSError as exc:
+        raise _Failed(name, exc) from exc
+
+
+@contextlib.contextmanager
+def _naming(out: Path) -> Iterator[None]:
+    """A writer's OSError (disk full, ...) names the output file, not the staging path."""
+    try:
+        yield
+    except _Failed as failed:
+        exc = failed.error
+        if exc.errno is None:
+            raise exc from None
+        raise OSError(exc.errno, exc.strerror or str(exc), str(out / failed.name)) from None
 
 
 def _commit(out: Path, staging: _Staging, names: list[str], new: list[str],

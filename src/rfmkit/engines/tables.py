@@ -177,6 +177,17 @@ def _connect_duckdb(path: str) -> Any:
     import duckdb
 
     try:
+        with open(path, "rb") as f:
+            header = f.read(12)
+    except FileNotFoundError:
+        header = b""
+    except OSError as exc:
+        raise _duckdb_error(path, exc) from None
+    if header and header[8:12] != b"DUCK":
+        # checked here: DuckDB opens some such files (a .csv) as an empty in-memory database,
+        # where the tables would vanish without a word
+        raise _duckdb_error(path, ValueError("not a valid DuckDB database file"))
+    try:
         return duckdb.connect(path)
     except duckdb.Error as exc:
         raise _duckdb_error(path, exc) from None
