@@ -100,3 +100,28 @@ def test_a_destination_in_a_missing_folder_is_refused_and_nothing_is_created(tmp
         probe_destination(f"duckdb:{tmp_path / 'nope' / 'x.db'}")
     probe_destination(f"duckdb:{tmp_path / 'new.db'}")  # a new file is fine
     assert list(tmp_path.iterdir()) == []  # and is not created by the check
+
+
+def test_postgres_tables_commit_with_their_run_marker_or_not_at_all():
+    pytest.importorskip("psycopg")
+    from pg_server import get_server
+    from rfmkit.engines.postgres_tables import connect
+
+    dsn = get_server().new_database()
+    target = dsn if dsn.startswith(("postgresql://", "postgres://")) else None
+    if target is None:
+        pytest.skip("the test server's DSN is not a URL")
+    write = open_transaction(target, {"rfm_customers": pd.DataFrame({"a": [1]})})
+    write.prepare()
+    write.commit()
+    assert run_committed(write.record, target=target) is True
+    abandoned = open_transaction(target, {"rfm_customers": pd.DataFrame({"a": [2]})},
+                                 drop=["absent"])
+    abandoned.prepare()
+    abandoned.rollback()
+    assert run_committed(abandoned.record, target=target) is False
+    conn = connect(target, autocommit=True)
+    try:
+        assert conn.execute("SELECT a FROM rfm_customers").fetchall() == [(1,)]
+    finally:
+        conn.close()
