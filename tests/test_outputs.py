@@ -24,11 +24,15 @@ def test_unknown_destination():
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     """Two real segmentations of different data: one with clusters, one without."""
-    from rfmkit import RFMModel
+    import warnings
+
+    from rfmkit import RFMKitWarning, RFMModel
     from rfmkit.demo import generate_transactions
 
-    with_clusters = RFMModel(n_clusters=3).fit(generate_transactions(3000, seed=1)).result_
-    without = RFMModel(n_clusters=None).fit(generate_transactions(3000, seed=2)).result_
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RFMKitWarning)  # few distinct frequencies: not tested here
+        with_clusters = RFMModel(n_clusters=3).fit(generate_transactions(3000, seed=1)).result_
+        without = RFMModel(n_clusters="none").fit(generate_transactions(3000, seed=2)).result_
     return with_clusters, without
 
 
