@@ -369,7 +369,7 @@ def _backup(path: Path, backup: Path) -> None:
     """A second name for the old file: a hard link (the file stays in place for readers)."""
     try:
         os.link(path, backup, follow_symlinks=False)
-    except OSError:
+    except (OSError, NotImplementedError):  # no hard links here (FAT, some shares; Windows)
         if path.is_symlink():
             os.symlink(os.readlink(path), backup)
         else:
