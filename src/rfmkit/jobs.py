@@ -23,6 +23,7 @@ from rfmkit.export.outputs import (
     FORMATS,
     OUTPUT_NAMES,
     SCORE_NAMES,
+    resolver,
     segmentation_files,
     write_outputs,
 )
@@ -118,7 +119,8 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, as_of=as_of)
     page = build_report(model, result, title=title, projection=projection).html()
-    written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")})
+    written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")},
+                          resolve=resolver())
     return JobResult(result, written, model, seconds=time.perf_counter() - started)
 
 

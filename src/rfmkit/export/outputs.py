@@ -92,23 +92,30 @@ def write_destination(target: str, result: Segmentation) -> str:
     return write_tables(target, result_tables(result), drop=stale_tables(result))
 
 
+def resolver(target: str | None = None) -> Callable[[Mapping[str, Any]], bool | None]:
+    """How a write into a folder asks a killed run's database whether it committed (for
+    :func:`rfmkit.atomic_files.write_files`); ``target``: this run's own, with its password."""
+    from rfmkit.engines.tables import run_committed
+
+    def resolve(record: Mapping[str, Any]) -> bool | None:
+        return run_committed(record, target=target)
+
+    return resolve
+
+
 def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Callable[[Path], None]],
                   result: Segmentation, *, target: str | None = None,
                   replaces: Sequence[str] = OUTPUT_NAMES) -> tuple[list[Path], str | None]:
     """Replace the set of files ``replaces`` in ``out_dir`` by ``files`` and, with ``target``,
     the result tables there, as one unit; returns the paths written and where the tables
     went."""
-    from rfmkit.engines.tables import check_destination, open_transaction, run_committed
+    from rfmkit.engines.tables import check_destination, open_transaction
 
     transaction = None
     if target is not None:
         check_destination(target)
         transaction = open_transaction(target, result_tables(result),
                                        drop=stale_tables(result))
-
-    def resolve(record: Mapping[str, Any]) -> bool | None:
-        return run_committed(record, target=target)
-
     written = write_files(out_dir, files, replaces=replaces, together=transaction,
-                          resolve=resolve)
+                          resolve=resolver(target))
     return written, (transaction.where if transaction is not None else None)
