@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
 OLD = ["--quiet"]
 NEW = ["--quiet", "--clusters", "none", "--format", "csv"]
-RUNS_PER_SIGNAL = 8
+RUNS_PER_SIGNAL = 7
 
 
 def _cli(data: Path, out: Path, db: Path, extra: list[str]) -> list[str]:
