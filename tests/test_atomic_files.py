@@ -290,3 +290,39 @@ def test_terminate_as_interrupt_installs_nothing_outside_the_main_thread():
     thread.start()
     thread.join()
     assert seen == [before]
+
+
+_LATE = """
+import sys, time
+from pathlib import Path
+from rfmkit.atomic_files import write_files
+go = Path(sys.argv[2])
+def late(path):
+    print("writing", flush=True)
+    while not go.exists():
+        time.sleep(0.02)
+    path.write_text("A\\n")
+write_files(sys.argv[1], {"a.csv": late, "b.csv": lambda p: p.write_text("A\\n")},
+            replaces=["a.csv", "b.csv", "c.csv"])
+"""
+
+
+def test_two_runs_into_one_folder_commit_one_whole_set_after_the_other(tmp_path):
+    out, go = tmp_path / "out", tmp_path / "go"
+    out.mkdir()
+    first = subprocess.Popen([sys.executable, "-c", _LATE, str(out), str(go)],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert first.stdout.readline().strip() == "writing"
+        write_files(out, {"a.csv": _write("B\n"), "c.csv": _write("B\n")},
+                    replaces=["a.csv", "b.csv", "c.csv"])
+        assert _contents(out) == {"a.csv": "B\n", "c.csv": "B\n"}
+        assert len(_staging(out)) == 1  # the first run's, still writing, untouched
+        go.touch()
+        first.communicate(timeout=60)
+    finally:
+        first.kill()
+        first.communicate()
+    assert first.returncode == 0
+    assert _contents(out) == {"a.csv": "A\n", "b.csv": "A\n"}  # its whole set, c.csv gone
+    assert _staging(out) == []
