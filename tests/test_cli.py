@@ -132,7 +132,7 @@ def test_csv_format_and_duckdb_destination(transactions, tmp_path):
 
 def test_missing_file_is_one_clear_error_and_no_output(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["segment", str(tmp_path / "nope.csv"), "--out", str(out)]) == 1
+    assert main(["segment", str(tmp_path / "nope.csv"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "nope.csv" in err and "does not exist" in err
     assert "Traceback" not in err
@@ -142,12 +142,12 @@ def test_missing_file_is_one_clear_error_and_no_output(tmp_path, capsys):
 def test_bad_column_error_names_flag(tmp_path, capsys):
     path = tmp_path / "sales.csv"
     path.write_text("client,day,total\na,2024-01-01,3\n")
-    assert main(["segment", str(path), "--out", str(tmp_path / "o")]) == 1
+    assert main(["segment", str(path), "--out", str(tmp_path / "o")]) == 2
     err = " ".join(capsys.readouterr().err.split())
     # 'client' is recognised as the customer id; 'day' is not a known date name
     assert "sales.csv" in err and "--date" in err and "'day'" in err
     assert main(["segment", str(path), "--out", str(tmp_path / "o"), "--quiet", "--customer",
-                 "client", "--date", "day", "--amount", "total", "--clusters", "none"]) == 1
+                 "client", "--date", "day", "--amount", "total", "--clusters", "none"]) == 2
     # one customer cannot fill 5 score bins: a clear error again, still no output
     err = " ".join(capsys.readouterr().err.split())
     assert "bins" in err and "Traceback" not in err
@@ -162,9 +162,9 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_bad_option_values(transactions, tmp_path, capsys):
-    assert main(["segment", str(transactions), "--out", str(tmp_path), "--clusters", "many"]) == 1
+    assert main(["segment", str(transactions), "--out", str(tmp_path), "--clusters", "many"]) == 2
     assert "--clusters" in capsys.readouterr().err
-    assert main(["segment", str(transactions), "--out", str(tmp_path), "--as-of", "soon"]) == 1
+    assert main(["segment", str(transactions), "--out", str(tmp_path), "--as-of", "soon"]) == 2
     assert "YYYY-MM-DD" in capsys.readouterr().err
     assert main(["segment", str(transactions), "--out", str(tmp_path), "--no-such-flag"]) == 2
 
@@ -197,11 +197,11 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
 def test_engine_options_need_their_engine(transactions, tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["segment", str(transactions), "--out", str(out), "--spark-master",
-                 "local[1]"]) == 1
+                 "local[1]"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "--spark-master" in err and "--engine spark" in err
     assert main(["segment", str(transactions), "--out", str(out), "--query",
-                 "SELECT 1"]) == 1
+                 "SELECT 1"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "--query" in err and "--engine postgres" in err
     assert not out.exists()
@@ -295,7 +295,7 @@ def test_console_command_exit_codes_output_and_exit_handlers(transactions, tmp_p
     assert (tmp_path / "o" / "report.html").read_text().rstrip().endswith("</html>")
     bad = _console(["segment", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "x")],
                    exit_handler=True)
-    assert bad.returncode == 1
+    assert bad.returncode == 2
     assert "does not exist" in bad.stderr and "Traceback" not in bad.stderr
     assert "leaked" not in bad.stderr  # no teardown noise from half-loaded libraries
     assert bad.stdout.rstrip().endswith("exit handler ran")

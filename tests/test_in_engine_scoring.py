@@ -240,12 +240,12 @@ def test_cli_score_into_a_duckdb_table(models, transactions, shop_db, tmp_path, 
     # a file input has no database: the error points to --to duckdb:PATH.db
     path = tmp_path / "tx.parquet"
     transactions.to_parquet(path)
-    assert main(["score", str(path), "--model", str(model_path), "--into", "x"]) == 1
+    assert main(["score", str(path), "--model", str(model_path), "--into", "x"]) == 2
     assert "--to duckdb:PATH.db" in " ".join(capsys.readouterr().err.split())
     # --out is optional with --into only; --into keeps the rows out of Python (no --out, --to)
-    assert main(["score", str(path), "--model", str(model_path)]) == 1
+    assert main(["score", str(path), "--model", str(model_path)]) == 2
     assert "Missing option --out" in capsys.readouterr().err
-    assert main([*base, "--into", "x", "--out", str(tmp_path / "o")]) == 1
+    assert main([*base, "--into", "x", "--out", str(tmp_path / "o")]) == 2
     assert "--into keeps the assignments in the database" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 

@@ -228,7 +228,7 @@ def test_cli_alias_needs_register(synthetic_lines, tmp_path, capsys):
     data = tmp_path / "tx.parquet"
     synthetic_lines.to_parquet(data)
     out = tmp_path / "out"
-    assert main(["segment", str(data), "--out", str(out), "--mlflow-alias", "champion"]) == 1
+    assert main(["segment", str(data), "--out", str(out), "--mlflow-alias", "champion"]) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "--mlflow-register NAME" in err and "Traceback" not in err
     assert not out.exists()  # refused before any work
@@ -242,7 +242,7 @@ def test_cli_unreachable_registry_is_one_clear_error(synthetic_lines, tmp_path, 
     bad = tmp_path / "file-store"  # a file-based store has no model registry
     assert main(["segment", str(data), "--out", str(tmp_path / "out"), "--quiet",
                  "--clusters", "none", "--mlflow-register", "m",
-                 "--mlflow-tracking-uri", bad.as_uri()]) == 1
+                 "--mlflow-tracking-uri", bad.as_uri()]) == 2
     err = capsys.readouterr().err
     assert "Error:" in err and "MLflow" in err and "Traceback" not in err
 

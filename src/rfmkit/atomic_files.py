@@ -1,21 +1,79 @@
-"""Files written all or nothing: a reader sees the old files or the new ones, never a mix.
+"""Files replaced as one set: a reader sees the old set or the new one, never a mix.
 
-Every file rfmkit writes (outputs of a run, model.json, report.html, demo data) goes through
-:func:`write_files`: the writers fill a hidden staging folder beside the destination, and only
-when every one of them has succeeded are the files renamed into place (a rename within one file
-system is atomic). A symlink at a destination is replaced, not followed.
+Every file rfmkit writes (the outputs of a run, model.json, report.html, demo data) goes through
+:func:`write_files`. The guarantee, step by step:
+
+1. The writers fill ``OUT/.rfmkit-XXXXXX/new/``; nothing in ``OUT`` changes until every one of
+   them has succeeded (and its file is flushed to disk).
+2. The commit runs under an exclusive lock on ``OUT`` (``flock``), so two runs into one folder
+   commit one after the other. Each file of the set that exists (the new names, and the names
+   in ``replaces`` that this run does not write) is hard-linked into ``.rfmkit-XXXXXX/old/``
+   (copied where the file system has no hard links); then a database written ``together``
+   prepares its transaction; then a journal naming the set is written and flushed.
+3. Each new file is renamed over its name (one ``os.replace`` per file: atomic, so every name
+   always holds a complete file, old or new, and a symlink there is replaced, not followed);
+   each old name that this run does not write is removed.
+4. The database commits: this is the commit point. Without a database, the last rename is.
+5. The journal and the staging folder are removed.
+
+A failure (or Ctrl-C) in steps 1-2 leaves ``OUT`` as it was. In steps 3-4 every name is put back
+from ``old/`` (and the database rolls back), unless the database reports that it committed,
+in which case the new set is completed. A process killed (kill -9, power cut aside) in the
+few milliseconds of steps 3-5 leaves its journal: the next write into ``OUT`` (any rfmkit run,
+or :func:`recover`) finishes or rolls back that set the same way, asking the database (through
+``resolve``) whether it committed, before it does anything else. Only rfmkit's own names are
+ever touched: the files of the set and ``.rfmkit-*`` folders.
+
+Leftover ``.rfmkit-*`` folders of killed runs are removed by the next write into the folder. A
+folder is a live run's while that run holds the ``flock`` on its ``owner.lock`` (the system
+releases it when the process dies, however it dies); where ``flock`` does not exist (Windows),
+a folder counts as left over a day after it was made.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import os
 import shutil
+import signal
 import tempfile
-from collections.abc import Callable, Mapping
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, Protocol
+
+from rfmkit.errors import RFMKitWarning
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 STAGING_PREFIX = ".rfmkit-"
+_JOURNAL = "journal.json"
+_OWNER = "owner.lock"
+_STALE_SECONDS = 24 * 3600  # only where flock is missing
+
+# Asked, for a journal's record, whether that run's database committed: True, False or None
+# (cannot tell: the set is then rolled back, with a warning).
+Resolve = Callable[[Mapping[str, Any]], "bool | None"]
+
+
+class Together(Protocol):
+    """A store written in the same unit as the files: a database transaction."""
+
+    record: Mapping[str, Any]  # JSON, kept in the journal: what ``resolve`` needs to ask
+
+    def prepare(self) -> None: ...  # write everything, commit nothing
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...  # never raises
 
 
 class InBackground:
@@ -31,41 +89,72 @@ class InBackground:
         self.write(path)
 
 
-def write_files(out_dir: str | os.PathLike, files: Mapping[str, Callable[[Path], None]]
-                ) -> list[Path]:
-    """Write all ``files`` (name -> writer of that path) into ``out_dir``: all appear, or none
-    changes.
+def write_files(out_dir: str | os.PathLike, files: Mapping[str, Callable[[Path], None]], *,
+                replaces: Sequence[str] = (), together: Together | None = None,
+                resolve: Resolve | None = None) -> list[Path]:
+    """Write all ``files`` (name -> writer of that path) into ``out_dir`` as one set: all
+    appear, or none changes.
 
-    Writers are called in order, but those wrapped in :class:`InBackground` run in a thread
-    meanwhile; every writer has finished (or failed) before anything is renamed.
+    ``replaces``: other names of the same set, removed when this call does not write them (an
+    earlier run's file this run has no content for). ``together``: a database transaction
+    that commits with the files (see the module's docstring); ``resolve`` tells, for a killed
+    run's journal, whether its database committed. Writers are called in order, those wrapped
+    in :class:`InBackground` in a thread meanwhile; all have finished before anything is
+    renamed.
     """
     out = Path(out_dir)
+    names = [*files, *(n for n in replaces if n not in files)]
+    for name in names:
+        if not name or Path(name).name != name or name.startswith(STAGING_PREFIX):
+            raise ValueError(f"{name!r} is not a plain file name for write_files")
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder", str(out))
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out, prefix=STAGING_PREFIX))
+    for name in files:
+        if (out / name).is_dir() and not (out / name).is_symlink():
+            raise IsADirectoryError(errno.EISDIR, "is a folder where a file is to be written",
+                                    str(out / name))
+    with _folder_lock(out):
+        _recover(out, resolve)
+        staging = _Staging(out)
     try:
-        background = [name for name, write in files.items() if isinstance(write, InBackground)]
-        if background:
-            with ThreadPoolExecutor(1, thread_name_prefix="rfmkit-write") as pool:
-                pending = [pool.submit(files[name], staging / name) for name in background]
-                _write_in_order(files, staging, skip=background)
-                for future in pending:
-                    future.result()  # its error, if any
-        else:
-            _write_in_order(files, staging, skip=())
-        written = []
-        for name in files:
-            os.replace(staging / name, out / name)
-            written.append(out / name)
-        return written
+        _write_all(files, staging.new, out)
+        with _folder_lock(out):
+            _recover(out, resolve, keep=staging.path)  # runs that died meanwhile
+            _commit(out, staging, names, list(files), together, resolve)
+        return [out / name for name in files]
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.close()
 
 
-def _write_in_order(files: Mapping[str, Callable[[Path], None]], staging: Path,
-                    skip: list[str] | tuple[()]) -> None:
-    for name, write in files.items():
-        if name not in skip:
-            write(staging / name)
+@contextlib.contextmanager
+def terminate_as_interrupt(*, exiting: bool = False) -> Iterator[None]:
+    """While inside, SIGTERM stops the work the way Ctrl-C does: a KeyboardInterrupt in the main
+    thread, so that every job's clean-up runs (no partial output, the database rolled back).
+
+    For entry points (the command line uses it): no rfmkit function installs a signal handler
+    by itself. The previous handler is restored on leaving; with ``exiting=True`` (the process
+    exits right after the block) SIGINT and SIGTERM are ignored from then on instead, so that a
+    signal while the interpreter shuts down cannot turn a finished run's exit code into a
+    kill. Outside the main thread, or where SIGTERM does not exist, this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+            signal, "SIGTERM"):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        if exiting:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        else:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def write_file(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -77,3 +166,246 @@ def write_file(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
 def write_text(path: str | os.PathLike, text: str) -> Path:
     """Write UTF-8 text to ``path`` atomically."""
     return write_file(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def recover(out_dir: str | os.PathLike, resolve: Resolve | None = None) -> int:
+    """Finish or roll back the sets that killed runs left half-replaced in ``out_dir``, and
+    remove their staging folders (never a live run's); returns how many were removed.
+
+    :func:`write_files` does this first; call it to repair a folder without writing to it.
+    """
+    out = Path(out_dir)
+    if not out.is_dir():
+        return 0
+    with _folder_lock(out):
+        return _recover(out, resolve)
+
+
+def _recover(out: Path, resolve: Resolve | None, keep: Path | None = None) -> int:
+    """:func:`recover`, the folder's lock held."""
+    removed = 0
+    for entry in sorted(out.iterdir()):
+        if (not entry.name.startswith(STAGING_PREFIX) or entry == keep or entry.is_symlink()
+                or not entry.is_dir() or _is_live(entry)):
+            continue
+        if (entry / _JOURNAL).exists():
+            _finish(out, entry, resolve)
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+# --- the steps -------------------------------------------------------------------------------
+
+class _Staging:
+    """This run's staging folder, with the lock that marks it live."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = Path(tempfile.mkdtemp(dir=out, prefix=STAGING_PREFIX))
+        self.new, self.old = self.path / "new", self.path / "old"
+        self.new.mkdir()
+        self.old.mkdir()
+        self.keep = False  # True when a journal is left for the next run to finish
+        self._owner = os.open(self.path / _OWNER, os.O_RDWR | os.O_CREAT, 0o600)
+        if fcntl is not None:
+            fcntl.flock(self._owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(self._owner, f"{os.getpid()}\n".encode())
+
+    def close(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self._owner)  # releases the lock
+
+
+def _write_all(files: Mapping[str, Callable[[Path], None]], folder: Path, out: Path) -> None:
+    background = [name for name, write in files.items() if isinstance(write, InBackground)]
+    with _naming(out):
+        if background:
+            with ThreadPoolExecutor(1, thread_name_prefix="rfmkit-write") as pool:
+                pending = [(name, pool.submit(files[name], folder / name))
+                           for name in background]
+                for name, write in files.items():
+                    if name not in background:
+                        _write_one(write, folder, name)
+                for name, future in pending:
+                    try:
+                        future.result()  # its error, if any
+                    except OSError as exc:
+                        raise _Failed(name, exc) from exc
+        else:
+            for name, write in files.items():
+                _write_one(write, folder, name)
+    for name in files:
+        path = folder / name
+        if not path.exists() and not path.is_symlink():
+            raise FileNotFoundError(errno.ENOENT, "the writer of this file wrote nothing",
+                                    str(path))
+        _fsync(path)
+
+
+class _Failed(Exception):
+    def __init__(self, name: str, error: OSError) -> None:
+        self.name, self.error = name, error
+
+
+def _write_one(write: Callable[[Path], None], folder: Path, name: str) -> None:
+    try:
+        write(folder / name)
+    except OSError as exc:
+        raise _Failed(name, exc) from exc
+
+
+@contextlib.contextmanager
+def _naming(out: Path) -> Iterator[None]:
+    """A writer's OSError (disk full, ...) names the output file, not the staging path."""
+    try:
+        yield
+    except _Failed as failed:
+        exc = failed.error
+        if exc.errno is None:
+            raise exc from None
+        raise OSError(exc.errno, exc.strerror or str(exc), str(out / failed.name)) from None
+
+
+def _commit(out: Path, staging: _Staging, names: list[str], new: list[str],
+            together: Together | None, resolve: Resolve | None) -> None:
+    present = [n for n in names if _is_file_entry(out / n)]
+    for name in present:
+        _backup(out / name, staging.old / name)
+    if together is not None:
+        together.prepare()
+    try:
+        journal = {"names": names, "new": new,
+                   "record": dict(together.record) if together is not None else None}
+        _write_journal(staging.path / _JOURNAL, journal)
+        for name in new:
+            os.replace(staging.new / name, out / name)
+        for name in present:
+            if name not in new:
+                os.unlink(out / name)
+        _fsync(out)
+        if together is not None:
+            together.commit()
+    except BaseException:
+        if together is not None:
+            together.rollback()
+        staging.keep = True  # if putting back fails too, the next run finishes the job
+        if (staging.path / _JOURNAL).exists():
+            _finish(out, staging.path, resolve)
+        staging.keep = False
+        raise
+    with contextlib.suppress(OSError):  # committed: a journal left behind is finished later
+        os.unlink(staging.path / _JOURNAL)
+
+
+def _finish(out: Path, staging: Path, resolve: Resolve | None) -> None:
+    """Complete the set of ``staging``'s journal if its database committed, else put the old
+    files back; then drop the journal."""
+    journal = json.loads((staging / _JOURNAL).read_text(encoding="utf-8"))
+    new, old, record = journal["new"], staging / "old", journal.get("record")
+    forward = False
+    if record is not None:
+        forward = resolve(record) if resolve is not None else None
+        if forward is None:
+            warnings.warn(
+                f"Could not tell whether the database {record.get('target', '')} of an "
+                f"interrupted rfmkit run committed; its files in {out} were rolled back to the "
+                "earlier run's. Check that the tables match them.", RFMKitWarning, stacklevel=3)
+    if forward:
+        for name in new:
+            if _exists(staging / "new" / name):
+                os.replace(staging / "new" / name, out / name)
+        for name in journal["names"]:
+            if name not in new and _is_file_entry(out / name):
+                os.unlink(out / name)
+    else:
+        for name in new:
+            moved_in = not _exists(staging / "new" / name) and not _exists(old / name)
+            if moved_in and _exists(out / name):
+                os.unlink(out / name)
+        for name in journal["names"]:
+            if _exists(old / name):
+                os.replace(old / name, out / name)
+    _fsync(out)
+    os.unlink(staging / _JOURNAL)
+
+
+# --- file-system helpers ---------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _folder_lock(out: Path) -> Iterator[None]:
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _is_live(staging: Path) -> bool:
+    owner = staging / _OWNER
+    if fcntl is None:
+        try:
+            return time.time() - staging.stat().st_mtime < _STALE_SECONDS
+        except OSError:
+            return False
+    try:
+        fd = os.open(owner, os.O_RDONLY)
+    except OSError:
+        return False  # made under the folder lock with its owner file: so no live run's
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _backup(path: Path, backup: Path) -> None:
+    """A second name for the old file: a hard link (the file stays in place for readers)."""
+    try:
+        os.link(path, backup, follow_symlinks=False)
+    except (OSError, NotImplementedError):  # no hard links here (FAT, some shares; Windows)
+        if path.is_symlink():
+            os.symlink(os.readlink(path), backup)
+        else:
+            shutil.copy2(path, backup)
+
+
+def _write_journal(path: Path, journal: Mapping[str, Any]) -> None:
+    part = path.with_suffix(".part")
+    with open(part, "w", encoding="utf-8") as f:
+        json.dump(journal, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, path)
+    _fsync(path.parent)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data (or a folder's entries) to disk, where the system allows it."""
+    if path.is_symlink():
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # e.g. folders on some systems
+    finally:
+        os.close(fd)
+
+
+def _exists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def _is_file_entry(path: Path) -> bool:
+    """A file or symlink at ``path``; a real folder is never part of a set."""
+    return path.is_symlink() or path.is_file()

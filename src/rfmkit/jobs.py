@@ -19,7 +19,14 @@ from typing import Any
 from rfmkit.atomic_files import write_files
 from rfmkit.engines import Engine, get_engine
 from rfmkit.errors import ParameterError
-from rfmkit.export.outputs import FORMATS, segmentation_files, write_destination
+from rfmkit.export.outputs import (
+    FORMATS,
+    OUTPUT_NAMES,
+    SCORE_NAMES,
+    resolver,
+    segmentation_files,
+    write_outputs,
+)
 from rfmkit.export.persistence import load_model
 from rfmkit.metric_options import MetricOptions
 from rfmkit.model import RFMModel
@@ -62,7 +69,7 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
         raise ParameterError(
             f"{given}= applies to the model that registered_model_name= logs and registers; "
             "give registered_model_name=NAME too.")
-    _check_outputs(fmt, target)
+    _check_outputs(fmt, target, out_dir)
     if isinstance(previous_model, (str, os.PathLike)):
         previous_model = load_model(previous_model)
     model = RFMModel(preset, **dict(params or {}), engine=engine, previous_model=previous_model)
@@ -70,8 +77,9 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     with _open_engine(engine, engine_options) as eng:
         model.fit(source, table=table, delimiter=delimiter, engine=eng)
     result = model.result_
-    written = write_files(out_dir, segmentation_files(result, fmt=fmt, model=model))
-    destination = write_destination(target, result) if target else None
+    written, destination = write_outputs(
+        out_dir, segmentation_files(result, fmt=fmt, model=model), result, target=target,
+        replaces=OUTPUT_NAMES)
     registered = None
     if registered_model_name:
         from rfmkit.export.mlflow_model import log_model
@@ -90,11 +98,11 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
     """Apply a saved model to ``source`` (frozen bin edges, map and clusters) and write the
     assignments to ``out_dir`` (and ``target``)."""
     started = time.perf_counter()
-    _check_outputs(fmt, target)
+    _check_outputs(fmt, target, out_dir)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, as_of=as_of)
-    written = write_files(out_dir, segmentation_files(result, fmt=fmt))
-    destination = write_destination(target, result) if target else None
+    written, destination = write_outputs(out_dir, segmentation_files(result, fmt=fmt), result,
+                                         target=target, replaces=SCORE_NAMES)
     return JobResult(result, written, model, destination, seconds=time.perf_counter() - started)
 
 
@@ -107,10 +115,12 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
     from rfmkit.report import build_report
 
     started = time.perf_counter()
+    _check_outputs("parquet", None, out_dir)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, as_of=as_of)
     page = build_report(model, result, title=title, projection=projection).html()
-    written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")})
+    written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")},
+                          resolve=resolver())
     return JobResult(result, written, model, seconds=time.perf_counter() - started)
 
 
@@ -129,14 +139,20 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
                                as_of=as_of, into=into)
 
 
-def _check_outputs(fmt: str, target: str | None) -> None:
-    """Output options are checked before the work, so that a typo costs nothing."""
+def _check_outputs(fmt: str, target: str | None, out_dir: str | os.PathLike) -> None:
+    """Outputs are checked before the work, so that a typo or a locked database costs
+    nothing: the format, the output folder (not an existing file), and the destination
+    (openable and writable now; it is opened again to write)."""
     if fmt not in FORMATS:
         raise ParameterError(f"Unknown output format fmt={fmt!r}. Choose parquet or csv.")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"The output folder {out} is an existing file. Give a folder "
+                             "(it is created if missing).")
     if target is not None:
-        from rfmkit.engines.tables import check_destination
+        from rfmkit.engines.tables import probe_destination
 
-        check_destination(target)
+        probe_destination(target)
 
 
 def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,

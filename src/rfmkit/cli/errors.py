@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import warnings
 from collections.abc import Callable
@@ -10,15 +11,16 @@ from typing import Any, TypeVar
 import typer
 
 import rfmkit
-from rfmkit.cli.display import print_error, print_warnings
+from rfmkit.cli.display import err, print_error, print_warnings
 
 F = TypeVar("F", bound=Callable[..., Any])
-state = {"debug": False}  # set by the root callback (--debug)
+state = {"debug": False, "interrupted": False}  # debug: --debug; interrupted: already said
 
 
 def handle_errors(fn: F) -> F:
-    """Run a command: rfmkit's errors become one red paragraph and exit code 1 (a traceback
-    with --debug); the warnings it raised are printed once each, after it ends."""
+    """Run a command: rfmkit's errors and files that cannot be written become one red
+    paragraph and exit code 2 (a traceback with --debug); the warnings it raised are printed
+    once each, after it ends. Other errors reach :func:`rfmkit.cli.app.main`."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -36,15 +38,26 @@ def handle_errors(fn: F) -> F:
     def command(*args: Any, **kwargs: Any) -> Any:
         try:
             return wrapper(*args, **kwargs)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (rfmkit.terminate_as_interrupt)
+            err.print("Interrupted", highlight=False)
+            state["interrupted"] = True
+            raise typer.Exit(130) from None
         except rfmkit.RFMKitError as exc:
             if state["debug"]:
                 raise
             print_error(str(exc))
-            raise typer.Exit(1) from None
-        except (OSError, MemoryError) as exc:
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            # a file that cannot be read or written (disk full, permissions): the user's to fix
             if state["debug"]:
                 raise
-            print_error(f"{type(exc).__name__}: {exc}")
+            print_error(os_error_message(exc))
+            raise typer.Exit(2) from None
+        except MemoryError:
+            if state["debug"]:
+                raise
+            print_error("Out of memory. Close other programs, or run on a machine with more "
+                        "memory; the earlier outputs were left as they were.")
             raise typer.Exit(1) from None
         except Exception as exc:
             # MLflow's errors (unreachable tracking server, registry refusals) are the user's to
@@ -52,6 +65,30 @@ def handle_errors(fn: F) -> F:
             if state["debug"] or not type(exc).__module__.startswith("mlflow"):
                 raise
             print_error(f"MLflow: {exc}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(2) from None
 
     return command  # type: ignore[return-value]
+
+
+_FIXES = {
+    errno.ENOSPC: "the disk is full. Free space, or write to another disk",
+    errno.EFBIG: "the file is larger than this system allows. Write to another disk",
+    errno.EDQUOT: "the disk quota is used up. Free space, or write elsewhere",
+    errno.EACCES: "permission denied. Check the permissions, or choose another path",
+    errno.EPERM: "the operation is not permitted. Check the permissions, or choose another path",
+    errno.EROFS: "the file system is read-only. Choose another path",
+    errno.ENOENT: "no such file or folder. Check the path",
+    errno.ENOTDIR: "a part of the path is a file, not a folder. Choose another path",
+    errno.EISDIR: "it is a folder. Move it away, or choose another path",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """An OSError as one sentence naming the path and the fix; outputs were left unchanged
+    (every write is all or nothing)."""
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    reason = _FIXES.get(exc.errno) if exc.errno is not None else None
+    if reason is None:
+        reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    where = f" {paths}" if paths else ""
+    return (f"Could not use{where}: {reason}. Earlier outputs were left as they were.")

@@ -8,6 +8,7 @@ hosts cannot download. DataFrames and Arrow tables are registered without copyin
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import glob
 import itertools
 import os
@@ -64,6 +65,24 @@ def duckdb_kind(type_name: str) -> str:
     return OTHER
 
 
+def _interruptible(method: Any) -> Any:
+    """Ctrl-C inside a query arrives as DuckDB's "Query interrupted" (a RuntimeError or an
+    InterruptException): hand it back as the KeyboardInterrupt it was."""
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except duckdb.InterruptException:
+            raise KeyboardInterrupt from None
+        except RuntimeError as exc:
+            if str(exc).strip().rstrip("!.").endswith("Query interrupted"):
+                raise KeyboardInterrupt from None
+            raise
+
+    return call
+
+
 def _suffix(path: str) -> str:
     name = path.lower()
     for suffix in sorted(
@@ -111,6 +130,7 @@ class DuckDBEngine:
         self._csv_views: dict[str, tuple[str, str | None]] = {}  # view -> (path, delimiter)
 
     # --- reading ---------------------------------------------------------------------------------
+    @_interruptible
     def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None
              ) -> Relation:
         view = f"rfm_source_{next(self._counter)}"
@@ -221,6 +241,7 @@ class DuckDBEngine:
         return f"SELECT * FROM {quote(alias)}.{quote(table)}"
 
     # --- metrics ---------------------------------------------------------------------------------
+    @_interruptible
     def customer_metrics(self, rel: Relation, columns: ResolvedColumns,
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
@@ -257,9 +278,11 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {select}")
         return self._describe(view, rel.label)
 
+    @_interruptible
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
         return run_customer_table(rel, columns, fetch=self._rows, fetch_frame=self._frame)
 
+    @_interruptible
     def query(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).fetch_df()
 
@@ -277,6 +300,7 @@ class DuckDBEngine:
         ``.write_parquet(...)``, ...). The relation keeps this engine's connection alive."""
         return self.con.sql(sql)
 
+    @_interruptible
     def run_sql_into(self, sql: str, table: list[str] | tuple[str, ...], *,
                      rel: Relation | None = None) -> tuple[str, int]:
         """Replace ``table`` (``[schema,] name``) with the result of DuckDB ``sql``, in one

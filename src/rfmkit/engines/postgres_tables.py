@@ -216,39 +216,116 @@ def write_tables(dsn: str, tables: Mapping[str, pd.DataFrame | pa.Table], *,
     list of str
         The qualified names written, e.g. ``"public"."rfm_customers"``.
     """
-    if not tables:
-        raise ParameterError("write_tables needs at least one table to write.")
-    for name in (*tables, *drop):
-        check_identifier(name, "table")
-    if schema is not None:
-        check_identifier(schema, "schema")
-    import_psycopg()
-    from psycopg import sql
+    transaction = TableTransaction(dsn, tables, schema=schema, lock_timeout=lock_timeout,
+                                   drop=drop)
+    transaction.prepare()
+    transaction.commit()
+    return transaction.written
 
-    arrow = {name: frame if isinstance(frame, pa.Table) else arrow_from_pandas(frame)
-             for name, frame in tables.items()}
-    for frame in arrow.values():
-        for field in frame.schema:
-            check_identifier(field.name, "column")
-    written = []
-    conn = connect(dsn, autocommit=True)
-    try:
-        with replacing(conn, redact(dsn), lock_timeout=lock_timeout) as cur:
-            target_schema = _target_schema(cur, schema)
+
+class _Abandoned(Exception):
+    """Thrown into an open transaction to roll it back."""
+
+
+class TableTransaction:
+    """:func:`write_tables` in two steps: ``prepare()`` writes and swaps every table inside
+    one open transaction, ``commit()`` makes it visible, ``rollback()`` forgets it. With
+    ``comment``, the first table gets it (``COMMENT ON TABLE``) in the same transaction: a
+    later session tells from it whether this one committed (:func:`table_comment`)."""
+
+    def __init__(self, dsn: str, tables: Mapping[str, pd.DataFrame | pa.Table], *,
+                 schema: str | None = None, lock_timeout: float = 60.0,
+                 drop: Sequence[str] = (), comment: str | None = None,
+                 record: Mapping[str, Any] | None = None) -> None:
+        if not tables:
+            raise ParameterError("write_tables needs at least one table to write.")
+        for name in (*tables, *drop):
+            check_identifier(name, "table")
+        if schema is not None:
+            check_identifier(schema, "schema")
+        import_psycopg()
+        self.dsn, self.schema, self.lock_timeout = dsn, schema, lock_timeout
+        self.drop, self.comment = list(drop), comment
+        self.arrow = {name: frame if isinstance(frame, pa.Table) else arrow_from_pandas(frame)
+                      for name, frame in tables.items()}
+        for frame in self.arrow.values():
+            for field in frame.schema:
+                check_identifier(field.name, "column")
+        self.record = {**(record or {}), "target": redact(dsn), "first": next(iter(tables))}
+        self.written: list[str] = []
+        self._conn: Any = None
+        self._block: Any = None
+
+    @property
+    def where(self) -> str:
+        return f"{redact(self.dsn)} ({', '.join(self.written)})"
+
+    def prepare(self) -> None:
+        from psycopg import sql
+
+        self._conn = connect(self.dsn, autocommit=True)
+        try:
+            self._block = replacing(self._conn, redact(self.dsn), lock_timeout=self.lock_timeout)
+            cur = self._block.__enter__()
+            target_schema = _target_schema(cur, self.schema)
             staged = []
-            for name, frame in arrow.items():
+            for name, frame in self.arrow.items():
                 stage = _stage_name()
                 target = sql.Identifier(target_schema, stage)
                 cur.execute(create_table_sql(target, frame))
                 copy_arrow(cur, target, frame)
                 staged.append((name, stage))
             for name, stage in staged:
-                written.append(_swap_in(cur, target_schema, stage, name).as_string(conn))
-            for name in drop:
+                final = _swap_in(cur, target_schema, stage, name)
+                self.written.append(final.as_string(self._conn))
+            for name in self.drop:
                 _drop_old(cur, sql.Identifier(target_schema, name), target_schema, name)
+            if self.comment is not None:
+                cur.execute(sql.SQL("COMMENT ON TABLE {} IS {}").format(
+                    sql.Identifier(target_schema, self.record["first"]),
+                    sql.Literal(self.comment)))
+        except BaseException as exc:
+            block, self._block = self._block, None
+            try:
+                if block is not None:  # maps psycopg's errors to rfmkit's, after rolling back
+                    block.__exit__(type(exc), exc, exc.__traceback__)
+            finally:
+                self._close()
+            raise
+
+    def commit(self) -> None:
+        block, self._block = self._block, None
+        try:
+            block.__exit__(None, None, None)
+        finally:
+            self._close()
+
+    def rollback(self) -> None:
+        block, self._block = self._block, None
+        try:
+            if block is not None:
+                block.__exit__(_Abandoned, _Abandoned(), None)
+        except BaseException:
+            pass  # rolled back, or the connection broke: nothing was committed
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+
+def table_comment(dsn: str, table: str) -> str | None:
+    """The comment on ``table`` (in the connection's current schema), or None."""
+    conn = connect(dsn, autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            row = cur.execute("SELECT obj_description(to_regclass(quote_ident(%s)), 'pg_class')",
+                              [table]).fetchone()
+        return None if row is None else row[0]
     finally:
         conn.close()
-    return written
 
 
 def replace_with_query(conn: psycopg.Connection, query: str, table: str, *,

@@ -1,24 +1,33 @@
-"""A segmentation as output files and result tables, written all or nothing.
+"""A segmentation as output files and result tables, written as one unit.
 
-:func:`segmentation_files` names every file of one run and how to write it; the atomic writing
-itself is :func:`rfmkit.atomic_files.write_files`, and tables go through
-:func:`rfmkit.engines.tables.write_tables`.
+:func:`segmentation_files` names every file of one run and how to write it; :func:`write_outputs`
+replaces rfmkit's whole set of files in the folder (:func:`rfmkit.atomic_files.write_files`)
+and, with a ``target``, the result tables in the same unit: files and tables both change, or
+neither does (the tables go through :mod:`rfmkit.engines.tables`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from rfmkit.atomic_files import InBackground
+from rfmkit.atomic_files import InBackground, write_files
 from rfmkit.errors import ParameterError
 from rfmkit.model import RFMModel
 from rfmkit.segmentation import Segmentation
 
 FORMATS = ("parquet", "csv")
+# Every file name a run may write into its folder: the set a run replaces. A score run leaves
+# model.json alone (it is the model it applies, often read from that folder), a report run
+# touches report.html only.
+OUTPUT_NAMES = ("customers.parquet", "customers.csv", "segments.csv", "clusters.csv",
+                "k_selection.csv", "quality.json", "model.json", "report.html")
+SCORE_NAMES = tuple(n for n in OUTPUT_NAMES if n != "model.json")
 
 
 def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
@@ -81,3 +90,32 @@ def write_destination(target: str, result: Segmentation) -> str:
 
     check_destination(target)
     return write_tables(target, result_tables(result), drop=stale_tables(result))
+
+
+def resolver(target: str | None = None) -> Callable[[Mapping[str, Any]], bool | None]:
+    """How a write into a folder asks a killed run's database whether it committed (for
+    :func:`rfmkit.atomic_files.write_files`); ``target``: this run's own, with its password."""
+    from rfmkit.engines.tables import run_committed
+
+    def resolve(record: Mapping[str, Any]) -> bool | None:
+        return run_committed(record, target=target)
+
+    return resolve
+
+
+def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, Callable[[Path], None]],
+                  result: Segmentation, *, target: str | None = None,
+                  replaces: Sequence[str] = OUTPUT_NAMES) -> tuple[list[Path], str | None]:
+    """Replace the set of files ``replaces`` in ``out_dir`` by ``files`` and, with ``target``,
+    the result tables there, as one unit; returns the paths written and where the tables
+    went."""
+    from rfmkit.engines.tables import check_destination, open_transaction
+
+    transaction = None
+    if target is not None:
+        check_destination(target)
+        transaction = open_transaction(target, result_tables(result),
+                                       drop=stale_tables(result))
+    written = write_files(out_dir, files, replaces=replaces, together=transaction,
+                          resolve=resolver(target))
+    return written, (transaction.where if transaction is not None else None)
