@@ -63,6 +63,7 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
             f"{given}= applies to the model that registered_model_name= logs and registers; "
             "give registered_model_name=NAME too.")
     _check_outputs(fmt, target)
+    _check_out_dir(out_dir)
     if isinstance(previous_model, (str, os.PathLike)):
         previous_model = load_model(previous_model)
     model = RFMModel(preset, **dict(params or {}), engine=engine, previous_model=previous_model)
@@ -91,6 +92,7 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
     assignments to ``out_dir`` (and ``target``)."""
     started = time.perf_counter()
     _check_outputs(fmt, target)
+    _check_out_dir(out_dir)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, as_of=as_of)
     written = write_files(out_dir, segmentation_files(result, fmt=fmt))
@@ -107,6 +109,7 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
     from rfmkit.report import build_report
 
     started = time.perf_counter()
+    _check_out_dir(out_dir)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, as_of=as_of)
     page = build_report(model, result, title=title, projection=projection).html()
@@ -137,6 +140,18 @@ def _check_outputs(fmt: str, target: str | None) -> None:
         from rfmkit.engines.tables import check_destination
 
         check_destination(target)
+
+
+def _check_out_dir(out_dir: str | os.PathLike) -> None:
+    """The output folder must be a folder, or be creatable (its nearest existing parent is a
+    folder): checked before any data is read, so that a typo costs nothing."""
+    path = Path(out_dir)
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists() or p.is_symlink())
+    if not existing.is_dir():
+        where = "is" if existing == path else f"is inside {str(existing)!r}, which is"
+        raise ParameterError(
+            f"out_dir={str(path)!r} {where} an existing file, not a folder. Give a folder (it "
+            "is created if missing); rfmkit writes several files into it.")
 
 
 def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,
