@@ -24,7 +24,8 @@ PARAMETER_FLAGS = {
     "table": "--table", "delimiter": "--delimiter", "fmt": "--format", "target": "--to",
     "into": "--into", "registered_model_name": "--mlflow-register", "alias": "--mlflow-alias",
     "tracking_uri": "--mlflow-tracking-uri", "title": "--title", "projection": "--projection",
-    "dialect": "--dialect", "out_dir": "--out", "source": "--source", "n_rows": "--rows", "seed": "--seed",
+    "dialect": "--dialect", "source": "--source", "n_rows": "--rows", "seed": "--seed",
+    "out_dir": "--out",
 }
 # ColumnMapping role -> flag
 COLUMN_FLAGS = {
