@@ -197,18 +197,15 @@ def check_as_of(last_day: np.ndarray, as_of: dt.date, *, derived: bool, label: s
 
     ``last_day`` holds each customer's last purchase day (datetime64[D]). A derived as-of that
     rests on a few outlier days (a typo row dated 2099), a given as-of far after the data
-    (recency of years where the bins still call the most recent customers the best), and data
-    whose purchases all fall on one day are warned; the thresholds are the constants above.
+    (recency of years where the bins still call the most recent customers the best) are
+    warned; the thresholds are the constants above. Data whose last purchases all fall on one
+    day are warned by the scorer (a constant recency), where the scores would suffer.
     """
     days, counts = np.unique(last_day, return_counts=True)
     ref = np.datetime64(as_of, "D")
-    if len(days) == 1 and counts[0] > 1:  # (one customer: the scorer's warnings say it)
-        warnings.warn(
-            f"Every customer's last purchase in {label} is on {days[0]}: recency is "
-            f"{int((ref - days[0]).astype('int64'))} days for everyone, so it cannot rank "
-            "customers. Give data over a longer period for recency scores that mean something.",
-            AsOfWarning, stacklevel=5)
     if len(days) == 1:
+        # every last purchase on one day: recency is constant, which the scorer warns about
+        # where it matters (ConstantMetricWarning: everyone gets the middle score, not Lost)
         return
     if not derived:
         after = span(days[-1], ref)

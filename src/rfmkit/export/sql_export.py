@@ -219,7 +219,7 @@ def _score_ctes(model: RFMModel) -> list[str]:
                 f"CASE WHEN {values[metric]} >= {_num(e)} THEN 1 ELSE 0 END" for e in inner)
             expr = f"1 + {count}" if count else "1"
             if n == 1:  # constant at fit: the middle score, as RFMScorer gives it
-                expr = str(_constant_score(scorer.n_bins))
+                expr = n = _constant_score(scorer.n_bins)
             exprs.append(f"CAST(LEAST(GREATEST({expr}, 1), {n}) AS BIGINT) AS {quote(score)}")
         return [f"scored AS (SELECT c.*, {', '.join(exprs)} FROM customers AS c)"]
     return _rank_ctes(scorer, values)
