@@ -326,7 +326,7 @@ def _tiny_csv(path, n_customers: int):
     (["--cap-monetary", "-5"], "--cap-frequency/--cap-monetary/--cap-quantile must give "
                                "'monetary' a cap > 0. Got -5.0 instead"),
     (["--cap-frequency", "0"], "must give 'frequency' a cap >= 1. Got 0.0 instead"),
-    (["--bins", "1000"], "--bins must be None or an int >= 2 and <= 100. Got 1000 instead"),
+    (["--bins", "1000"], "--bins must be None or an int >= 2 and <= 20. Got 1000 instead"),
     (["--bins", "7"], "written for score levels 1..5 but the scores have 7 levels"),
     (["--clusters", "0"], "--clusters must be"),
 ], ids=["cap-monetary", "cap-frequency", "bins-1000", "bins-vs-map", "clusters-0"])

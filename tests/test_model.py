@@ -256,9 +256,9 @@ MISSING = "/nonexistent/folder/transactions.csv"  # reading it would raise an In
     ({"caps": {"frequency": 0.0}}, r"'caps' parameter of RFMModel must give 'frequency' a cap "
                                    r">= 1. Got 0.0 instead"),
     ({"caps": {"monetary": "q1.5"}}, r"'caps' parameter of RFMModel has an invalid quantile"),
-    ({"n_bins": 1000}, r"'n_bins' parameter of RFMModel must be None or an int >= 2 and <= 100. "
+    ({"n_bins": 1000}, r"'n_bins' parameter of RFMModel must be None or an int >= 2 and <= 20. "
                        r"Got 1000 instead"),
-    ({"n_bins": 1}, r"'n_bins' parameter of RFMModel must be None or an int >= 2 and <= 100"),
+    ({"n_bins": 1}, r"'n_bins' parameter of RFMModel must be None or an int >= 2 and <= 20"),
     ({"n_clusters": 0}, r"'n_clusters' parameter of RFMModel must be .*an int >= 1 and <= 100. "
                         r"Got 0 instead"),
     ({"n_clusters": 10**6}, r"'n_clusters' parameter.*<= 100. Got 1000000"),

@@ -58,10 +58,10 @@ def test_percentile_scores_of_a_constant_metric_are_the_middle(tiny):
 
 def test_n_bins_has_a_maximum(tiny):
     """n_bins=1000 gave 0 Champions silently (ties collapse nearly every bin, and a 5-level map
-    reads the few left as its lowest level); above MAX_BINS it is refused."""
-    assert MAX_BINS == 100
+    reads the few left as its lowest level); above MAX_BINS (20) it is refused."""
+    assert MAX_BINS == 20
     with pytest.raises(ParameterError, match=r"'n_bins' parameter of RFMScorer must be an int "
-                       r">= 2 and <= 100. Got 1000 instead"):
+                       r">= 2 and <= 20. Got 1000 instead"):
         RFMScorer(1000).fit(tiny)
 
 
@@ -74,7 +74,7 @@ def test_empty_table():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"n_bins": 1}, r"'n_bins' parameter of RFMScorer must be an int >= 2 and <= 100. Got 1"),
+        ({"n_bins": 1}, r"'n_bins' parameter of RFMScorer must be an int >= 2 and <= 20. Got 1"),
         ({"n_bins": 2.5}, "'n_bins'"),
         ({"n_bins": True}, "'n_bins'"),
         ({"method": "ntile"}, r"'method' parameter of RFMScorer must be one of"),
