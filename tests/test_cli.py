@@ -146,12 +146,14 @@ def test_bad_column_error_names_flag(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     # 'client' is recognised as the customer id; 'day' is not a known date name
     assert "sales.csv" in err and "--date" in err and "'day'" in err
+    assert not (tmp_path / "o").exists()
     assert main(["segment", str(path), "--out", str(tmp_path / "o"), "--quiet", "--customer",
-                 "client", "--date", "day", "--amount", "total", "--clusters", "none"]) == 1
-    # one customer cannot fill 5 score bins: a clear error again, still no output
+                 "client", "--date", "day", "--amount", "total", "--clusters", "none"]) == 0
+    # one customer is scored (issue 12: any number of customers works), with warnings
     err = " ".join(capsys.readouterr().err.split())
-    assert "bins" in err and "Traceback" not in err
-    assert not (tmp_path / "o" / "customers.parquet").exists()
+    assert "Only 1 customer for --bins 5" in err and "Traceback" not in err
+    customers = pd.read_parquet(tmp_path / "o" / "customers.parquet")
+    assert customers[["r_score", "f_score", "m_score"]].iloc[0].tolist() == [3, 3, 3]
 
 
 def test_debug_shows_the_traceback(tmp_path):
