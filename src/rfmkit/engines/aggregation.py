@@ -187,7 +187,7 @@ OUTLIER_SMALL_BULK = 50
 FAR_AS_OF_DAYS = 90
 
 
-def span(first: np.datetime64, last: np.datetime64) -> int:
+def _days(first: np.datetime64, last: np.datetime64) -> int:
     """Days from ``first`` to ``last``."""
     return int((last - first).astype("int64"))
 
@@ -208,8 +208,8 @@ def check_as_of(last_day: np.ndarray, as_of: dt.date, *, derived: bool, label: s
         # where it matters (ConstantMetricWarning: everyone gets the middle score, not Lost)
         return
     if not derived:
-        after = span(days[-1], ref)
-        if after > max(FAR_AS_OF_DAYS, span(days[0], days[-1]) / 2):
+        after = _days(days[-1], ref)
+        if after > max(FAR_AS_OF_DAYS, _days(days[0], days[-1]) / 2):
             warnings.warn(
                 f"as_of={as_of.isoformat()!r} is {after:,} days after the latest purchase in "
                 f"{label} ({days[-1]}): every customer's recency is at least {after:,} days, "
@@ -224,9 +224,9 @@ def check_as_of(last_day: np.ndarray, as_of: dt.date, *, derived: bool, label: s
     for i in range(1, len(days)):
         if tail[i] > limit or n - tail[i] < OUTLIER_MIN_BULK:
             continue
-        gap, bulk = span(days[i - 1], days[i]), n - int(tail[i])
+        gap, bulk = _days(days[i - 1], days[i]), n - int(tail[i])
         # few customers are spread thinly: their gaps must be larger to count as outliers
-        limit_days = span(days[0], days[i - 1]) * max(0.5, OUTLIER_SMALL_BULK / bulk)
+        limit_days = _days(days[0], days[i - 1]) * max(0.5, OUTLIER_SMALL_BULK / bulk)
         if gap > max(OUTLIER_MIN_GAP_DAYS, limit_days) and (
                 best is None or gap > best[1]):
             best = (i, gap)
