@@ -146,12 +146,14 @@ def test_bad_column_error_names_flag(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     # 'client' is recognised as the customer id; 'day' is not a known date name
     assert "sales.csv" in err and "--date" in err and "'day'" in err
+    assert not (tmp_path / "o").exists()
     assert main(["segment", str(path), "--out", str(tmp_path / "o"), "--quiet", "--customer",
-                 "client", "--date", "day", "--amount", "total", "--clusters", "none"]) == 2
-    # one customer cannot fill 5 score bins: a clear error again, still no output
+                 "client", "--date", "day", "--amount", "total", "--clusters", "none"]) == 0
+    # one customer is scored (issue 12: any number of customers works), with warnings
     err = " ".join(capsys.readouterr().err.split())
-    assert "bins" in err and "Traceback" not in err
-    assert not (tmp_path / "o" / "customers.parquet").exists()
+    assert "Only 1 customer for --bins 5" in err and "Traceback" not in err
+    customers = pd.read_parquet(tmp_path / "o" / "customers.parquet")
+    assert customers[["r_score", "f_score", "m_score"]].iloc[0].tolist() == [3, 3, 3]
 
 
 def test_debug_shows_the_traceback(tmp_path):
@@ -301,3 +303,71 @@ def test_console_command_exit_codes_output_and_exit_handlers(transactions, tmp_p
     assert bad.stdout.rstrip().endswith("exit handler ran")
     assert not (tmp_path / "x").exists()
     assert _console(["--version"]).returncode == 0
+
+
+# --- issue 12: parameters, small data, as-of, through the real command ---------------------------
+def _rfmkit(*args: str):
+    """The command in its own process (the environment, PYTHONPATH included, is inherited)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "rfmkit", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def _tiny_csv(path, n_customers: int):
+    days = pd.date_range("2023-01-01", periods=9, freq="17D")
+    rows = [(f"c{c}", f"o{c}-{i}", days[(c * 4 + i) % 9].date(), 10.0 * (c + 1) + i)
+            for c in range(n_customers) for i in range(1 + c % 3)]
+    pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"]).to_csv(
+        path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--cap-monetary", "-5"], "--cap-frequency/--cap-monetary/--cap-quantile must give "
+                               "'monetary' a cap > 0. Got -5.0 instead"),
+    (["--cap-frequency", "0"], "must give 'frequency' a cap >= 1. Got 0.0 instead"),
+    (["--bins", "1000"], "--bins must be None or an int >= 2 and <= 20. Got 1000 instead"),
+    (["--bins", "7"], "written for score levels 1..5 but the scores have 7 levels"),
+    (["--clusters", "0"], "--clusters must be"),
+], ids=["cap-monetary", "cap-frequency", "bins-1000", "bins-vs-map", "clusters-0"])
+def test_nonsense_parameters_are_refused_before_the_data_is_read(tmp_path, flags, message):
+    # the input does not exist: an error about the parameter proves it came first
+    out = _rfmkit("segment", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), *flags)
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert message in " ".join(out.stderr.split()), out.stderr
+    assert "does not exist" not in out.stderr and not (tmp_path / "o").exists()
+
+
+def test_out_that_is_a_file_is_refused_before_the_data_is_read(tmp_path):
+    existing = tmp_path / "results"
+    existing.write_text("keep me", encoding="utf-8")
+    out = _rfmkit("segment", str(tmp_path / "missing.csv"), "--out", str(existing))
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "--out" in out.stderr and "is an existing file, not a folder" in out.stderr
+    assert existing.read_text(encoding="utf-8") == "keep me"
+
+
+def test_three_customers_and_a_tsne_report_on_two_work(tmp_path):
+    out = _rfmkit("segment", str(_tiny_csv(tmp_path / "three.csv", 3)), "--out",
+                  str(tmp_path / "o3"), "--format", "csv")
+    assert out.returncode == 0, out.stderr
+    assert "Only 3 customers for --bins 5" in " ".join(out.stderr.split())
+    assert len(pd.read_csv(tmp_path / "o3" / "customers.csv")) == 3
+    two = _tiny_csv(tmp_path / "two.csv", 2)
+    assert _rfmkit("segment", str(two), "--out", str(tmp_path / "o2"), "-q").returncode == 0
+    report = _rfmkit("report", str(two), "-m", str(tmp_path / "o2" / "model.json"), "-o",
+                     str(tmp_path / "r2"), "--projection", "tsne")
+    assert report.returncode == 0, report.stderr
+    assert "t-SNE needs at least 10, so the map uses PCA" in " ".join(report.stderr.split())
+    assert (tmp_path / "r2" / "report.html").read_text(encoding="utf-8").rstrip().endswith(
+        "</html>")
+
+
+def test_as_of_far_after_the_data_is_warned(tmp_path):
+    out = _rfmkit("segment", str(_tiny_csv(tmp_path / "t.csv", 30)), "--out", str(tmp_path / "o"),
+                  "--as-of", "2030-01-01", "--clusters", "none", "-q")
+    assert out.returncode == 0, out.stderr
+    assert "--as-of 2030-01-01 is 2,421 days after the latest purchase" in " ".join(
+        out.stderr.split())

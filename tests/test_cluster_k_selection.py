@@ -25,7 +25,7 @@ from rfmkit.clustering.k_selection import (
     _choose_k,
     _knee,
 )
-from rfmkit.errors import InputError, RFMKitWarning
+from rfmkit.errors import RFMKitWarning, SmallDataWarning
 
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -120,8 +120,27 @@ def test_k_max_above_distinct_points_warns_and_clips():
     with pytest.warns(RFMKitWarning, match="only 4 distinct"):
         est = RFMClusterer(k_min=2, k_max=6, stability_resamples=0).fit(X)
     assert est.k_selection_[K].tolist() == [2, 3, 4]
-    with pytest.raises(InputError, match="only 4 distinct"):
-        RFMClusterer(5).fit(X)
+
+
+def test_n_clusters_above_distinct_points_is_reduced_with_a_warning():
+    """Issue 12: k larger than the number of distinct points is reduced, not refused."""
+    X = np.array([[1, 1, 1], [5, 5, 5], [1, 5, 1], [5, 1, 5]] * 10, dtype=float)
+    with pytest.warns(SmallDataWarning, match=r"n_clusters=5 but the data have only 4 distinct"):
+        est = RFMClusterer(5, stability_resamples=0).fit(X)
+    assert est.n_clusters_ == 4 and len(est.cluster_centers_) == 4
+    assert "n_clusters=5 was given, but the data have only 4" in est.selection_reason_
+    assert sorted(set(est.labels_.tolist())) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_k_search_on_tiny_data(n):
+    """1, 2 or 3 distinct points with k_min=2: k is searched over what the data can hold."""
+    X = np.array([[1, 1, 1], [5, 5, 5], [3, 1, 5]][:n], dtype=float)
+    with pytest.warns(SmallDataWarning, match=f"only {n} distinct feature row"):
+        est = RFMClusterer(k_min=2, k_max=10, stability_resamples=0).fit(X)
+    assert est.k_selection_[K].tolist() == list(range(min(2, n), n + 1))
+    assert 1 <= est.n_clusters_ <= n
+    assert est.predict(X).tolist() == est.labels_.tolist()
 
 
 def test_int_n_clusters_skips_search_but_reports_metrics():

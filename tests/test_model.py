@@ -246,6 +246,103 @@ def test_unknown_preset_and_bad_k_range():
         rfmkit.RFMModel(k_min=8, k_max=4).fit(pd.DataFrame())
 
 
+# --- parameters checked before any data is read (issue 12) --------------------------------------
+MISSING = "/nonexistent/folder/transactions.csv"  # reading it would raise an InputError
+
+
+@pytest.mark.parametrize(("params", "match"), [
+    ({"caps": {"monetary": -5.0}}, r"'caps' parameter of RFMModel must give 'monetary' a cap "
+                                   r"> 0. Got -5.0 instead"),
+    ({"caps": {"frequency": 0.0}}, r"'caps' parameter of RFMModel must give 'frequency' a cap "
+                                   r">= 1. Got 0.0 instead"),
+    ({"caps": {"monetary": "q1.5"}}, r"'caps' parameter of RFMModel has an invalid quantile"),
+    ({"n_bins": 1000}, r"'n_bins' parameter of RFMModel must be None or an int >= 2 and <= 20. "
+                       r"Got 1000 instead"),
+    ({"n_bins": 1}, r"'n_bins' parameter of RFMModel must be None or an int >= 2 and <= 20"),
+    ({"n_clusters": 0}, r"'n_clusters' parameter of RFMModel must be .*an int >= 1 and <= 100. "
+                        r"Got 0 instead"),
+    ({"n_clusters": 10**6}, r"'n_clusters' parameter.*<= 100. Got 1000000"),
+    ({"k_max": 10**6}, r"'k_max' parameter of RFMModel must be None or an int >= 1 and <= 100"),
+    ({"k_min": 0}, r"'k_min' parameter of RFMModel must be None or an int >= 1"),
+])
+def test_nonsense_parameters_are_refused_before_any_data_is_read(params, match):
+    with pytest.raises(ParameterError, match=match):
+        rfmkit.RFMModel(**params).fit(MISSING)
+
+
+def test_a_segment_map_is_loaded_and_fitted_to_the_bins_before_any_data_is_read(tmp_path):
+    with pytest.raises(SegmentMapError, match=r"written for score levels 1..5 but the scores have "
+                                              r"7 levels.*n_bins=5"):
+        rfmkit.RFMModel(n_bins=7).fit(MISSING)
+    bad = tmp_path / "map.yaml"
+    bad.write_text("levels: [5\n", encoding="utf-8")
+    with pytest.raises(SegmentMapError, match=r"map\.yaml' is not valid YAML"):
+        rfmkit.RFMModel(segment_map=str(bad)).fit(MISSING)
+    assert rfmkit.RFMModel(n_bins=10).resolved_params()["n_bins"] == 10  # a multiple fits
+
+
+# --- small data, one date, as-of (issue 12) ------------------------------------------------------
+def _shop(n_customers: int, *, one_day: bool = False) -> pd.DataFrame:
+    days = pd.to_datetime(["2023-05-05"] * 9) if one_day else pd.date_range(
+        "2023-01-01", periods=9, freq="17D")
+    rows = [(f"c{c}", f"o{c}-{i}", days[(c * 4 + i) % 9], 10.0 * (c + 1) + i)
+            for c in range(n_customers) for i in range(1 + c % 3)]
+    return pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_any_number_of_customers_works_with_warnings(n):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = rfmkit.RFMModel().fit(_shop(n))
+    kinds = {w.category for w in caught}
+    assert rfmkit.SmallDataWarning in kinds
+    assert kinds <= {rfmkit.SmallDataWarning, rfmkit.ConstantMetricWarning,
+                     rfmkit.CollapsedBinsWarning, rfmkit.AsOfWarning}
+    customers = model.result_.customers
+    assert len(customers) == n and customers[schema.SEGMENT].notna().all()
+    assert customers[SCORES].isin(range(1, 6)).all().all()
+    assert model.clusterer_.n_clusters_ <= n
+    if n == 1:
+        assert customers[SCORES].iloc[0].tolist() == [3, 3, 3]
+    again = model.predict(_shop(n))  # the saved scale applies to the same data
+    assert again[SCORES].equals(customers[SCORES].reset_index(drop=True))
+
+
+def test_every_purchase_on_one_day_is_not_lost(transactions):
+    """Everyone bought on the as-of day: every R score is the middle one, nobody is Lost."""
+    one_day = transactions.assign(invoice_date=pd.Timestamp("2023-05-05"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = rfmkit.RFMModel(n_clusters="none").fit(one_day)
+    assert any(issubclass(w.category, rfmkit.ConstantMetricWarning)
+               and "same recency (0)" in str(w.message) for w in caught)
+    customers = model.result_.customers
+    assert set(customers[schema.R_SCORE]) == {3}
+    assert "Lost" not in set(customers[schema.SEGMENT])
+
+
+def test_a_typo_date_far_in_the_future_is_warned(transactions):
+    typo = transactions.copy()
+    kept = (typo["quantity"] > 0) & ~typo["invoice"].str.startswith("C")
+    typo.loc[typo.index[kept][0], "invoice_date"] = pd.Timestamp("2099-01-01")
+    with pytest.warns(rfmkit.AsOfWarning, match=r"as-of date 2099-01-01 .* rests on 1 of "
+                                                 r".*2099-01-01 \(1 customer\).*as_of='"):
+        rfmkit.RFMModel(n_clusters="none").fit(typo)
+
+
+def test_as_of_far_after_the_data_is_warned_also_when_scoring(fitted, transactions):
+    latest = fitted.as_of_
+    with pytest.warns(rfmkit.AsOfWarning, match=r"as_of='2030-01-01' is [\d,]+ days after the "
+                                                 rf"latest purchase in DataFrame \({latest}\)"):
+        rfmkit.RFMModel(as_of="2030-01-01", n_clusters="none").fit(transactions)
+    with pytest.warns(rfmkit.AsOfWarning, match="days after the latest purchase"):
+        fitted.segment(transactions, as_of=pd.Timestamp("2030-01-01").date())
+    with warnings.catch_warnings():  # a month later is normal (as_of = today on an export)
+        warnings.simplefilter("error", rfmkit.AsOfWarning)
+        fitted.segment(transactions, as_of=latest + pd.Timedelta(days=30))
+
+
 # --- carrying clusters over ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def previous(customers) -> rfmkit.RFMModel:

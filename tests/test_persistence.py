@@ -234,3 +234,45 @@ def test_customer_level_and_no_cluster_models_round_trip(tmp_path, transactions)
     assert loaded.clusterer_ is None and loaded.cluster_ids_ is None
     assert loaded.columns_ == model.columns_
     pd.testing.assert_frame_equal(loaded.predict(customers), model.predict(customers))
+
+
+# --- hostile files (issue 12) -------------------------------------------------------------------
+def test_a_model_file_that_is_not_utf8_names_the_file_and_the_encoding(saved):
+    saved.write_bytes(saved.read_text(encoding="utf-8").replace(
+        '"format"', '"caf\u00e9", "format"', 1).encode("latin-1"))
+    with pytest.raises(ModelFormatError, match=r"is not UTF-8 text \(byte 0xe9") as info:
+        rfmkit.load_model(saved)
+    assert str(saved) in str(info.value) and "save the file as UTF-8" in str(info.value)
+
+
+def test_a_byte_order_mark_is_accepted(saved, model, transactions):
+    saved.write_bytes(b"\xef\xbb\xbf" + saved.read_bytes())
+    loaded = rfmkit.load_model(saved)
+    assert loaded.training_fingerprint_ == model.training_fingerprint_
+
+
+@pytest.mark.parametrize("opening", ["[", '{"a":'])
+def test_deeply_nested_json_is_a_clear_error_not_a_recursion_error(saved, opening):
+    closing = "]" if opening == "[" else "}"
+    saved.write_text(opening * 100_000 + "1" + closing * 100_000, encoding="utf-8")
+    with pytest.raises(ModelFormatError, match="nested too deeply") as info:
+        rfmkit.load_model(saved)
+    assert str(saved) in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_loading_a_model_never_unpickles(tmp_path):
+    """A pickle whose loading would create a folder is refused as not JSON; nothing ran."""
+    import os
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    path = tmp_path / "model.json"
+    path.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ModelFormatError, match="not"):
+        rfmkit.load_model(path)
+    assert not marker.exists()

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import report_support as support
 from report_support import fit, same
-from rfmkit import schema
+from rfmkit import ColumnMapping, schema
 from rfmkit.clustering import k_selection
+from rfmkit.errors import SmallDataWarning
 from rfmkit.report import build_report
+from rfmkit.report.sections.cluster_map import TSNE_MIN_POINTS
 from rfmkit.report.sections.clusters import TINY_CLUSTER_SHARE
+
+CUSTOMER_LEVEL = ColumnMapping(customer="customer_id", recency="recency",
+                               frequency="frequency", monetary="monetary")
 
 
 def test_knee_by_hand():
@@ -85,6 +92,26 @@ def test_tsne_projection_on_a_sample(demo_model):
     assert m["projection"] == "tsne"
     assert len(m["x"]) == m["sample_size"] < len(demo_model.result_.customers)
     assert all(math.isfinite(v) for v in m["x"] + m["y"])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("projection", ["pca", "tsne"])
+def test_the_map_of_one_to_three_customers(n, projection):
+    """Issue 12: t-SNE on 2 customers raised; now t-SNE falls back to PCA under TSNE_MIN_POINTS
+    points (a SmallDataWarning), and PCA of fewer than 3 customers pads its flat axis."""
+    model = fit(support.customers(n), columns=CUSTOMER_LEVEL)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = build_report(model, model.result_, projection=projection)
+    m = report.to_dict()["clusters"]["map"]
+    assert m["projection"] == "pca" and len(m["x"]) == len(m["y"]) == n
+    assert all(math.isfinite(v) for v in m["x"] + m["y"])
+    fallback = [w for w in caught if issubclass(w.category, SmallDataWarning)]
+    assert len(fallback) == (projection == "tsne")
+    if fallback:
+        assert f"only {n} customer(s); t-SNE needs at least {TSNE_MIN_POINTS}" in str(
+            fallback[0].message)
+    assert report.html().rstrip().endswith("</html>")
 
 
 def test_tiny_clusters_are_warned():

@@ -12,7 +12,7 @@ import pytest
 from sklearn.preprocessing import KBinsDiscretizer
 
 from rfmkit import schema
-from rfmkit.errors import CollapsedBinsWarning
+from rfmkit.errors import CollapsedBinsWarning, ConstantMetricWarning
 from rfmkit.scoring.scorer import RFMScorer
 from scoring_support import SCORES, fit_quiet, tie_heavy, tiny_customers
 
@@ -47,14 +47,31 @@ def test_collapsed_bins_warning_points_at_the_caller(tiny):
     assert record[0].filename == __file__
 
 
-def test_constant_metric_gets_one_bin(tiny):
+def test_constant_metric_gets_one_bin_and_the_middle_score(tiny):
+    """A constant metric cannot rank anyone: every customer gets the middle score (3 of 5), not
+    the lowest, at fit and for new data; a ConstantMetricWarning (a CollapsedBinsWarning)."""
     X = tiny.assign(**{schema.FREQUENCY: 3})
-    with pytest.warns(CollapsedBinsWarning, match="'frequency' left 1 distinct bin"):
+    with pytest.warns(ConstantMetricWarning, match=r"same frequency \(3\).*middle score 3 of 1..5"):
         scorer = RFMScorer().fit(X)
+    assert issubclass(ConstantMetricWarning, CollapsedBinsWarning)
     assert scorer.n_bins_[schema.FREQUENCY] == 1
     assert scorer.bin_edges_[schema.FREQUENCY].tolist() == [3.0, 3.0]
+    assert set(scorer.transform(X)[schema.F_SCORE]) == {3}
     new = X.assign(**{schema.FREQUENCY: [0, 3, 99, 3, 3, 3, 3, 3, 3, 3]})
-    assert set(scorer.transform(new)[schema.F_SCORE]) == {1}
+    assert set(scorer.transform(new)[schema.F_SCORE]) == {3}
+    assert scorer.transform(X)[schema.R_SCORE].min() == 1  # the other metrics still rank
+
+
+@pytest.mark.parametrize(("n_bins", "middle"), [(2, 2), (3, 2), (4, 3), (5, 3), (10, 6)])
+def test_every_purchase_on_one_day_gives_the_middle_recency_score(tiny, n_bins, middle):
+    """Everyone bought on the as-of day (recency 0): not the lowest score ("Lost")."""
+    X = tiny.assign(**{schema.RECENCY: 0})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scorer = RFMScorer(n_bins).fit(X)
+    constant = [w for w in caught if issubclass(w.category, ConstantMetricWarning)]
+    assert len(constant) == 1 and "same recency (0)" in str(constant[0].message)
+    assert set(scorer.transform(X)[schema.R_SCORE]) == {middle}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -51,9 +51,22 @@ def test_quantile_cap_uses_numpy_linear_quantile():
         ({"caps": {schema.MONETARY: "q0"}}, "invalid quantile cap"),
         ({"caps": {schema.MONETARY: float("inf")}}, "finite number"),
         ({"caps": {schema.MONETARY: None}}, "finite number"),
+        ({"caps": {schema.MONETARY: -5.0}}, r"give 'monetary' a cap > 0. Got -5.0 instead"),
+        ({"caps": {schema.MONETARY: 0}}, r"'monetary' a cap > 0. Got 0 instead"),
+        ({"caps": {schema.FREQUENCY: 0}}, r"'frequency' a cap >= 1. Got 0 instead"),
+        ({"caps": {schema.FREQUENCY: 0.5}}, r"'frequency' a cap >= 1. Got 0.5 instead"),
+        ({"caps": {schema.RECENCY: 0}}, r"'recency' a cap > 0. Got 0 instead"),
     ],
 )
 def test_caps_are_checked_at_fit(tiny, params, match):
     scorer = RFMScorer(**params)  # __init__ only stores
     with pytest.raises(ParameterError, match=match):
         scorer.fit(tiny)
+
+
+def test_the_smallest_sensible_caps_are_accepted(tiny):
+    """A frequency cap of 1 and tiny positive caps are legal (if odd): only caps that would
+    make every value equal by construction are refused."""
+    scorer = fit_quiet(RFMScorer(caps={schema.FREQUENCY: 1, schema.MONETARY: 1e-9,
+                                       schema.RECENCY: 0.5}), tiny)
+    assert scorer.caps_ == {schema.FREQUENCY: 1.0, schema.MONETARY: 1e-9, schema.RECENCY: 0.5}

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from rfmkit import schema
+from rfmkit.errors import ConstantMetricWarning
 from rfmkit.scoring.scorer import RFMScorer
 from scoring_support import SCORES, tie_heavy, tiny_customers
 
@@ -72,5 +75,11 @@ def test_percentile_unseen_values_get_a_mid_rank():
 
 
 def test_percentile_with_fewer_customers_than_bins_is_fine():
+    """One customer: every metric is constant, so every score is the middle (50), as in Method
+    Q (3 of 5), with one ConstantMetricWarning per metric."""
     X = pd.DataFrame({schema.RECENCY: [3], schema.FREQUENCY: [1], schema.MONETARY: [9.0]})
-    assert RFMScorer(method="percentile").fit_transform(X).iloc[0].tolist() == [100, 100, 100]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = RFMScorer(method="percentile").fit_transform(X)
+    assert scores.iloc[0].tolist() == [50, 50, 50]
+    assert [w.category for w in caught] == [ConstantMetricWarning] * 3

@@ -113,3 +113,36 @@ def test_unknown_name_lists_the_builtins():
     with pytest.raises(SegmentMapError, match=r"'rfm-grid-12' is neither a built-in segment map "
                                               r"\(r-rfm-0\.3\.0, rf-10, rfm-grid-11\)"):
         load_segment_map("rfm-grid-12")
+
+
+def test_yaml_tags_never_run_code(tmp_path):
+    """!!python/object/apply would call os.mkdir with an unsafe loader; safe_load refuses it."""
+    marker = tmp_path / "ran"
+    path = tmp_path / "evil.yaml"
+    path.write_text(f"!!python/object/apply:os.mkdir [{str(marker)!r}]\n", encoding="utf-8")
+    with pytest.raises(SegmentMapError, match=r"evil\.yaml' is not valid YAML.*python/object"):
+        load_segment_map(path)
+    path.write_text(f"name: x\nlevels: !!python/object/apply:os.mkdir [{str(marker)!r}]\n"
+                    "rules: []\n", encoding="utf-8")
+    with pytest.raises(SegmentMapError, match="not valid YAML"):
+        load_segment_map(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("deep.json", "[" * 100_000 + "]" * 100_000),
+    ("deep.yaml", "[" * 100_000 + "]" * 100_000),
+    ("block.yaml", "".join("  " * i + "-\n" for i in range(3_000))),
+])
+def test_deeply_nested_maps_are_a_clear_error(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SegmentMapError, match=rf"{name.replace('.', '[.]')}' is nested too deep"):
+        load_segment_map(path)
+
+
+def test_a_map_that_is_not_utf8_names_the_file_and_the_encoding(tmp_path):
+    path = tmp_path / "latin.yaml"
+    path.write_bytes("name: Caf\u00e9\nlevels: 5\nrules: []\n".encode("latin-1"))
+    with pytest.raises(SegmentMapError, match=r"latin\.yaml' is not UTF-8 text \(byte 0xe9"):
+        load_segment_map(path)

@@ -116,6 +116,20 @@ def test_sql_equals_segment_for_every_customer(transactions, params):
     assert got[schema.CUSTOMER_ID].tolist() == sorted(got[schema.CUSTOMER_ID])
 
 
+@pytest.mark.parametrize("preset", [None, "percentile"])
+def test_a_constant_metric_scores_the_middle_in_sql_too(transactions, preset):
+    """Every purchase on one day: recency is constant, every R score the middle one (3 of 5, or
+    50), in the query as in Python, for the training data and for new data."""
+    one_day = transactions.assign(invoice_date=pd.Timestamp("2023-05-05"))
+    model = rfmkit.RFMModel(preset=preset, n_clusters=3).fit(one_day)
+    expected = model.segment(one_day).customers
+    assert set(expected[schema.R_SCORE]) == {50.0 if preset else 3}
+    assert_identical(expected, run_duckdb(rfmkit.model_sql(model, source="tx"), {"tx": one_day}))
+    new = rfmkit.generate_transactions(3_000, seed=12).to_pandas()
+    assert_identical(model.segment(new).customers,
+                     run_duckdb(rfmkit.model_sql(model, source="tx"), {"tx": new}))
+
+
 def test_sql_on_new_data_uses_the_frozen_model(transactions):
     """Scoring other transactions: SQL and Python agree, with the training edges and centres."""
     model = rfmkit.RFMModel(preset="percentile", n_clusters=4).fit(transactions)

@@ -14,10 +14,12 @@ from typing import Any
 from rfmkit._version import __version__ as __version__
 
 _EXPORTS: dict[str, str] = {
+    "AsOfWarning": "errors",
     "CleaningRules": "cleaning",
     "ClusterMatch": "clustering.matching",
     "CollapsedBinsWarning": "errors",
     "ColumnMapping": "schema",
+    "ConstantMetricWarning": "errors",
     "DIALECTS": "export.sql_export",
     "ENGINE_NAMES": "engines",
     "EngineUnavailableError": "errors",
@@ -41,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "SegmentMap": "segments.map",
     "SegmentMapError": "errors",
     "SegmentRule": "segments.rules",
+    "SmallDataWarning": "errors",
     "Segmentation": "segmentation",
     "assign_segments": "segments.assignment",
     "build_report": "report",

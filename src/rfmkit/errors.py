@@ -39,5 +39,21 @@ class CollapsedBinsWarning(RFMKitWarning):
     """Ties left fewer distinct score bins than requested; the realised number is recorded."""
 
 
+class ConstantMetricWarning(CollapsedBinsWarning):
+    """Every training customer has the same value of a metric: it cannot rank them, so every
+    customer gets the middle score of that metric (not the lowest, which would call them the
+    worst)."""
+
+
+class SmallDataWarning(RFMKitWarning):
+    """Fewer customers (or distinct points) than the bins or clusters asked for: the result is
+    computed, with fewer distinct scores or clusters; the realised numbers are recorded."""
+
+
+class AsOfWarning(RFMKitWarning):
+    """The as-of date looks wrong: it rests on a few outlier purchase dates, or it lies far
+    after the data (recency is measured from it)."""
+
+
 class ModelVersionWarning(RFMKitWarning):
     """A model file was saved by another rfmkit version."""

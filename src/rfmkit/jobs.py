@@ -145,14 +145,23 @@ def _check_outputs(fmt: str, target: str | None, out_dir: str | os.PathLike) -> 
     (openable and writable now; it is opened again to write)."""
     if fmt not in FORMATS:
         raise ParameterError(f"Unknown output format fmt={fmt!r}. Choose parquet or csv.")
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise ParameterError(f"The output folder {out} is an existing file. Give a folder "
-                             "(it is created if missing).")
+    _check_out_dir(out_dir)
     if target is not None:
         from rfmkit.engines.tables import probe_destination
 
         probe_destination(target)
+
+
+def _check_out_dir(out_dir: str | os.PathLike) -> None:
+    """The output folder must be a folder, or be creatable (its nearest existing parent is a
+    folder): checked before any data is read, so that a typo costs nothing."""
+    path = Path(out_dir)
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists() or p.is_symlink())
+    if not existing.is_dir():
+        where = "is" if existing == path else f"is inside {str(existing)!r}, which is"
+        raise ParameterError(
+            f"out_dir={str(path)!r} {where} an existing file, not a folder. Give a folder (it "
+            "is created if missing); rfmkit writes several files into it.")
 
 
 def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,

@@ -40,11 +40,12 @@ from rfmkit.schema import (
     SEGMENT,
     ColumnMapping,
 )
+from rfmkit.scoring.caps import check_caps
 from rfmkit.scoring.codes import rfm_code
 from rfmkit.scoring.levels import score_levels
 from rfmkit.scoring.scorer import RFMScorer
 from rfmkit.segmentation import Segmentation
-from rfmkit.segments.assignment import assign_segments
+from rfmkit.segments.assignment import assign_segments, check_map_levels
 from rfmkit.segments.loading import load_segment_map
 from rfmkit.segments.map import SegmentMap
 from rfmkit.segments.summary import segment_summary
@@ -223,9 +224,14 @@ class RFMModel(BaseEstimator):
         return self._resolve_params()
 
     def _resolve_params(self) -> dict[str, Any]:
+        """Everything checkable without data: types and ranges, the content of caps, and
+        whether the segment map loads and fits the score levels."""
         own = self.get_params(deep=False)
         validate_params(type(self).__name__, own, self._parameter_constraints)
-        return resolve_params(self.preset, own)
+        p = resolve_params(self.preset, own)
+        check_caps(p["caps"], owner=type(self).__name__)
+        check_map_levels(load_segment_map(p["segment_map"]), _levels(p))
+        return p
 
     # --- fitting -----------------------------------------------------------------------------
     def _check_precomputed(self, rfm: RFMResult) -> RFMResult:
@@ -329,8 +335,10 @@ class RFMModel(BaseEstimator):
     def _name_clusters(self, scored: pd.DataFrame, labels: np.ndarray) -> None:
         means = (scored[list(SCORE_COLUMNS)].groupby(labels).mean()
                  .reindex(range(self.clusterer_.n_clusters_)))
+        # a constant metric (one realised bin) scores the middle of 1..n_bins
         scale = (0.0, 100.0) if self.params_["score_method"] == "percentile" else (
-            1.0, float(max(self.scorer_.n_bins_.values())))
+            1.0, float(max(n if n > 1 else self.params_["n_bins"]
+                           for n in self.scorer_.n_bins_.values())))
         named = name_clusters(means.to_numpy(), scale=scale)
         self.cluster_names_ = [str(n[0]) for n in named]
         self.cluster_descriptions_ = [str(n[1]) for n in named]
@@ -424,9 +432,7 @@ class RFMModel(BaseEstimator):
     @property
     def segment_levels(self) -> int:
         """Score levels the segment map sees: n_bins for quantile scores, 5 for percentiles."""
-        if self.params_["score_method"] == "quantile":
-            return int(self.params_["n_bins"])
-        return SEGMENT_LEVELS
+        return _levels(self.params_)
 
     def _result(self, scored: pd.DataFrame, quality: QualityReport,
                 k_selection: pd.DataFrame | None, *, apply_clusters: bool = False
@@ -447,6 +453,11 @@ class RFMModel(BaseEstimator):
             k_selection=k_selection,
             quality=quality,
         )
+
+
+def _levels(params: dict[str, Any]) -> int:
+    """Score levels the segment map sees: n_bins for quantile scores, 5 for percentiles."""
+    return int(params["n_bins"]) if params["score_method"] == "quantile" else SEGMENT_LEVELS
 
 
 def _text(names: Any, codes: np.ndarray) -> pd.Index:

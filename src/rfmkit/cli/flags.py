@@ -25,6 +25,7 @@ PARAMETER_FLAGS = {
     "into": "--into", "registered_model_name": "--mlflow-register", "alias": "--mlflow-alias",
     "tracking_uri": "--mlflow-tracking-uri", "title": "--title", "projection": "--projection",
     "dialect": "--dialect", "source": "--source", "n_rows": "--rows", "seed": "--seed",
+    "out_dir": "--out",
 }
 # ColumnMapping role -> flag
 COLUMN_FLAGS = {

@@ -43,7 +43,7 @@ from rfmkit.clustering.k_selection import (
 from rfmkit.clustering.kmeans import _nearest
 from rfmkit.clustering.params import _PARAMETER_CONSTRAINTS
 from rfmkit.clustering.points import _prepare
-from rfmkit.errors import InputError, ModelFormatError, ParameterError, RFMKitWarning
+from rfmkit.errors import ModelFormatError, ParameterError, SmallDataWarning
 
 __all__ = ["RFMClusterer", "select_k"]
 
@@ -196,6 +196,26 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
                     f"instead."
                 )
 
+    def _ks(self, n_points: int) -> list[int]:
+        """The k to fit: k_min..k_max, or n_clusters; more clusters than distinct points are
+        impossible, so k is reduced to the number of points, with a SmallDataWarning."""
+        if self.n_clusters == "auto":
+            k_min, k_max = self.k_min, self.k_max
+            if k_max > n_points:
+                k_min = min(k_min, n_points)
+                warnings.warn(
+                    f"The data have only {n_points} distinct feature row(s); k is searched over "
+                    f"{k_min}..{n_points} instead of k_min..k_max = {self.k_min}..{self.k_max}.",
+                    SmallDataWarning, stacklevel=3)
+            return list(range(k_min, min(k_max, n_points) + 1))
+        if self.n_clusters > n_points:
+            warnings.warn(
+                f"n_clusters={self.n_clusters} but the data have only {n_points} distinct "
+                f"feature row(s); {n_points} cluster(s) are fitted (n_clusters_).",
+                SmallDataWarning, stacklevel=3)
+            return [n_points]
+        return [int(self.n_clusters)]
+
     def _features(self, X: Any, *, fit: bool) -> np.ndarray:
         raw = _raw_matrix(X, self.features)
         if self.features == "scores":
@@ -232,27 +252,7 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
                 else int(np.random.SeedSequence().generate_state(1)[0]))
         data = _prepare(Xf, seed)
         n_distinct = data.points.shape[0] if data.weighted else None
-        if self.n_clusters == "auto":
-            ks = list(range(self.k_min, self.k_max + 1))
-            if n_distinct is not None and self.k_min > n_distinct:
-                raise InputError(
-                    f"The data have only {n_distinct} distinct feature rows, fewer than "
-                    f"k_min={self.k_min}; lower k_min."
-                )
-            if n_distinct is not None and self.k_max > n_distinct:
-                warnings.warn(
-                    f"The data have only {n_distinct} distinct feature rows; k is searched over "
-                    f"{self.k_min}..{n_distinct} instead of up to k_max={self.k_max}.",
-                    RFMKitWarning, stacklevel=2)
-                ks = list(range(self.k_min, n_distinct + 1))
-        else:
-            limit = n_distinct if n_distinct is not None else Xf.shape[0]
-            if self.n_clusters > limit:
-                raise InputError(
-                    f"n_clusters={self.n_clusters} but the data have only {limit} distinct "
-                    f"feature rows; choose n_clusters <= {limit}."
-                )
-            ks = [int(self.n_clusters)]
+        ks = self._ks(n_distinct if n_distinct is not None else Xf.shape[0])
         init = self.init if isinstance(self.init, str) else np.asarray(self.init, dtype=np.float64)
         results, sample_size, sample_seed = _search(
             data, ks, init=init, n_init=self.n_init, max_iter=self.max_iter, seed=seed,
@@ -266,8 +266,10 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
             self.knee_ = _inertia_knee(provisional[K].to_numpy(),
                                        provisional[INERTIA].to_numpy(dtype=np.float64))
         else:
-            k = int(self.n_clusters)
-            reason = f"k={k}: n_clusters={k} was given; no search over k."
+            k = ks[0]
+            reason = (f"k={k}: n_clusters={k} was given; no search over k." if k == self.n_clusters
+                      else f"k={k}: n_clusters={self.n_clusters} was given, but the data have "
+                      f"only {k} distinct feature row(s).")
             self.k_selection_ = None
             self.knee_ = None
         result = next(r for r in results if r.k == k)

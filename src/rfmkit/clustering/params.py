@@ -43,11 +43,15 @@ class _InitName(Options):
         return isinstance(value, str) and value in self.values
 
 
+#: The most clusters (n_clusters, k_min, k_max): more segments than anyone can act on, and a
+#: search up to k_max=10**6 would run for days.
+MAX_CLUSTERS = 100
+
 _PARAMETER_CONSTRAINTS: dict[str, list] = {
-    "n_clusters": [Options("auto"), Interval(numbers.Integral, 1, None)],
+    "n_clusters": [Options("auto"), Interval(numbers.Integral, 1, MAX_CLUSTERS)],
     "features": [Options("scores", "log-metrics")],
-    "k_min": [Interval(numbers.Integral, 1, None)],
-    "k_max": [Interval(numbers.Integral, 1, None)],
+    "k_min": [Interval(numbers.Integral, 1, MAX_CLUSTERS)],
+    "k_max": [Interval(numbers.Integral, 1, MAX_CLUSTERS)],
     "criterion": [Options("auto", "silhouette", "elbow")],
     "init": [_InitName("k-means++", "random"), _InitArray()],
     "n_init": [Interval(numbers.Integral, 1, None)],

@@ -8,6 +8,8 @@ engines differ only in how they translate and run SQL, so reports and errors rea
 
 from __future__ import annotations
 
+import datetime as dt
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -15,7 +17,7 @@ import pandas as pd
 
 from rfmkit.cleaning import CleaningRules, QualityReport
 from rfmkit.engines.base import Relation
-from rfmkit.errors import InputError, SchemaError
+from rfmkit.errors import AsOfWarning, InputError, SchemaError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import (
     CUSTOMER_COLUMNS,
@@ -165,7 +167,81 @@ def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options
                      (np.datetime64(as_of, "D") - last_day).astype("int64"))
     report.customers = len(customers)
     report.customers_without_purchases = n_customers - len(customers)
+    check_as_of(last_day, as_of, derived=options.as_of is None, label=rel.label)
     return customers, report
+
+
+# --- as-of sanity ---------------------------------------------------------------------------
+#: A derived as-of date "rests on outliers" when the latest customers' last purchase days (at
+#: most OUTLIER_SHARE of the customers, at least one) lie more than a gap after all the others'
+#: (the bulk, at least OUTLIER_MIN_BULK customers): the gap is max(OUTLIER_MIN_GAP_DAYS, the
+#: span of the bulk's last purchase days x max(0.5, OUTLIER_SMALL_BULK / bulk customers)), so
+#: a small bulk, spread thinly, needs a larger gap. Dense real data has gaps of a day or two
+#: there (Online Retail, CDNow: under 1% of the gap).
+OUTLIER_SHARE = 0.01
+OUTLIER_MIN_GAP_DAYS = 30
+OUTLIER_MIN_BULK = 10
+OUTLIER_SMALL_BULK = 50
+#: A given as-of date is "far after the data" when it is more than max(FAR_AS_OF_DAYS, half
+#: the span of the customers' last purchase days) after the latest purchase.
+FAR_AS_OF_DAYS = 90
+
+
+def _days(first: np.datetime64, last: np.datetime64) -> int:
+    """Days from ``first`` to ``last``."""
+    return int((last - first).astype("int64"))
+
+
+def check_as_of(last_day: np.ndarray, as_of: dt.date, *, derived: bool, label: str) -> None:
+    """Warn (:class:`~rfmkit.errors.AsOfWarning`) when the as-of date looks wrong.
+
+    ``last_day`` holds each customer's last purchase day (datetime64[D]). A derived as-of that
+    rests on a few outlier days (a typo row dated 2099), a given as-of far after the data
+    (recency of years where the bins still call the most recent customers the best) are
+    warned; the thresholds are the constants above. Data whose last purchases all fall on one
+    day are warned by the scorer (a constant recency), where the scores would suffer.
+    """
+    days, counts = np.unique(last_day, return_counts=True)
+    ref = np.datetime64(as_of, "D")
+    if len(days) == 1:
+        # every last purchase on one day: recency is constant, which the scorer warns about
+        # where it matters (ConstantMetricWarning: everyone gets the middle score, not Lost)
+        return
+    if not derived:
+        after = _days(days[-1], ref)
+        if after > max(FAR_AS_OF_DAYS, _days(days[0], days[-1]) / 2):
+            warnings.warn(
+                f"as_of={as_of.isoformat()!r} is {after:,} days after the latest purchase in "
+                f"{label} ({days[-1]}): every customer's recency is at least {after:,} days, "
+                "yet the scores are relative, so the most recent of them still score as the "
+                "best (e.g. Champions). Check as_of=, or leave it out to use the latest "
+                "purchase day.", AsOfWarning, stacklevel=5)
+        return
+    n = int(counts.sum())
+    tail = np.cumsum(counts[::-1])[::-1]  # customers on or after each day
+    limit = max(1, int(n * OUTLIER_SHARE))
+    best = None
+    for i in range(1, len(days)):
+        if tail[i] > limit or n - tail[i] < OUTLIER_MIN_BULK:
+            continue
+        gap, bulk = _days(days[i - 1], days[i]), n - int(tail[i])
+        # few customers are spread thinly: their gaps must be larger to count as outliers
+        limit_days = _days(days[0], days[i - 1]) * max(0.5, OUTLIER_SMALL_BULK / bulk)
+        if gap > max(OUTLIER_MIN_GAP_DAYS, limit_days) and (
+                best is None or gap > best[1]):
+            best = (i, gap)
+    if best is None:
+        return
+    i, gap = best
+    shown = ", ".join(f"{d} ({c:,} customer{'s' if c != 1 else ''})"
+                      for d, c in list(zip(days[i:], counts[i:], strict=True))[::-1][:5])
+    more = f", and {len(days) - i - 5} more days" if len(days) - i > 5 else ""
+    warnings.warn(
+        f"The as-of date {as_of.isoformat()} (the latest purchase day in {label}) rests on "
+        f"{int(tail[i]):,} of {n:,} customers whose last purchase is {gap:,} days after every "
+        f"other customer's (latest {days[i - 1]}): {shown}{more}. Every recency is measured "
+        "from it. If those dates are typos, fix or drop those rows, or give the as-of date, "
+        f"e.g. as_of='{days[i - 1]}'.", AsOfWarning, stacklevel=5)
 
 
 def customer_level_sql(rel: Relation, columns: ResolvedColumns) -> tuple[list[str], str]:

@@ -155,16 +155,33 @@ def load_model(path: str | os.PathLike) -> RFMModel:
     """Read a model saved by :func:`save_model`. Only JSON is parsed; no code runs."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark an editor added is not an error
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ModelFormatError(f"Model file {path} does not exist. Check the path.") from None
+    except IsADirectoryError:
+        raise ModelFormatError(
+            f"Model file {path} is a folder; pass the model.json inside it.") from None
     except OSError as exc:
         raise ModelFormatError(f"Cannot read model file {path}: {exc.strerror}.") from None
+    except UnicodeDecodeError as exc:
+        raise ModelFormatError(
+            f"Model file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"position {exc.start} cannot be decoded as UTF-8); rfmkit writes model.json as "
+            "UTF-8. Pass the model.json that rfmkit wrote, or save the file as UTF-8."
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ModelFormatError(
             f"Model file {path} is not valid JSON (line {exc.lineno}: {exc.msg}). Pass a "
             "model.json written by rfmkit."
+        ) from None
+    except RecursionError:
+        # the parser recurses once per level: a hostile file of [[[[...]]]] ends here
+        raise ModelFormatError(
+            f"Model file {path} is nested too deeply to be a model (thousands of levels of "
+            "[ or {); a model.json written by rfmkit has a few. Pass a model.json written by "
+            "rfmkit."
         ) from None
     return model_from_dict(data, source=str(path))

@@ -47,6 +47,8 @@ from rfmkit.schema import (
     SEGMENT,
     InputShape,
 )
+from rfmkit.scoring.bins import _constant_score
+from rfmkit.scoring.ranks import CONSTANT_PERCENTILE
 from rfmkit.sql.metrics_query import MONEY, TEXT, MetricsQuery, id_text, quote, to_dialect
 
 if TYPE_CHECKING:
@@ -216,6 +218,8 @@ def _score_ctes(model: RFMModel) -> list[str]:
             count = " + ".join(
                 f"CASE WHEN {values[metric]} >= {_num(e)} THEN 1 ELSE 0 END" for e in inner)
             expr = f"1 + {count}" if count else "1"
+            if n == 1:  # constant at fit: the middle score, as RFMScorer gives it
+                expr = n = _constant_score(scorer.n_bins)
             exprs.append(f"CAST(LEAST(GREATEST({expr}, 1), {n}) AS BIGINT) AS {quote(score)}")
         return [f"scored AS (SELECT c.*, {', '.join(exprs)} FROM customers AS c)"]
     return _rank_ctes(scorer, values)
@@ -272,6 +276,9 @@ def _rank_ctes(scorer, values: dict[str, str]) -> list[str]:
         f"MAX(CASE WHEN metric = {index} THEN {rank} END) AS rank_{index}"
         for index in range(len(_METRIC_SCORE))) + " FROM rank_scan WHERE kind = 1 GROUP BY cid)")
     exprs = [
+        # constant at fit: the middle score, as RFMScorer gives it
+        f"{_num(CONSTANT_PERCENTILE)} AS {quote(score)}"
+        if len(scorer.rank_values_[metric]) == 1 else
         f"LEAST(GREATEST(k.rank_{index} / {_num(scorer.max_rank_[metric])} * 100, "
         f"CAST(0 AS DOUBLE)), CAST(100 AS DOUBLE)) AS {quote(score)}"
         for index, (metric, score) in enumerate(_METRIC_SCORE.items())

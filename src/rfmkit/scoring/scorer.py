@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,14 +14,20 @@ from sklearn.utils.validation import check_is_fitted
 
 from rfmkit import schema
 from rfmkit._validation import Interval, Options, validate_params
-from rfmkit.errors import InputError, ModelFormatError
-from rfmkit.scoring.bins import _quantile_edges, _scores_from_edges
-from rfmkit.scoring.caps import _check_caps, _plain_cap, _resolved_caps
+from rfmkit.errors import InputError, ModelFormatError, SmallDataWarning
+from rfmkit.scoring.bins import _quantile_edges, _scores_from_edges, _warn_constant
+from rfmkit.scoring.caps import _plain_cap, _resolved_caps, check_caps
 from rfmkit.scoring.inputs import _METRICS, NEGATED_METRICS, _metric_arrays, _oriented
-from rfmkit.scoring.ranks import _rank_table, _scores_from_ranks
+from rfmkit.scoring.ranks import CONSTANT_PERCENTILE, _rank_table, _scores_from_ranks
 from rfmkit.scoring.state import _scorer_from_state
 
-__all__ = ["RFMScorer"]
+__all__ = ["MAX_BINS", "RFMScorer"]
+
+#: The largest ``n_bins``. Frequency has so many ties that past ~20 bins most requested bins
+#: cannot exist, and a 5-level segment map reads its few realised scores as its lowest levels:
+#: on the demo data 100 bins gave 0 Champions (50 bins: 79; 5 to 20 bins: 368 to 172). For
+#: finer scores use ``method="percentile"``.
+MAX_BINS = 20
 
 _SCORE_OF = dict(zip(_METRICS, schema.SCORE_COLUMNS, strict=True))
 
@@ -36,15 +43,20 @@ class RFMScorer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_bins : int, default=5
-        Number of quantile bins (scores ``1..n_bins``). Used by ``method="quantile"`` only.
+        Number of quantile bins (scores ``1..n_bins``), 2 to :data:`MAX_BINS` (20). Used by
+        ``method="quantile"`` only.
     method : {"quantile", "percentile"}, default="quantile"
         ``"quantile"`` (Method Q, scikit-learn's ``KBinsDiscretizer(strategy="quantile",
         quantile_method="linear")`` plus one): edges are the linearly interpolated percentiles
         ``0, 100/n, ..., 100`` of each metric; an edge within 1e-8 of its predecessor is dropped
         (ties, warned with :class:`~rfmkit.errors.CollapsedBinsWarning`); a value's score is
-        1 + the number of inner edges ``<=`` the value. Integer scores.
+        1 + the number of inner edges ``<=`` the value. Integer scores. Fewer customers than
+        bins are scored too (some scores stay empty; :class:`~rfmkit.errors.SmallDataWarning`).
         ``"percentile"`` (Method P): score = average rank (ties share it) / largest average rank
         of the training data x 100, a float in ``[0, 100]``.
+        For both methods, a metric constant at fit cannot rank anyone: every customer gets the
+        middle score (``n_bins // 2 + 1``, or 50), with a
+        :class:`~rfmkit.errors.ConstantMetricWarning`.
     caps : dict or None, default=None
         Upper caps applied with ``min(value, cap)`` before binning or ranking, at fit and at
         transform: maps ``"recency"``, ``"frequency"`` or ``"monetary"`` to a number (fixed cap)
@@ -60,7 +72,8 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         Edges are on the "higher is better" scale: **recency edges are edges of -recency**
         (capped first). Score of a value ``v`` (``-recency`` for recency) =
         ``1 + #{inner edges e : e <= v}``, inner edges being ``edges[1:-1]``. A constant metric has
-        edges ``[c, c]`` and a single bin. ``None`` for ``method="percentile"``.
+        edges ``[c, c]``, a single bin, and the middle score ``n_bins // 2 + 1`` for every
+        value. ``None`` for ``method="percentile"``.
     n_bins_ : dict of str to int or None
         ``method="quantile"``: the realised number of bins per metric (``<= n_bins`` when ties
         merged bins). ``None`` for ``method="percentile"``.
@@ -104,7 +117,7 @@ class RFMScorer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict[str, list] = {
-        "n_bins": [Interval(numbers.Integral, 2, None, closed="left")],
+        "n_bins": [Interval(numbers.Integral, 2, MAX_BINS)],
         "method": [Options("quantile", "percentile")],
         "caps": [None, dict],
     }
@@ -132,16 +145,17 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         self : RFMScorer
         """
         validate_params(type(self).__name__, self.get_params(), self._parameter_constraints)
-        _check_caps(self.caps)
+        check_caps(self.caps)
         arrays = _metric_arrays(X)
         n = len(next(iter(arrays.values())))
         if n == 0:
             raise InputError("No customers to score: the customer table is empty.")
         if self.method == "quantile" and n < self.n_bins:
-            raise InputError(
-                f"Only {n} customer{'s' if n != 1 else ''} but n_bins={self.n_bins}: quantile "
-                "scores need at least one customer per bin. Use fewer bins (n_bins=) or more data."
-            )
+            warnings.warn(
+                f"Only {n} customer{'s' if n != 1 else ''} for n_bins={self.n_bins}: some "
+                "scores stay empty (scores are spread over 1..n_bins by quantile, with gaps). "
+                "Use fewer bins (n_bins=) or more data for scores that rank customers finely.",
+                SmallDataWarning, stacklevel=2)
 
         self.caps_ = _resolved_caps(self.caps, arrays)
 
@@ -158,6 +172,9 @@ class RFMScorer(TransformerMixin, BaseEstimator):
             self.rank_values_, self.rank_counts_, self.max_rank_ = {}, {}, {}
             for metric in _METRICS:
                 distinct, counts, max_rank = _rank_table(values[metric], n)
+                if len(distinct) == 1:
+                    _warn_constant(metric, distinct[0], f"{CONSTANT_PERCENTILE:g} of 0..100",
+                                   stacklevel=3)
                 self.rank_values_[metric] = distinct
                 self.rank_counts_[metric] = counts
                 self.max_rank_[metric] = max_rank
@@ -198,7 +215,8 @@ class RFMScorer(TransformerMixin, BaseEstimator):
         return pd.DataFrame(columns, index=index)
 
     def _bin_scores(self, metric: str, values: np.ndarray) -> np.ndarray:
-        return _scores_from_edges(self.bin_edges_[metric], self.n_bins_[metric], values)
+        return _scores_from_edges(self.bin_edges_[metric], self.n_bins_[metric], values,
+                                  requested=self.n_bins)
 
     def _rank_scores(self, metric: str, values: np.ndarray) -> np.ndarray:
         return _scores_from_ranks(

@@ -9,7 +9,7 @@ import numpy as np
 
 from rfmkit._validation import validate_params
 from rfmkit.errors import ModelFormatError, ParameterError
-from rfmkit.scoring.caps import _check_caps
+from rfmkit.scoring.caps import check_caps
 from rfmkit.scoring.inputs import _METRICS, NEGATED_METRICS
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ def _scorer_from_state(cls: type[RFMScorer], state: Mapping[str, Any]) -> RFMSco
     scorer = cls(**params)
     try:
         validate_params(cls.__name__, scorer.get_params(), cls._parameter_constraints)
-        _check_caps(scorer.caps)
+        check_caps(scorer.caps)
     except ParameterError as exc:
         raise _bad_state(str(exc)) from exc
     caps_ = state.get("caps_", {})

@@ -12,7 +12,7 @@ from rfmkit.segments.loading import load_segment_map
 from rfmkit.segments.map import SegmentMap
 from rfmkit.segments.rules import _fm, _is_int
 
-__all__ = ["assign_segments"]
+__all__ = ["assign_segments", "check_map_levels"]
 
 _AXIS_SCORE = {"r": schema.R_SCORE, "f": schema.F_SCORE, "m": schema.M_SCORE}
 
@@ -40,6 +40,20 @@ def _map_levels(scores: pd.DataFrame, axis: str, n_levels: int, map_levels: int)
     if n_levels == map_levels:
         return levels
     return (levels - 1) // (n_levels // map_levels) + 1
+
+
+def check_map_levels(segment_map: SegmentMap, n_levels: int) -> None:
+    """Raise SegmentMapError unless scores on ``n_levels`` levels can be read by the map: the
+    same number of levels, or a multiple of it (checked before any data is read)."""
+    if not _is_int(n_levels) or n_levels < 1:
+        raise SegmentMapError(f"n_levels must be a positive int. Got {n_levels!r} instead.")
+    L = segment_map.levels
+    if n_levels != L and n_levels % L:
+        raise SegmentMapError(
+            f"Segment map {segment_map.name!r} is written for score levels 1..{L} but the scores "
+            f"have {n_levels} levels; rescaling needs a multiple of {L} ({L}, {2 * L}, "
+            f"{3 * L}, ...). Score with n_bins={L}, or use a map written for {n_levels} levels."
+        )
 
 
 def assign_segments(
@@ -72,15 +86,8 @@ def assign_segments(
         has no fallback (the message lists those cells and their customer counts).
     """
     segment_map = load_segment_map(segment_map)
-    if not _is_int(n_levels) or n_levels < 1:
-        raise SegmentMapError(f"n_levels must be a positive int. Got {n_levels!r} instead.")
+    check_map_levels(segment_map, n_levels)
     L = segment_map.levels
-    if n_levels != L and n_levels % L:
-        raise SegmentMapError(
-            f"Segment map {segment_map.name!r} is written for score levels 1..{L} but the scores "
-            f"have {n_levels} levels; rescaling needs a multiple of {L} ({L}, {2 * L}, "
-            f"{3 * L}, ...). Score with n_bins={L}, or use a map written for {n_levels} levels."
-        )
     if not isinstance(scores, pd.DataFrame):
         raise InputError(f"Expected a DataFrame of scores; got {type(scores).__name__}.")
     # The columns of the map's natural grid are required (fm needs f and m), even when no rule

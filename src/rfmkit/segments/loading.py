@@ -69,17 +69,31 @@ def load_segment_map(name_or_path: str | Path | SegmentMap) -> SegmentMap:
             "or .json."
         )
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        # utf-8-sig: a byte-order mark an editor added is not an error
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SegmentMapError(
+            f"Segment map file {str(path)!r} is not UTF-8 text (byte "
+            f"{exc.object[exc.start]:#04x} at position {exc.start} cannot be decoded as "
+            "UTF-8). Save it as UTF-8."
+        ) from None
+    except OSError as exc:
         raise SegmentMapError(f"Cannot read segment map file {str(path)!r}: {exc}.") from exc
+    kind = "JSON" if suffix == ".json" else "YAML"
     try:
+        # safe_load builds only plain data: tags such as !!python/object are refused
         data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        kind = "JSON" if suffix == ".json" else "YAML"
         detail = " ".join(str(exc).split())
         raise SegmentMapError(
             f"Segment map file {str(path)!r} is not valid {kind}: {detail}"
         ) from exc
+    except RecursionError:
+        # both parsers recurse once per level: a hostile file of [[[[...]]]] ends here
+        raise SegmentMapError(
+            f"Segment map file {str(path)!r} is nested too deeply to be a segment map "
+            f"(thousands of levels of {kind} lists or mappings); a map has three or four."
+        ) from None
     if isinstance(data, dict) and "name" not in data:
         data = {"name": path.stem, **data}
     return SegmentMap.from_dict(data, source=f"segment map file {str(path)!r}")

@@ -93,8 +93,11 @@ def plot_cluster_profile(summary: Any) -> Figure:
     s = summary_of(summary)
     c = _clusters(s)
     profile = c["profile"]
+    # a constant metric (one realised bin) scores the middle of 1..requested bins
+    requested = s["scores"]["requested_bins"]
     scale = (0, 100) if s["scores"]["method"] == "percentile" else (
-        1, max(e["n_bins"] for e in s["scores"]["metrics"].values()))
+        1, max(e["n_bins"] if e["n_bins"] > 1 else requested
+               for e in s["scores"]["metrics"].values()))
     means = np.array([[np.nan if row.get(key) is None else row[key]
                        for key in ("r_score_mean", "f_score_mean", "m_score_mean")]
                       for row in profile], dtype="float64").reshape(len(profile), 3)

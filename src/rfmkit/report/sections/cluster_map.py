@@ -7,16 +7,18 @@ report use all customers; only this scatter is sampled.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from rfmkit import schema
+from rfmkit.errors import SmallDataWarning
 from rfmkit.report.sections.common import plain
 
 __all__ = ["MAP_DIGITS", "MAP_JITTER", "MAP_MIN_PER_CLUSTER", "PROJECTIONS", "TSNE_EXACT_MAX",
-           "cluster_map"]
+           "TSNE_MIN_POINTS", "cluster_map"]
 
 #: Every cluster keeps at least this many customers (or all it has) in the sampled map.
 MAP_MIN_PER_CLUSTER = 30
@@ -28,6 +30,9 @@ MAP_DIGITS = 3
 PROJECTIONS = ("pca", "tsne")
 #: t-SNE samples up to this size use exact gradients, larger ones Barnes-Hut.
 TSNE_EXACT_MAX = 200
+#: t-SNE needs more points than its perplexity and says nothing about a handful of points:
+#: smaller samples are mapped with PCA instead (with a SmallDataWarning).
+TSNE_MIN_POINTS = 10
 
 
 def _sample_rows(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -70,7 +75,9 @@ def _project(features: np.ndarray, centers: np.ndarray, rows: np.ndarray, projec
         vt = vt * signs[:, None]
         variance = sing**2
         ratio = variance / variance.sum() if variance.sum() > 0 else np.zeros_like(variance)
-        components = vt[:2]
+        # fewer than 3 customers give fewer than 2 components: the missing axis is flat
+        components = np.vstack([vt[:2], np.zeros((max(0, 2 - len(vt)), vt.shape[1]))])
+        ratio = np.concatenate([ratio, np.zeros(max(0, 2 - len(ratio)))])
         return ((features[rows] - mean) @ components.T, (centers - mean) @ components.T,
                 {"explained_variance_ratio": [float(r) for r in ratio[:2]],
                  "loadings": [[float(v) for v in comp] for comp in components]})
@@ -106,6 +113,12 @@ def cluster_map(model: Any, result: Any, *, scatter_sample: int, projection: str
         # Integer scores pile up on at most n_bins**3 points; a small seeded jitter shows mass.
         points[rows] += rng.uniform(-jitter, jitter, size=(len(rows), features.shape[1]))
     centers = np.asarray(clusterer.cluster_centers_, dtype="float64")
+    if projection == "tsne" and len(rows) < TSNE_MIN_POINTS:
+        warnings.warn(
+            f"The cluster map has only {len(rows)} customer(s); t-SNE needs at least "
+            f"{TSNE_MIN_POINTS}, so the map uses PCA (projection='pca').",
+            SmallDataWarning, stacklevel=2)
+        projection = "pca"
     xy, centers_xy, extra = _project(points, centers, rows, projection, random_state)
     names = list(getattr(model, "cluster_names_", None) or [])
     if centers_xy is None:  # t-SNE: label each cluster at the median of its sampled points

@@ -10,6 +10,7 @@ import pandas as pd
 
 from rfmkit import schema
 from rfmkit.report.sections.common import METRIC_LABELS, number_text, plain
+from rfmkit.scoring.bins import _constant_score
 from rfmkit.scoring.inputs import NEGATED_METRICS
 
 __all__ = ["PERCENTILE_SCORE_BINS", "scores"]
@@ -84,7 +85,9 @@ def scores(model: Any, result: Any) -> dict[str, Any]:
         if method == "quantile":
             edges = np.asarray(scorer.bin_edges_[metric], dtype="float64")
             realised = int(scorer.n_bins_[metric])
-            levels = np.arange(1, realised + 1)
+            # one realised bin (constant metric): every customer has the middle score
+            levels = (np.arange(1, realised + 1) if realised > 1
+                      else np.array([_constant_score(requested)]))
             counts = pd.Series(scores).value_counts().reindex(levels.astype("float64"),
                                                               fill_value=0)
             values = customers[metric].to_numpy(dtype="float64")
@@ -95,9 +98,9 @@ def scores(model: Any, result: Any) -> dict[str, Any]:
                 "collapsed": realised < requested,
                 "edges": [float(e) for e in natural],
                 "inner_edges": [float(e) for e in natural[1:-1]],
-                "bins": [{**r, "customers": int(c)}
-                         for r, c in zip(_bin_ranges(metric, edges, integer=integer),
-                                         counts.to_numpy(), strict=True)],
+                "bins": [{**r, "score": int(level), "customers": int(c)}
+                         for r, level, c in zip(_bin_ranges(metric, edges, integer=integer),
+                                                levels, counts.to_numpy(), strict=True)],
             })
         else:
             edges = np.linspace(0.0, 100.0, PERCENTILE_SCORE_BINS + 1)
