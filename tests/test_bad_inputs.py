@@ -108,7 +108,8 @@ def test_bad_input(case, corpus, earlier_run, tmp_path):
     if case["command"] == "segment" and case["behaviour"] != "error":
         args += ["--k-max", "4"]  # a shorter k search: the corpus is about inputs, not k
     done = _run(args, corpus)
-    stderr = " ".join(done.stderr.split())
+    said = done.stdout + done.stderr  # warnings: the run's summary (stdout) or stderr
+    stderr = " ".join(said.split())
 
     assert "Traceback" not in done.stderr, done.stderr
     assert _hashes(corpus / "files") == before_in, "an input file was modified"
@@ -119,10 +120,10 @@ def test_bad_input(case, corpus, earlier_run, tmp_path):
         assert after == before_out, "an error replaced or wrote output"
     else:
         assert done.returncode == 0, done.stderr
-        warned = "Warning" in done.stderr
-        assert warned == (case["behaviour"] == "warning"), done.stderr
+        warned = "Warning" in said
+        assert warned == (case["behaviour"] == "warning"), said
     for fragment in case["stderr"]:
-        assert fragment.lower() in stderr.lower(), (fragment, done.stderr)
+        assert fragment.lower() in stderr.lower(), (fragment, said)
     if "no_file" in checks:
         assert not (corpus / checks["no_file"]).exists(), "loading a file ran code"
     if case["behaviour"] != "error":
