@@ -1,0 +1,81 @@
+"""Per-customer purchase events for the CLV models, computed inside the engine.
+
+The transactions side of ``rfmkit clv``: like :func:`rfmkit.compute_rfm`, it reads the source
+with an engine and brings back one row per customer (see :mod:`rfmkit.sql.clv_query` for what
+counts as a purchase event).
+
+Duplicates. With an order id, two identical rows are one line read twice and are removed, as
+everywhere in rfmkit. Without one (CDNOW has none), identical rows cannot be told apart from two
+purchases of the same amount on the same day, so they are kept: the published CDNOW spend model
+counts its 21 such rows as purchases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from rfmkit.cleaning import CleaningRules
+from rfmkit.engines import Engine, get_engine
+from rfmkit.errors import InputError, ParameterError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.schema import ColumnMapping, InputShape, resolve_columns
+from rfmkit.sql.clv_query import FIRST_DAY, LAST_DAY, purchase_events_sql
+from rfmkit.sql.dialects import postgres_sql, spark_sql
+from rfmkit.sql.metrics_query import MetricsQuery
+
+_TRANSLATE = {"duckdb": lambda sql: sql, "postgres": postgres_sql, "spark": spark_sql}
+
+
+def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.date | None = None,
+                    columns: ColumnMapping | None = None, date_format: str | None = None,
+                    engine: str | Engine = "duckdb", table: str | None = None,
+                    delimiter: str | None = None) -> tuple[pd.DataFrame, str]:
+    """One row per customer with a purchase on or before ``calibration_end``: first and last
+    event day, events, repeat spend (and holdout events and spend with ``holdout_end``).
+
+    Returns the frame and the label of the source (for messages).
+    """
+    if holdout_end is not None and holdout_end <= calibration_end:
+        raise ParameterError(
+            f"holdout_end={holdout_end.isoformat()} must be after "
+            f"calibration_end={calibration_end.isoformat()}.")
+    own = isinstance(engine, str)
+    eng = get_engine(engine)
+    try:
+        rel = eng.read(source, table=table, delimiter=delimiter)
+        resolved = resolve_columns(rel.columns, columns, source=rel.label)
+        if resolved.shape is InputShape.CUSTOMERS:
+            raise InputError(
+                f"{rel.label} is a customer-level table; CLV needs the transactions (one row "
+                "per purchase, with its date and amount).")
+        has_order = resolved.mapping.order is not None
+        rules = CleaningRules(drop_duplicates=has_order, drop_cancellations=has_order)
+        options = MetricOptions(date_format=date_format)
+        query = MetricsQuery(rel.handle, resolved, rel.kinds, options, rules)
+        sql = purchase_events_sql(query, calibration_end, holdout_end)
+        frame = eng.query(_TRANSLATE[eng.name](sql))
+        span = eng.query(_TRANSLATE[eng.name](
+            f"SELECT MIN(CAST(ts AS DATE)) AS lo, MAX(CAST(ts AS DATE)) AS hi FROM "
+            f"({query.flagged_sql(None)}) AS f WHERE reason IS NULL OR amount = 0"))
+    finally:
+        if own:
+            eng.close()
+    lo, hi = (None if pd.isna(v) else pd.Timestamp(v).date() for v in span.iloc[0])
+    if lo is None:
+        raise InputError(f"{rel.label} has no purchase rows. Nothing to model.")
+    if not lo <= calibration_end < hi:
+        raise ParameterError(
+            f"calibration_end={calibration_end.isoformat()} is outside the data of {rel.label} "
+            f"(purchases from {lo.isoformat()} to {hi.isoformat()}): choose a date in that "
+            "range, with purchases after it, so that customers have time to repeat.")
+    if holdout_end is not None and holdout_end > hi:
+        raise ParameterError(
+            f"holdout_end={holdout_end.isoformat()} is after the last purchase of {rel.label} "
+            f"({hi.isoformat()}): the holdout would count purchases that can't be in the data.")
+    for col in (FIRST_DAY, LAST_DAY):
+        frame[col] = pd.to_datetime(frame[col])
+    frame["customer_id"] = frame["customer_id"].astype(str)
+    return frame.sort_values("customer_id", kind="stable").reset_index(drop=True), rel.label
