@@ -117,9 +117,10 @@ class CLVModel(BaseEstimator):
             delimiter: str | None = None) -> CLVModel:
         """Summarise ``X`` (transactions) in the engine and fit both models."""
         cal, hold, horizon = self._checked()
-        events, label = purchase_events(X, calibration_end=cal, holdout_end=hold,
-                                        columns=self.columns, date_format=self.date_format,
-                                        engine=engine, table=table, delimiter=delimiter)
+        events, label, daily = purchase_events(
+            X, calibration_end=cal, holdout_end=hold, columns=self.columns,
+            date_format=self.date_format, engine=engine, table=table, delimiter=delimiter,
+            tracking=True)
         summary = self.summarise(events, cal)
         repeat = summary[summary["frequency"] > 0]
         if len(repeat) < MIN_REPEAT_BUYERS:
@@ -141,6 +142,7 @@ class CLVModel(BaseEstimator):
         self.calibration_end_, self.holdout_end_, self.horizon_ = cal, hold, horizon
         self.n_customers_, self.n_repeat_buyers_ = len(summary), len(repeat)
         self.customers_ = self._values(summary, horizon)
+        self.repeat_purchases_by_day_ = daily
         return self
 
     def summarise(self, events: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
@@ -183,21 +185,37 @@ class CLVModel(BaseEstimator):
 
             raise NotFittedError("This CLVModel is not fitted yet; call fit first.")
         day = _date(as_of, "as_of") or self.calibration_end_
-        events, _ = purchase_events(X, calibration_end=day, columns=self.columns,
+        events, _, _ = purchase_events(X, calibration_end=day, columns=self.columns,
                                     date_format=self.date_format, engine=engine, table=table,
                                     delimiter=delimiter)
         return self._values(self.summarise(events, day), self.horizon_)
 
-    def expected_repeat_purchases(self, weeks_after_start: np.ndarray) -> np.ndarray:
+    def expected_repeat_purchases(self, times: np.ndarray) -> np.ndarray:
         """Cumulative expected repeat purchases of the calibration customers at each time (in
         the time unit, from the first customer's first purchase): the paper's tracking plot."""
         summary = self.customers_
         start = summary["T"].max()
         birth = start - summary["T"].to_numpy(float)  # each customer's first purchase
         out = []
-        for t in np.asarray(weeks_after_start, dtype=float):
+        for t in np.asarray(times, dtype=float):
             alive_for = np.clip(t - birth, 0, None)
             out.append(float(np.sum(bg_nbd.expected_purchases(self.bg_nbd_params_,
                                                               alive_for))))
         return np.array(out)
+
+    def tracking(self) -> pd.DataFrame:
+        """Cumulative repeat purchases per time unit since the cohort's first purchase,
+        actual against expected (the paper's Figure 2), up to the holdout end."""
+        unit = DAYS_PER_UNIT[self.time_unit]
+        start = pd.Timestamp(self.calibration_end_) - pd.Timedelta(
+            days=float(self.customers_["T"].max()) * unit)
+        end = pd.Timestamp(self.holdout_end_ or self.calibration_end_)
+        steps = np.arange(1, int(np.floor((end - start).days / unit)) + 1, dtype=float)
+        daily = self.repeat_purchases_by_day_
+        elapsed = (daily["day"] - start).dt.days.to_numpy(float) / unit
+        actual = [int(daily["repeats"][elapsed <= s].sum()) for s in steps]
+        return pd.DataFrame({"time": steps, "actual": actual,
+                             "expected": self.expected_repeat_purchases(steps),
+                             "holdout": steps * unit > (pd.Timestamp(self.calibration_end_)
+                                                        - start).days})
 

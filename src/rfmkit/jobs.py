@@ -178,3 +178,58 @@ def _open_engine(name: str, options: Mapping[str, Any] | None) -> Iterator[Engin
         yield eng
     finally:
         eng.close()
+
+
+@dataclass
+class CLVJobResult:
+    """What :func:`run_clv` produced: the fitted model, the per-customer and per-group values,
+    and the files written."""
+
+    model: Any
+    customers: Any
+    groups: Any
+    written: list[Path]
+    seconds: float = 0.0
+
+
+def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date | str,
+            holdout_end: dt.date | str | None = None, time_unit: str = "week",
+            horizon: float | None = None, discount_rate: float = 0.0,
+            model: str | os.PathLike | RFMModel | None = None, columns: Any = None,
+            date_format: str | None = None, engine: str = "duckdb",
+            engine_options: Mapping[str, Any] | None = None, table: str | None = None,
+            delimiter: str | None = None, report: bool = True,
+            title: str | None = None) -> CLVJobResult:
+    """Fit a :class:`~rfmkit.CLVModel` on ``source`` and write clv.json, customers_clv.parquet,
+    segments_clv.csv and report.html to ``out_dir``. With ``model`` (an RFM model), each
+    customer also gets the segment (and cluster) that model gives them at the calibration end.
+    """
+    from rfmkit.clv.segments import group_values
+    from rfmkit.clv_model import CLVModel
+    from rfmkit.export.clv_outputs import clv_files
+
+    started = time.perf_counter()
+    clv = CLVModel(calibration_end, holdout_end=holdout_end, time_unit=time_unit,
+                   horizon=horizon, discount_rate=discount_rate, columns=columns,
+                   date_format=date_format)
+    rfm = _as_model(model) if model is not None else None
+    with _open_engine(engine, engine_options) as eng:
+        clv.fit(source, engine=eng, table=table, delimiter=delimiter)
+        customers = clv.customers_
+        if rfm is not None:
+            segmented = rfm.segment(source, table=table, delimiter=delimiter,
+                                    as_of=clv.calibration_end_, engine=eng).customers
+            keep = [c for c in ("customer_id", "segment", "cluster", "cluster_name")
+                    if c in segmented]
+            customers = customers.merge(segmented[keep], on="customer_id", how="left")
+            # customers the RFM cleaning leaves out (only $0.00 purchases): named, not dropped
+            customers["segment"] = customers["segment"].fillna("(not segmented)")
+    groups = group_values(customers)
+    page = None
+    if report:
+        from rfmkit.report.clv_report import clv_report_html
+
+        def page() -> str:
+            return clv_report_html(clv, customers, groups, title=title)
+    written = write_files(out_dir, clv_files(clv, customers, groups, report_html=page))
+    return CLVJobResult(clv, customers, groups, written, time.perf_counter() - started)

@@ -22,7 +22,12 @@ from rfmkit.engines import Engine, get_engine
 from rfmkit.errors import InputError, ParameterError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ColumnMapping, InputShape, resolve_columns
-from rfmkit.sql.clv_query import FIRST_DAY, LAST_DAY, purchase_events_sql
+from rfmkit.sql.clv_query import (
+    FIRST_DAY,
+    LAST_DAY,
+    purchase_events_sql,
+    repeat_purchases_by_day_sql,
+)
 from rfmkit.sql.dialects import postgres_sql, spark_sql
 from rfmkit.sql.metrics_query import MetricsQuery
 
@@ -32,11 +37,13 @@ _TRANSLATE = {"duckdb": lambda sql: sql, "postgres": postgres_sql, "spark": spar
 def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.date | None = None,
                     columns: ColumnMapping | None = None, date_format: str | None = None,
                     engine: str | Engine = "duckdb", table: str | None = None,
-                    delimiter: str | None = None) -> tuple[pd.DataFrame, str]:
+                    delimiter: str | None = None, tracking: bool = False
+                    ) -> tuple[pd.DataFrame, str, pd.DataFrame | None]:
     """One row per customer with a purchase on or before ``calibration_end``: first and last
     event day, events, repeat spend (and holdout events and spend with ``holdout_end``).
 
-    Returns the frame and the label of the source (for messages).
+    Returns the frame, the label of the source (for messages) and, with ``tracking``, the
+    cohort's repeat purchases per day (``day``, ``repeats``) up to the holdout end.
     """
     if holdout_end is not None and holdout_end <= calibration_end:
         raise ParameterError(
@@ -57,6 +64,8 @@ def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.da
         query = MetricsQuery(rel.handle, resolved, rel.kinds, options, rules)
         sql = purchase_events_sql(query, calibration_end, holdout_end)
         frame = eng.query(_TRANSLATE[eng.name](sql))
+        daily = eng.query(_TRANSLATE[eng.name](repeat_purchases_by_day_sql(
+            query, calibration_end, holdout_end or calibration_end))) if tracking else None
         span = eng.query(_TRANSLATE[eng.name](
             f"SELECT MIN(CAST(ts AS DATE)) AS lo, MAX(CAST(ts AS DATE)) AS hi FROM "
             f"({query.flagged_sql(None)}) AS f WHERE reason IS NULL OR amount = 0"))
@@ -66,11 +75,11 @@ def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.da
     lo, hi = (None if pd.isna(v) else pd.Timestamp(v).date() for v in span.iloc[0])
     if lo is None:
         raise InputError(f"{rel.label} has no purchase rows. Nothing to model.")
-    if not lo <= calibration_end < hi:
+    if not lo <= calibration_end <= hi:
         raise ParameterError(
             f"calibration_end={calibration_end.isoformat()} is outside the data of {rel.label} "
-            f"(purchases from {lo.isoformat()} to {hi.isoformat()}): choose a date in that "
-            "range, with purchases after it, so that customers have time to repeat.")
+            f"(purchases from {lo.isoformat()} to {hi.isoformat()}): choose a day in that "
+            "range, late enough that customers have had time to buy again.")
     if holdout_end is not None and holdout_end > hi:
         raise ParameterError(
             f"holdout_end={holdout_end.isoformat()} is after the last purchase of {rel.label} "
@@ -78,4 +87,8 @@ def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.da
     for col in (FIRST_DAY, LAST_DAY):
         frame[col] = pd.to_datetime(frame[col])
     frame["customer_id"] = frame["customer_id"].astype(str)
-    return frame.sort_values("customer_id", kind="stable").reset_index(drop=True), rel.label
+    if daily is not None:
+        daily["day"] = pd.to_datetime(daily["day"])
+        daily = daily.sort_values("day").reset_index(drop=True)
+    frame = frame.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    return frame, rel.label, daily

@@ -70,7 +70,7 @@ def _standard_errors(log_likelihood: Callable[[np.ndarray], float], params: np.n
     hessian = np.empty((n, n))
     for i in range(n):
         for j in range(i, n):
-            def at(di: int, dj: int) -> float:
+            def at(di: int, dj: int, i: int = i, j: int = j) -> float:
                 p = params.copy()
                 p[i] += di * steps[i]
                 p[j] += dj * steps[j]
