@@ -10,9 +10,10 @@ of the calibration period). Equation numbers refer to the paper.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import betaln, gammaln, hyp2f1
+import pandas as pd
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from rfmkit.clv.fitting import Fit, fit_max_likelihood
+from rfmkit.clv.fitting import Fit, fit_max_likelihood, sample_rows
 
 PARAMETERS = ("r", "alpha", "a", "b")
 # several starts: the likelihood surface of (a, b) is flat for some data
@@ -32,6 +33,41 @@ def log_likelihood_each(params, x, t_x, T) -> np.ndarray:
     return common + np.logaddexp(survived, dropped)
 
 
+def _terms(params, x, t_x, T):
+    """log A, log B, log C of equation 6 (LL = A + log(B + C)); C is -inf without repeats."""
+    r, alpha, a, b = params
+    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) - betaln(a, b)
+    survived = betaln(a, b + x) - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dropped = np.where(x > 0, betaln(a + 1, np.maximum(b + x - 1, 1e-300))
+                           - (r + x) * np.log(alpha + t_x), -np.inf)
+    return common, survived, dropped
+
+
+def gradient_each(params, x, t_x, T) -> np.ndarray:
+    """d log-likelihood / d (r, α, a, b) of each customer, shape (4, n)."""
+    return _value_and_gradient_each(params, x, t_x, T)[1]
+
+
+def _value_and_gradient_each(params, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+    r, alpha, a, b = params
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    common, survived, dropped = _terms(params, x, t_x, T)
+    total = np.logaddexp(survived, dropped)
+    w_s, w_d = np.exp(survived - total), np.exp(dropped - total)  # shares of the two terms
+    psi_abx = digamma(a + b + x)
+    d_r = (digamma(r + x) - digamma(r) + np.log(alpha)
+           - w_s * np.log(alpha + T) - w_d * np.log(alpha + t_x))
+    d_alpha = r / alpha - (r + x) * (w_s / (alpha + T) + w_d / (alpha + t_x))
+    psi_ab = digamma(a + b)
+    b_x1 = np.maximum(b + x - 1, 1e-300)
+    d_a = (-(digamma(a) - psi_ab) + w_s * (digamma(a) - psi_abx)
+           + w_d * (digamma(a + 1) - psi_abx))
+    d_b = (-(digamma(b) - psi_ab) + w_s * (digamma(b + x) - psi_abx)
+           + w_d * np.where(x > 0, digamma(b_x1) - psi_abx, 0.0))
+    return common + total, np.vstack([d_r, d_alpha, d_a, d_b])
+
+
 def log_likelihood(params, x, t_x, T) -> float:
     """The total log-likelihood over customers."""
     return float(np.sum(log_likelihood_each(params, x, t_x, T)))
@@ -44,12 +80,34 @@ def fit(x, t_x, T) -> Fit:
     evaluated once and weighted by how many customers share it: on a day grid, a million
     customers have far fewer distinct histories.
     """
-    histories = np.column_stack([np.asarray(v, dtype=float) for v in (x, t_x, T)])
-    unique, counts = np.unique(histories, axis=0, return_counts=True)
-    ux, ut, uT = unique.T
-    weights = counts.astype(float)
-    return fit_max_likelihood(
-        lambda p: float(np.dot(weights, log_likelihood_each(p, ux, ut, uT))), PARAMETERS, _STARTS)
+    unique, inverse = distinct_histories(x, t_x, T)
+    weights = np.bincount(inverse, minlength=len(unique)).astype(float)
+    starts = _STARTS
+    sample = sample_rows(len(unique))
+    if sample is not None:
+        starts = [list(_fit_weighted(unique[sample], weights[sample], _STARTS).params.values())]
+    return _fit_weighted(unique, weights, starts)
+
+
+def distinct_histories(x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (x, t_x, T) rows, shape (k, 3), and each customer's row among them
+    (pandas' hash grouping: np.unique(axis=0) sorts, ten times slower on a million rows)."""
+    frame = pd.DataFrame({"x": np.asarray(x, dtype=float), "t_x": np.asarray(t_x, dtype=float),
+                          "T": np.asarray(T, dtype=float)})
+    codes = frame.groupby(["x", "t_x", "T"], sort=False).ngroup().to_numpy()
+    first = np.full(codes.max() + 1 if len(codes) else 0, -1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # the first customer of each history
+    return frame.to_numpy()[first], codes
+
+
+def _fit_weighted(histories: np.ndarray, weights: np.ndarray, starts) -> Fit:
+    ux, ut, uT = histories.T
+
+    def value_and_gradient(p):
+        values, gradients = _value_and_gradient_each(p, ux, ut, uT)
+        return float(values @ weights), gradients @ weights
+
+    return fit_max_likelihood(value_and_gradient, PARAMETERS, starts, n=float(weights.sum()))
 
 
 def p_alive(params, x, t_x, T) -> np.ndarray:

@@ -10,9 +10,9 @@ Only repeat buyers (x > 0) carry information about spend.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
-from rfmkit.clv.fitting import Fit, fit_max_likelihood
+from rfmkit.clv.fitting import Fit, fit_max_likelihood, sample_rows
 
 PARAMETERS = ("p", "q", "v")
 _STARTS = [(1.0, 1.0, 1.0), (5.0, 3.0, 15.0), (2.0, 10.0, 50.0)]
@@ -27,6 +27,18 @@ def log_likelihood_each(params, x, m_x) -> np.ndarray:
             + (px - 1) * np.log(m_x) + px * np.log(x) - (px + q) * np.log(v + m_x * x))
 
 
+def gradient_each(params, x, m_x) -> np.ndarray:
+    """d log-likelihood / d (p, q, γ) of each repeat buyer, shape (3, n)."""
+    p, q, v = params
+    x, m_x = np.asarray(x, dtype=float), np.asarray(m_x, dtype=float)
+    px = p * x
+    log_total = np.log(v + m_x * x)
+    psi = digamma(px + q)
+    return np.vstack([x * (psi - digamma(px) + np.log(m_x) + np.log(x) - log_total),
+                      psi - digamma(q) + np.log(v) - log_total,
+                      q / v - (px + q) / (v + m_x * x)])
+
+
 def log_likelihood(params, x, m_x) -> float:
     """The total log-likelihood over repeat buyers."""
     return float(np.sum(log_likelihood_each(params, x, m_x)))
@@ -37,7 +49,17 @@ def fit(x, m_x) -> Fit:
     x, m_x = np.asarray(x, dtype=float), np.asarray(m_x, dtype=float)
     scale = float(np.mean(m_x))
     starts = [(p, q, v * scale / 35.0) for p, q, v in _STARTS]  # γ scales with the currency
-    return fit_max_likelihood(lambda prm: log_likelihood(prm, x, m_x), PARAMETERS, starts)
+    sample = sample_rows(len(x))
+    if sample is not None:
+        starts = [list(_fit(x[sample], m_x[sample], starts).params.values())]
+    return _fit(x, m_x, starts)
+
+
+def _fit(x: np.ndarray, m_x: np.ndarray, starts) -> Fit:
+    def value_and_gradient(prm):
+        return log_likelihood(prm, x, m_x), gradient_each(prm, x, m_x).sum(axis=1)
+
+    return fit_max_likelihood(value_and_gradient, PARAMETERS, starts, n=float(len(x)))
 
 
 def population_mean_spend(params) -> float:

@@ -20,16 +20,20 @@ def customer_values(summary: pd.DataFrame, bg_params, gg_params, *, horizon: flo
     """``summary`` has ``frequency``, ``recency`` and ``T`` (in ``time_unit``) and
     ``monetary_value``; returns it with ``p_alive``, ``expected_purchases`` (over ``horizon``
     units), ``expected_spend`` (per purchase) and ``clv``."""
-    x, t_x, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    histories = summary[["frequency", "recency", "T"]].to_numpy(float)
+    # the purchase predictions depend only on the history: computed once per distinct one
+    unique, inverse = bg_nbd.distinct_histories(*histories.T)
+    x, t_x, T = unique.T
     out = summary.copy()
-    out["p_alive"] = bg_nbd.p_alive(bg_params, x, t_x, T)
-    out["expected_purchases"] = bg_nbd.conditional_expected_purchases(bg_params, horizon, x,
-                                                                      t_x, T)
-    spend = gamma_gamma.conditional_expected_spend(gg_params, x,
+    out["p_alive"] = bg_nbd.p_alive(bg_params, x, t_x, T)[inverse]
+    out["expected_purchases"] = bg_nbd.conditional_expected_purchases(
+        bg_params, horizon, x, t_x, T)[inverse]
+    spend = gamma_gamma.conditional_expected_spend(gg_params, histories[:, 0],
                                                    summary["monetary_value"].to_numpy(float))
     out["expected_spend"] = spend
     out["clv"] = spend * discounted_purchases(bg_params, x, t_x, T, horizon=horizon,
-                                              time_unit=time_unit, discount_rate=discount_rate)
+                                              time_unit=time_unit,
+                                              discount_rate=discount_rate)[inverse]
     return out
 
 
