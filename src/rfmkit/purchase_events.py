@@ -13,13 +13,14 @@ counts its 21 such rows as purchases.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Any
 
 import pandas as pd
 
 from rfmkit.cleaning import CleaningRules
 from rfmkit.engines import Engine, get_engine
-from rfmkit.errors import InputError, ParameterError
+from rfmkit.errors import InputError, ParameterError, RFMKitWarning
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ColumnMapping, InputShape, resolve_columns
 from rfmkit.sql.clv_query import (
@@ -31,6 +32,9 @@ from rfmkit.sql.clv_query import (
 from rfmkit.sql.dialects import postgres_sql, spark_sql
 from rfmkit.sql.metrics_query import MetricsQuery
 
+#: A holdout may end this many days after the last purchase (a period end after a quiet
+#: day or week) before a warning says the actual purchases are cut short.
+HOLDOUT_SLACK_DAYS = 7
 _TRANSLATE = {"duckdb": lambda sql: sql, "postgres": postgres_sql, "spark": spark_sql}
 
 
@@ -80,10 +84,12 @@ def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.da
             f"calibration_end={calibration_end.isoformat()} is outside the data of {rel.label} "
             f"(purchases from {lo.isoformat()} to {hi.isoformat()}): choose a day in that "
             "range, late enough that customers have had time to buy again.")
-    if holdout_end is not None and holdout_end > hi:
-        raise ParameterError(
-            f"holdout_end={holdout_end.isoformat()} is after the last purchase of {rel.label} "
-            f"({hi.isoformat()}): the holdout would count purchases that can't be in the data.")
+    if holdout_end is not None and (holdout_end - hi).days > HOLDOUT_SLACK_DAYS:
+        warnings.warn(RFMKitWarning(
+            f"holdout_end={holdout_end.isoformat()} is {(holdout_end - hi).days} days after the "
+            f"last purchase of {rel.label} ({hi.isoformat()}): the holdout's actual purchases "
+            "stop there, so the model will look as if it over-predicts. End the holdout at the "
+            "data's end."), stacklevel=2)
     for col in (FIRST_DAY, LAST_DAY):
         frame[col] = pd.to_datetime(frame[col])
     frame["customer_id"] = frame["customer_id"].astype(str)

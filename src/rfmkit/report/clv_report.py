@@ -39,7 +39,7 @@ def _p_alive_chart(customers: pd.DataFrame) -> str:
     fig = Figure(figsize=(10.5, 0.9 + 0.32 * len(names)), layout="constrained")
     ax = fig.subplots()
     ax.boxplot([customers.loc[customers["segment"] == n, "p_alive"] for n in names],
-               vert=False, tick_labels=names, showfliers=False, widths=0.6)
+               orientation="horizontal", tick_labels=names, showfliers=False, widths=0.6)
     ax.set_xlim(0, 1)
     ax.set_title("P(alive) per segment")
     ax.set_xlabel("probability that the customer is still active")
