@@ -104,3 +104,45 @@ def test_customer_level_input_is_refused():
                               "monetary": [10.0]})
     with pytest.raises(InputError, match="customer-level"):
         purchase_events(customers, calibration_end=CAL)
+
+
+@pytest.mark.postgres
+def test_postgres_gives_the_same_events(messy):
+    from pg_server import get_server
+    from rfmkit.engines.postgres import PostgresEngine
+    from rfmkit.engines.postgres_tables import write_tables
+
+    dsn = get_server().new_database()
+    write_tables(dsn, {"orders": messy})
+    expected, _, daily = purchase_events(messy, calibration_end=CAL, holdout_end=HOLD,
+                                         tracking=True)
+    engine = PostgresEngine(dsn)
+    try:
+        got, _, got_daily = purchase_events(dsn, table="orders", calibration_end=CAL,
+                                            holdout_end=HOLD, engine=engine, tracking=True)
+    finally:
+        engine.close()
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=False,
+                                  rtol=1e-12)
+    pd.testing.assert_frame_equal(got_daily, daily, check_dtype=False)
+
+
+@pytest.mark.spark
+def test_spark_gives_the_same_events(messy, tmp_path):
+    from rfmkit.engines import get_engine
+    from spark_session import get_session
+
+    get_session()
+    path = tmp_path / "messy.parquet"
+    messy.to_parquet(path, index=False)
+    expected, _, daily = purchase_events(str(path), calibration_end=CAL, holdout_end=HOLD,
+                                         tracking=True)
+    engine = get_engine("spark")
+    try:
+        got, _, got_daily = purchase_events(str(path), calibration_end=CAL, holdout_end=HOLD,
+                                            engine=engine, tracking=True)
+    finally:
+        engine.close()
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=False,
+                                  rtol=1e-12)
+    pd.testing.assert_frame_equal(got_daily, daily, check_dtype=False)
