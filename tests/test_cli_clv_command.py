@@ -70,3 +70,23 @@ def test_bad_calibration_end_is_a_clean_error(tmp_path):
     assert "Traceback" not in done.stderr
     assert "outside the data" in " ".join(done.stderr.split())
     assert not (tmp_path / "out").exists()
+
+
+@needs_cdnow
+def test_score_with_the_saved_clv_parameters_gives_the_fitted_values(tmp_path):
+    """`clv --model` saves the fitted parameters in model.json; `score` applies them."""
+    seg, clv, scored = tmp_path / "seg", tmp_path / "clv", tmp_path / "score"
+    assert _rfmkit("segment", str(CDNOW), "--out", str(seg), "--quiet").returncode == 0
+    done = _rfmkit("clv", str(CDNOW), "--calibration-end", "1997-09-30", "--model",
+                   str(seg / "model.json"), "--out", str(clv), "--quiet")
+    assert done.returncode == 0, done.stderr
+    saved = json.loads((clv / "model.json").read_text())
+    assert round(saved["clv"]["bg_nbd"]["r"], 4) == 0.2426
+    done = _rfmkit("score", str(CDNOW), "--model", str(clv / "model.json"), "--as-of",
+                   "1997-09-30", "--out", str(scored), "--quiet")
+    assert done.returncode == 0, done.stderr
+    customers = pd.read_parquet(scored / "customers.parquet")
+    fitted = pd.read_parquet(clv / "customers_clv.parquet").set_index("customer_id")
+    joined = customers.join(fitted, on="customer_id", rsuffix="_fit")
+    for column in ("p_alive", "expected_purchases", "clv"):
+        assert (joined[column] - joined[f"{column}_fit"]).abs().max() < 1e-9, column

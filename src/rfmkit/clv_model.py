@@ -175,6 +175,53 @@ class CLVModel(BaseEstimator):
     def gamma_gamma_params_(self) -> tuple[float, ...]:
         return tuple(self.gamma_gamma_.params[n] for n in gamma_gamma.PARAMETERS)
 
+    # --- saved state (the "clv" block of model.json) ---------------------------------------------
+    STATE_VERSION = 1
+
+    def to_state(self) -> dict:
+        """The fitted models as plain JSON-able data: parameters, settings and fit figures."""
+        return {
+            "state_version": self.STATE_VERSION,
+            "params": {"time_unit": self.time_unit, "discount_rate": float(self.discount_rate),
+                       "horizon": self.horizon_, "date_format": self.date_format,
+                       "columns": None if self.columns is None else self.columns.to_dict()},
+            "calibration_end": self.calibration_end_.isoformat(),
+            "holdout_end": None if self.holdout_end_ is None else self.holdout_end_.isoformat(),
+            "bg_nbd": {**self.bg_nbd_.params, "log_likelihood": self.bg_nbd_.log_likelihood},
+            "gamma_gamma": {**self.gamma_gamma_.params,
+                            "log_likelihood": self.gamma_gamma_.log_likelihood},
+            "customers": self.n_customers_, "repeat_buyers": self.n_repeat_buyers_,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> CLVModel:
+        """Rebuild a fitted model from :meth:`to_state` (validated; never runs code)."""
+        from rfmkit.clv.fitting import Fit
+
+        if state.get("state_version") != cls.STATE_VERSION:
+            raise ValueError(f"unknown CLV state version {state.get('state_version')!r}")
+        params = state["params"]
+        columns = params.get("columns")
+        model = cls(state["calibration_end"], holdout_end=state["holdout_end"],
+                    time_unit=params["time_unit"], horizon=params["horizon"],
+                    discount_rate=params["discount_rate"],
+                    columns=None if columns is None else ColumnMapping.from_dict(columns),
+                    date_format=params.get("date_format"))
+        cal, hold, horizon = model._checked()
+        fits = {}
+        for name, names in (("bg_nbd", bg_nbd.PARAMETERS), ("gamma_gamma", gamma_gamma.PARAMETERS)):
+            block = state[name]
+            values = {n: float(block[n]) for n in names}
+            if not all(np.isfinite(v) and v > 0 for v in values.values()):
+                raise ValueError(f"{name} parameters must be positive numbers")
+            fits[name] = Fit(values, dict.fromkeys(names, float("nan")),
+                             float(block["log_likelihood"]), True)
+        model.bg_nbd_, model.gamma_gamma_ = fits["bg_nbd"], fits["gamma_gamma"]
+        model.calibration_end_, model.holdout_end_, model.horizon_ = cal, hold, horizon
+        model.n_customers_ = int(state["customers"])
+        model.n_repeat_buyers_ = int(state["repeat_buyers"])
+        return model
+
     # --- prediction -------------------------------------------------------------------------------
     def predict(self, X: Any, *, as_of: dt.date | str | None = None, engine: Any = "duckdb",
                 table: str | None = None, delimiter: str | None = None) -> pd.DataFrame:

@@ -93,6 +93,9 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
     _check_outputs(fmt, target)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, as_of=as_of)
+    if getattr(model, "clv_", None) is not None:
+        _add_clv(model, result, source, engine=engine, engine_options=engine_options,
+                 table=table, delimiter=delimiter)
     written = write_files(out_dir, segmentation_files(result, fmt=fmt))
     destination = write_destination(target, result) if target else None
     return JobResult(result, written, model, destination, seconds=time.perf_counter() - started)
@@ -147,6 +150,21 @@ def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,
     with _open_engine(engine, engine_options) as eng:
         return model, model.segment(source, table=table, delimiter=delimiter, as_of=as_of,
                                     engine=eng)
+
+
+#: What `score` adds with a model that carries CLV parameters (see `rfmkit clv --model`).
+CLV_SCORE_COLUMNS = ("p_alive", "expected_purchases", "clv")
+
+
+def _add_clv(model: RFMModel, result: Segmentation, source: Any, *, engine: str,
+             engine_options: Mapping[str, Any] | None, table: str | None,
+             delimiter: str | None) -> None:
+    """P(alive), expected purchases and CLV at the scoring date, from the saved parameters."""
+    with _open_engine(engine, engine_options) as eng:
+        values = model.clv_.predict(source, as_of=result.as_of, engine=eng, table=table,
+                                    delimiter=delimiter)
+    columns = values.set_index("customer_id")[list(CLV_SCORE_COLUMNS)]
+    result.customers = result.customers.join(columns, on="customer_id")
 
 
 def _as_model(model: str | os.PathLike | RFMModel) -> RFMModel:
@@ -225,11 +243,20 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
             # customers the RFM cleaning leaves out (only $0.00 purchases): named, not dropped
             customers["segment"] = customers["segment"].fillna("(not segmented)")
     groups = group_values(customers)
+    files_model = None
+    if rfm is not None:
+        rfm.clv_ = clv  # saved with the RFM model: `score` adds P(alive) and CLV
+        from rfmkit.export.persistence import model_json
+
+        files_model = model_json(rfm)
     page = None
     if report:
         from rfmkit.report.clv_report import clv_report_html
 
         def page() -> str:
             return clv_report_html(clv, customers, groups, title=title)
-    written = write_files(out_dir, clv_files(clv, customers, groups, report_html=page))
+    files = clv_files(clv, customers, groups, report_html=page)
+    if files_model is not None:
+        files["model.json"] = lambda p: p.write_text(files_model, encoding="utf-8")
+    written = write_files(out_dir, files)
     return CLVJobResult(clv, customers, groups, written, time.perf_counter() - started)
