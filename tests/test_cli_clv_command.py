@@ -87,6 +87,7 @@ def test_score_with_the_saved_clv_parameters_gives_the_fitted_values(tmp_path):
     assert done.returncode == 0, done.stderr
     customers = pd.read_parquet(scored / "customers.parquet")
     fitted = pd.read_parquet(clv / "customers_clv.parquet").set_index("customer_id")
-    joined = customers.join(fitted, on="customer_id", rsuffix="_fit")
+    joined = customers.merge(fitted, left_on="customer_id", right_index=True,
+                             suffixes=("", "_fit"))
     for column in ("p_alive", "expected_purchases", "clv"):
         assert (joined[column] - joined[f"{column}_fit"]).abs().max() < 1e-9, column
