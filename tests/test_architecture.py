@@ -24,10 +24,12 @@ DRIVERS = ("duckdb", "pyspark", "py4j", "psycopg")
 FOUNDATIONS = ("rfmkit.errors", "rfmkit._validation", "rfmkit._version", "rfmkit.schema",
                "rfmkit.cleaning", "rfmkit.metric_options", "rfmkit.presets",
                "rfmkit.atomic_files", "rfmkit.html_repr")
-TRANSACTIONS_SIDE = ("rfmkit.sql", "rfmkit.engines", "rfmkit.metrics")
-CUSTOMER_SIDE = ("rfmkit.scoring", "rfmkit.segments", "rfmkit.clustering")
+TRANSACTIONS_SIDE = ("rfmkit.sql", "rfmkit.engines", "rfmkit.metrics",
+                     "rfmkit.purchase_events")
+CUSTOMER_SIDE = ("rfmkit.scoring", "rfmkit.segments", "rfmkit.clustering", "rfmkit.clv")
 LEAVING = ("rfmkit.export", "rfmkit.report")
-ORCHESTRATION = ("rfmkit.model", "rfmkit.segmentation", "rfmkit.jobs", "rfmkit.demo")
+ORCHESTRATION = ("rfmkit.model", "rfmkit.segmentation", "rfmkit.jobs", "rfmkit.demo",
+                 "rfmkit.clv_model")
 FACE = ("rfmkit.cli", "rfmkit.__main__")
 
 # folder -> what it must never import
@@ -36,14 +38,19 @@ FORBIDDEN = {
                    *ORCHESTRATION, *FACE),
     "rfmkit.engines": ("rfmkit.metrics", *CUSTOMER_SIDE, *LEAVING, *ORCHESTRATION, *FACE),
     "rfmkit.metrics": (*CUSTOMER_SIDE, *LEAVING, *ORCHESTRATION, *FACE),
+    "rfmkit.purchase_events": (*CUSTOMER_SIDE, *LEAVING, *ORCHESTRATION, *FACE),
     "rfmkit.scoring": (*DRIVERS, *TRANSACTIONS_SIDE, *LEAVING, *ORCHESTRATION, *FACE),
     "rfmkit.segments": (*DRIVERS, *TRANSACTIONS_SIDE, "rfmkit.scoring", "rfmkit.clustering",
                         *LEAVING, *ORCHESTRATION, *FACE),
     "rfmkit.clustering": (*DRIVERS, *TRANSACTIONS_SIDE, "rfmkit.segments", *LEAVING,
                           *ORCHESTRATION, *FACE),
+    "rfmkit.clv": (*DRIVERS, *TRANSACTIONS_SIDE, "rfmkit.scoring", "rfmkit.segments",
+                   "rfmkit.clustering", *LEAVING, *ORCHESTRATION, *FACE),
     "rfmkit.report": (*DRIVERS, *TRANSACTIONS_SIDE, "rfmkit.export", *ORCHESTRATION, *FACE),
     "rfmkit.export": (*DRIVERS, "rfmkit.jobs", "rfmkit.demo", *FACE),
     "rfmkit.model": (*DRIVERS, "rfmkit.sql", *LEAVING, "rfmkit.jobs", *FACE),
+    "rfmkit.clv_model": (*DRIVERS, "rfmkit.sql", "rfmkit.engines", *LEAVING, "rfmkit.jobs",
+                         *FACE),
     "rfmkit.segmentation": (*DRIVERS, *TRANSACTIONS_SIDE, *LEAVING, "rfmkit.model",
                             "rfmkit.jobs", *FACE),
     "rfmkit.jobs": (*DRIVERS, *FACE),

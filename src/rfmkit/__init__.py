@@ -77,6 +77,9 @@ _EXPORTS: dict[str, str] = {
     "run_score_in_engine": "jobs",
     "run_segment": "jobs",
     "JobResult": "jobs",
+    "run_clv": "jobs",
+    "CLVJobResult": "jobs",
+    "CLVModel": "clv_model",
 }
 
 __all__ = sorted(["__version__", *_EXPORTS])

@@ -101,6 +101,9 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
     _check_outputs(fmt, target, out_dir)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, as_of=as_of)
+    if getattr(model, "clv_", None) is not None:
+        _add_clv(model, result, source, engine=engine, engine_options=engine_options,
+                 table=table, delimiter=delimiter)
     written, destination = write_outputs(out_dir, segmentation_files(result, fmt=fmt), result,
                                          target=target, replaces=SCORE_NAMES)
     return JobResult(result, written, model, destination, seconds=time.perf_counter() - started)
@@ -174,6 +177,21 @@ def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,
                                     engine=eng)
 
 
+#: What `score` adds with a model that carries CLV parameters (see `rfmkit clv --model`).
+CLV_SCORE_COLUMNS = ("p_alive", "expected_purchases", "clv")
+
+
+def _add_clv(model: RFMModel, result: Segmentation, source: Any, *, engine: str,
+             engine_options: Mapping[str, Any] | None, table: str | None,
+             delimiter: str | None) -> None:
+    """P(alive), expected purchases and CLV at the scoring date, from the saved parameters."""
+    with _open_engine(engine, engine_options) as eng:
+        values = model.clv_.predict(source, as_of=result.as_of, engine=eng, table=table,
+                                    delimiter=delimiter)
+    columns = values.set_index("customer_id")[list(CLV_SCORE_COLUMNS)]
+    result.customers = result.customers.join(columns, on="customer_id")
+
+
 def _as_model(model: str | os.PathLike | RFMModel) -> RFMModel:
     return model if isinstance(model, RFMModel) else load_model(model)
 
@@ -203,3 +221,68 @@ def _open_engine(name: str, options: Mapping[str, Any] | None) -> Iterator[Engin
         yield eng
     finally:
         eng.close()
+
+
+@dataclass
+class CLVJobResult:
+    """What :func:`run_clv` produced: the fitted model, the per-customer and per-group values,
+    and the files written."""
+
+    model: Any
+    customers: Any
+    groups: Any
+    written: list[Path]
+    seconds: float = 0.0
+
+
+def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date | str,
+            holdout_end: dt.date | str | None = None, time_unit: str = "week",
+            horizon: float | None = None, discount_rate: float = 0.0,
+            model: str | os.PathLike | RFMModel | None = None, columns: Any = None,
+            date_format: str | None = None, engine: str = "duckdb",
+            engine_options: Mapping[str, Any] | None = None, table: str | None = None,
+            delimiter: str | None = None, report: bool = True,
+            title: str | None = None) -> CLVJobResult:
+    """Fit a :class:`~rfmkit.CLVModel` on ``source`` and write clv.json, customers_clv.parquet,
+    segments_clv.csv and report.html to ``out_dir``. With ``model`` (an RFM model), each
+    customer also gets the segment (and cluster) that model gives them at the calibration end.
+    """
+    from rfmkit.clv.segments import group_values
+    from rfmkit.clv_model import CLVModel
+    from rfmkit.export.clv_outputs import CLV_NAMES, clv_files
+
+    started = time.perf_counter()
+    _check_out_dir(out_dir)
+    clv = CLVModel(calibration_end, holdout_end=holdout_end, time_unit=time_unit,
+                   horizon=horizon, discount_rate=discount_rate, columns=columns,
+                   date_format=date_format)
+    rfm = _as_model(model) if model is not None else None
+    with _open_engine(engine, engine_options) as eng:
+        clv.fit(source, engine=eng, table=table, delimiter=delimiter)
+        customers = clv.customers_
+        if rfm is not None:
+            segmented = rfm.segment(source, table=table, delimiter=delimiter,
+                                    as_of=clv.calibration_end_, engine=eng).customers
+            keep = [c for c in ("customer_id", "segment", "cluster", "cluster_name")
+                    if c in segmented]
+            customers = customers.merge(segmented[keep], on="customer_id", how="left")
+            # customers the RFM cleaning leaves out (only $0.00 purchases): named, not dropped
+            customers["segment"] = customers["segment"].fillna("(not segmented)")
+    groups = group_values(customers)
+    files_model = None
+    if rfm is not None:
+        rfm.clv_ = clv  # saved with the RFM model: `score` adds P(alive) and CLV
+        from rfmkit.export.persistence import model_json
+
+        files_model = model_json(rfm)
+    page = None
+    if report:
+        from rfmkit.report.clv_report import clv_report_html
+
+        def page() -> str:
+            return clv_report_html(clv, customers, groups, title=title)
+    files = clv_files(clv, customers, groups, report_html=page)
+    if files_model is not None:
+        files["model.json"] = lambda p: p.write_text(files_model, encoding="utf-8")
+    written = write_files(out_dir, files, replaces=CLV_NAMES)
+    return CLVJobResult(clv, customers, groups, written, time.perf_counter() - started)

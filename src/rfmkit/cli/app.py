@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 import rfmkit
+from rfmkit.cli import clv_command  # noqa: F401  (registers `rfmkit clv`)
 from rfmkit.cli.commands import app
 from rfmkit.cli.display import err, out, print_error
 from rfmkit.cli.errors import state

@@ -52,6 +52,8 @@ def model_to_dict(model: RFMModel) -> dict[str, Any]:
             "fingerprint": model.training_fingerprint_,
             "quality": model.quality_.to_dict(),
         },
+        # fitted by `rfmkit clv --model`: `score` then adds P(alive) and CLV without refitting
+        "clv": None if getattr(model, "clv_", None) is None else model.clv_.to_state(),
     }
 
 
@@ -122,6 +124,11 @@ def _model_from_valid_dict(data: dict) -> RFMModel:
     model.cluster_changes_ = None
     model.training_fingerprint_ = str(data["training"]["fingerprint"])
     model.quality_ = _quality_from_dict(data["training"]["quality"])
+    model.clv_ = None
+    if data.get("clv") is not None:
+        from rfmkit.clv_model import CLVModel
+
+        model.clv_ = CLVModel.from_state(data["clv"])
     return model
 
 

@@ -1,0 +1,124 @@
+"""CLVModel: the published CDNOW fit, reproduced; parameters, errors and warnings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from rfmkit.clv_model import CLVDependenceWarning, CLVModel
+from rfmkit.errors import InputError, ParameterError
+
+CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.parquet"
+needs_cdnow = pytest.mark.skipif(not CDNOW.exists(), reason=f"{CDNOW} is not there")
+
+
+def _sig(value: float, digits: int = 3) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+@pytest.fixture(scope="module")
+def cdnow_fit():
+    return CLVModel("1997-09-30", holdout_end="1998-06-30").fit(str(CDNOW))
+
+
+@needs_cdnow
+def test_bg_nbd_reproduces_the_paper(cdnow_fit):
+    """Fader, Hardie & Lee (2005): r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL = -9582.4."""
+    fit = cdnow_fit.bg_nbd_
+    assert [_sig(fit.params[k]) for k in ("r", "alpha", "a", "b")] == [0.243, 4.41, 0.793, 2.43]
+    assert [round(fit.params[k], 4) for k in ("r", "alpha", "a", "b")] == [
+        0.2426, 4.4136, 0.7929, 2.4259]
+    assert round(fit.log_likelihood, 1) == -9582.4
+    assert cdnow_fit.n_customers_ == 2357
+    assert int(cdnow_fit.customers_["frequency"].sum()) == 2457  # the paper's repeat purchases
+
+
+@needs_cdnow
+def test_gamma_gamma_reproduces_the_published_fit(cdnow_fit):
+    """Fader & Hardie (2013): 946 repeat buyers, mean spend $35.08, p = 6.25, q = 3.74,
+    γ = 15.44."""
+    fit = cdnow_fit.gamma_gamma_
+    repeat = cdnow_fit.customers_.query("frequency > 0")
+    assert cdnow_fit.n_repeat_buyers_ == len(repeat) == 946
+    assert round(repeat["monetary_value"].mean(), 2) == 35.08
+    assert [_sig(fit.params[k]) for k in ("p", "q", "v")] == [6.25, 3.74, 15.4]
+    assert [round(fit.params[k], 4) for k in ("p", "q", "v")] == [6.2496, 3.7442, 15.4435]
+
+
+@needs_cdnow
+def test_holdout_weeks_40_to_78(cdnow_fit):
+    """Predicted against actual repeat purchases in the 39-week holdout."""
+    customers = cdnow_fit.customers_
+    assert cdnow_fit.horizon_ == 39.0
+    actual = int(customers["actual_purchases"].sum())
+    predicted = float(customers["expected_purchases"].sum())
+    assert actual == 1882
+    assert predicted == pytest.approx(1653.4, abs=0.5)
+    tracking = cdnow_fit.expected_repeat_purchases([39.0, 78.0])
+    assert tracking[0] == pytest.approx(2457, rel=0.03)  # the fit tracks the calibration
+    assert tracking[1] - tracking[0] == pytest.approx(actual, rel=0.15)
+
+
+@needs_cdnow
+def test_predict_on_the_training_data_gives_the_fitted_values(cdnow_fit):
+    again = cdnow_fit.predict(str(CDNOW))
+    columns = ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
+               "expected_purchases", "expected_spend", "clv"]
+    pd.testing.assert_frame_equal(again[columns], cdnow_fit.customers_[columns])
+
+
+@needs_cdnow
+def test_discounting_lowers_value(cdnow_fit):
+    discounted = clone(cdnow_fit).set_params(discount_rate=0.15).fit(str(CDNOW))
+    plain = cdnow_fit.customers_["clv"].to_numpy()
+    lower = discounted.customers_["clv"].to_numpy()
+    assert np.all(lower <= plain + 1e-12) and lower.sum() < plain.sum()
+    ratio = cdnow_fit.customers_["clv"] / (cdnow_fit.customers_["expected_purchases"]
+                                           * cdnow_fit.customers_["expected_spend"])
+    assert np.allclose(ratio[cdnow_fit.customers_["expected_purchases"] > 0], 1.0)
+
+
+def test_init_only_stores_and_parameters_are_checked():
+    model = CLVModel("1997-09-30", time_unit="fortnight")
+    assert model.get_params()["time_unit"] == "fortnight"
+    with pytest.raises(ParameterError, match="time_unit"):
+        model.fit("unused.csv")
+    with pytest.raises(ParameterError, match="calibration_end"):
+        CLVModel().fit("unused.csv")
+    with pytest.raises(ParameterError, match="holdout_end"):
+        CLVModel("1997-09-30", holdout_end="1997-01-01").fit("unused.csv")
+    with pytest.raises(ParameterError, match="discount_rate"):
+        CLVModel("1997-09-30", discount_rate=-0.1).fit("unused.csv")
+
+
+def _orders(n_customers: int, repeaters: int, *, spend_follows_frequency: bool = False):
+    rows = []
+    start = dt.date(2023, 1, 1)
+    for c in range(n_customers):
+        n = 1 + (1 + c % 5 if c < repeaters else 0)
+        for k in range(n):
+            amount = 10.0 * n if spend_follows_frequency else 10.0 + (c * 7 + k * 3) % 40
+            rows.append((f"c{c}", start + dt.timedelta(days=(c % 30) + 9 * k), amount))
+    return pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+
+
+def test_too_few_repeat_buyers_is_a_clear_error():
+    with pytest.raises(InputError, match="repeat buyers"):
+        CLVModel("2023-02-19").fit(_orders(100, 5))
+
+
+def test_calibration_end_outside_the_data_is_a_clear_error():
+    with pytest.raises(ParameterError, match="outside the data"):
+        CLVModel("2030-01-01").fit(_orders(100, 60))
+    with pytest.raises(ParameterError, match="outside the data"):
+        CLVModel("2020-01-01").fit(_orders(100, 60))
+
+
+def test_dependence_between_frequency_and_spend_warns():
+    with pytest.warns(CLVDependenceWarning, match="Spearman"):
+        CLVModel("2023-03-01").fit(_orders(200, 150, spend_follows_frequency=True))
