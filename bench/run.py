@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from peers import IMPLEMENTATIONS, RFMKIT
 
 HERE = Path(__file__).resolve().parent
