@@ -7,6 +7,8 @@ input (this week's transactions, another shop's, a customer-level table) without
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 import hashlib
 from typing import Any
@@ -70,7 +72,7 @@ class RFMModel(BaseEstimator):
         Reference method whose defaults to use (METHODS.md sections 3 and 4).
     columns : ColumnMapping or None
         Input column roles; undetected roles are found from common names.
-    as_of, frequency, monetary, consolidate_days, date_format
+    as_of, frequency, monetary, consolidate_days, date_format, date_order
         Metric definitions, see :class:`~rfmkit.MetricOptions`.
     returns, drop_cancellations, drop_duplicates
         Cleaning rules, see :class:`~rfmkit.CleaningRules`.
@@ -136,7 +138,7 @@ class RFMModel(BaseEstimator):
         "columns": [None, ColumnMapping],
         "as_of": [None, dt.date, str],
         **_or_none(METRIC_CONSTRAINTS, "frequency", "monetary", "consolidate_days",
-                   "date_format"),
+                   "date_format", "date_order"),
         **_or_none(CLEANING_CONSTRAINTS, "returns", "drop_cancellations", "drop_duplicates"),
         **_or_none(RFMScorer._parameter_constraints, "n_bins", "caps", score_method="method"),
         "segment_map": [None, str, SegmentMap],
@@ -158,6 +160,7 @@ class RFMModel(BaseEstimator):
         monetary: str | None = None,
         consolidate_days: bool | None = None,
         date_format: str | None = None,
+        date_order: str | None = None,
         returns: str | None = None,
         drop_cancellations: bool | None = None,
         drop_duplicates: bool | None = None,
@@ -184,6 +187,7 @@ class RFMModel(BaseEstimator):
         self.monetary = monetary
         self.consolidate_days = consolidate_days
         self.date_format = date_format
+        self.date_order = date_order
         self.returns = returns
         self.drop_cancellations = drop_cancellations
         self.drop_duplicates = drop_duplicates
@@ -263,6 +267,10 @@ class RFMModel(BaseEstimator):
             rfm = compute_rfm(X, columns=self.columns, options=self.metric_options_,
                               cleaning=self.cleaning_rules_, engine=engine or self.engine,
                               table=table, delimiter=delimiter)
+        if self.metric_options_.date_format is None and rfm.quality.date_format is not None:
+            # the format detected in the training dates: scoring must read dates the same way
+            self.metric_options_ = dataclasses.replace(
+                self.metric_options_, date_format=rfm.quality.date_format)
         customers = rfm.customers
         self.columns_ = rfm.columns
         self.column_kinds_ = rfm.kinds

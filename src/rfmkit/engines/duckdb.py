@@ -20,6 +20,7 @@ import pandas as pd
 from rfmkit.cleaning import CleaningRules, QualityReport
 from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
+from rfmkit.engines.input_checks import prepare_input
 from rfmkit.errors import InputError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ResolvedColumns
@@ -108,7 +109,6 @@ class DuckDBEngine:
             self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         self._counter = itertools.count()
         self._attached: dict[str, str] = {}
-        self._csv_views: dict[str, tuple[str, str | None]] = {}  # view -> (path, delimiter)
 
     # --- reading ---------------------------------------------------------------------------------
     def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None
@@ -128,8 +128,6 @@ class DuckDBEngine:
             label = type(source).__name__
             self.con.register(view, _as_registrable(source))
         rel = self._describe(view, label)
-        if isinstance(source, (str, os.PathLike)) and _suffix(label) in _CSV_SUFFIXES:
-            self._csv_views[rel.handle] = (label, delimiter)
         if len(rel.columns) == 1 and _suffix(label) in _CSV_SUFFIXES:
             # One column whose name holds a delimiter: the sniffer (or the given delimiter) split
             # nothing. Checked for a given delimiter too: a wrong --delimiter fails the same way.
@@ -224,9 +222,12 @@ class DuckDBEngine:
     def customer_metrics(self, rel: Relation, columns: ResolvedColumns,
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
-        rel = self._dates_as_text(rel, columns, options)
-        return run_customer_metrics(rel, columns, options, rules, fetch=self._rows,
-                                    fetch_frame=self._frame, store=self._store)
+        options, money = prepare_input(rel, columns, options, self._rows)
+        customers, report = run_customer_metrics(rel, columns, options, rules, fetch=self._rows,
+                                                 fetch_frame=self._frame, store=self._store,
+                                                 money=money)
+        report.date_format = options.date_format
+        return customers, report
 
     def _rows(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
@@ -242,20 +243,6 @@ class DuckDBEngine:
         flagged = quote(f"rfm_flagged_{next(self._counter)}")
         self.con.execute(f"CREATE TEMP TABLE {flagged} AS {sql}")
         return flagged, lambda: self.con.execute(f"DROP TABLE IF EXISTS {flagged}")
-
-    def _dates_as_text(self, rel: Relation, columns: ResolvedColumns,
-                       options: MetricOptions) -> Relation:
-        """A given date format must win over the CSV sniffer's guess (it reads 01/02/2020 as
-        1 February): re-read the date column of a CSV as text, to be parsed with the format."""
-        col = columns.mapping.date
-        csv = self._csv_views.get(rel.handle)
-        if options.date_format is None or csv is None or rel.kinds[col] not in TIME_KINDS:
-            return rel
-        path, delimiter = csv
-        view = f"rfm_source_{next(self._counter)}"
-        select = _read_csv(path, delimiter, text_columns=(col,))
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {select}")
-        return self._describe(view, rel.label)
 
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
         return run_customer_table(rel, columns, fetch=self._rows, fetch_frame=self._frame)
@@ -342,15 +329,15 @@ class DuckDBEngine:
         return shown + where, rows
 
 
-def _read_csv(path: str, delimiter: str | None, text_columns: tuple[str, ...] = ()) -> str:
-    opts = ["header = true", "sample_size = 100000"]
+def _read_csv(path: str, delimiter: str | None) -> str:
+    # Every column as text: ids stay text (never through a float), and a column whose values
+    # change type after the sniffer's sample is parsed row by row like any text, its
+    # unparseable rows counted (unparseable_date / unparseable_amount), never an error.
+    opts = ["header = true", "all_varchar = true", "sample_size = 100000"]
     if delimiter is not None:
         opts.append(f"delim = {literal(delimiter)}")
     elif _suffix(path).startswith(".tsv"):
         opts.append("delim = '\t'")
-    if text_columns:
-        types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in text_columns)
-        opts.append(f"types = {{{types}}}")
     return f"SELECT * FROM read_csv({literal(path)}, {', '.join(opts)})"
 
 
