@@ -18,6 +18,7 @@ from rfmkit.cli.options import (
     Customer,
     DateCol,
     DateFormat,
+    DayFirst,
     Delimiter,
     Dialect,
     Engine,
@@ -37,6 +38,7 @@ from rfmkit.cli.options import (
     SparkMaster,
     TableOpt,
     To,
+    date_order,
     engine_options,
 )
 
@@ -103,7 +105,7 @@ def segment(
     quantity: Quantity = None, price: Price = None, recency: RecencyCol = None,
     frequency_column: FrequencyCol = None, monetary_column: MonetaryCol = None,
     table: TableOpt = None, delimiter: Delimiter = None, date_format: DateFormat = None,
-    engine: Engine = "duckdb",
+    dayfirst: DayFirst = None, engine: Engine = "duckdb",
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Reference date YYYY-MM-DD (default: latest purchase date).",
         rich_help_panel="Metrics")] = None,
@@ -171,7 +173,8 @@ def segment(
                          quantity=quantity, price=price, recency=recency,
                          frequency=frequency_column, monetary=monetary_column),
         as_of=as_of, frequency=frequency, monetary=monetary,
-        consolidate_days=consolidate_days, date_format=date_format, returns=returns,
+        consolidate_days=consolidate_days, date_format=date_format,
+        date_order=date_order(dayfirst), returns=returns,
         drop_duplicates=drop_duplicates, drop_cancellations=drop_cancellations,
         score_method=score_method, n_bins=bins,
         caps=_caps(cap_frequency, cap_monetary, cap_quantile), segment_map=segment_map,

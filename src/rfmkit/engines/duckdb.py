@@ -374,13 +374,28 @@ def read_excel(path: str, *, sheet: str | None = None):
     rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
     if not rows:
         raise InputError(f"Sheet {sheet!r} of {path} is empty.")
-    header = [str(h).strip() for h in rows[0]]
+    header = _unique_names([str(h).strip() or f"column{i + 1}" for i, h in enumerate(rows[0])])
     data = rows[1:]
     arrays = {}
     for i, name in enumerate(header):
         values = [None if (i >= len(r) or r[i] == "") else r[i] for r in data]
-        arrays[name or f"column{i + 1}"] = _excel_column(values)
+        arrays[name] = _excel_column(values)
     return pa.table(arrays)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """Repeated headers as DuckDB's CSV reader names them (amount, amount_1, ...): a dict keyed
+    by name would keep only the last of them."""
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        unique, n = name, 0
+        while unique in seen:
+            n += 1
+            unique = f"{name}_{n}"
+        seen.add(unique)
+        out.append(unique)
+    return out
 
 
 def _excel_column(values: list):
