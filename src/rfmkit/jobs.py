@@ -45,7 +45,8 @@ class JobResult:
 def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None = None,
                 params: Mapping[str, Any] | None = None, engine: str = "duckdb",
                 engine_options: Mapping[str, Any] | None = None, table: str | None = None,
-                delimiter: str | None = None, fmt: str = "parquet", target: str | None = None,
+                delimiter: str | None = None, encoding: str | None = None, fmt: str = "parquet",
+                target: str | None = None,
                 previous_model: str | os.PathLike | RFMModel | None = None,
                 registered_model_name: str | None = None, alias: str | None = None,
                 tracking_uri: str | None = None) -> JobResult:
@@ -68,7 +69,7 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     model = RFMModel(preset, **dict(params or {}), engine=engine, previous_model=previous_model)
     model.resolved_params()  # every parameter checked before any data is read
     with _open_engine(engine, engine_options) as eng:
-        model.fit(source, table=table, delimiter=delimiter, engine=eng)
+        model.fit(source, table=table, delimiter=delimiter, encoding=encoding, engine=eng)
     result = model.result_
     written = write_files(out_dir, segmentation_files(result, fmt=fmt, model=model))
     destination = write_destination(target, result) if target else None
@@ -84,7 +85,7 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
 
 def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | os.PathLike, *,
               engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
-              table: str | None = None, delimiter: str | None = None,
+              table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
               as_of: dt.date | str | None = None, fmt: str = "parquet",
               target: str | None = None) -> JobResult:
     """Apply a saved model to ``source`` (frozen bin edges, map and clusters) and write the
@@ -92,7 +93,7 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
     started = time.perf_counter()
     _check_outputs(fmt, target)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
-                           table=table, delimiter=delimiter, as_of=as_of)
+                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
     written = write_files(out_dir, segmentation_files(result, fmt=fmt))
     destination = write_destination(target, result) if target else None
     return JobResult(result, written, model, destination, seconds=time.perf_counter() - started)
@@ -100,7 +101,7 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
 
 def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | os.PathLike, *,
                engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
-               table: str | None = None, delimiter: str | None = None,
+               table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
                as_of: dt.date | str | None = None, title: str | None = None,
                projection: str = "pca") -> JobResult:
     """Apply a saved model to ``source`` and write ``out_dir/report.html``."""
@@ -108,7 +109,7 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
 
     started = time.perf_counter()
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
-                           table=table, delimiter=delimiter, as_of=as_of)
+                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
     page = build_report(model, result, title=title, projection=projection).html()
     written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")})
     return JobResult(result, written, model, seconds=time.perf_counter() - started)
@@ -117,7 +118,7 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
 def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: str, *,
                         engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                         table: str | None = None, delimiter: str | None = None,
-                        as_of: dt.date | str | None = None) -> Any:
+                        encoding: str | None = None, as_of: dt.date | str | None = None) -> Any:
     """Score ``source`` inside the engine into the table ``into``; returns the
     :class:`~rfmkit.export.in_engine_scoring.WrittenTable` (name, engine, row count)."""
     from rfmkit.export.in_engine_scoring import score_in_engine
@@ -126,7 +127,7 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
     as_of = _as_of(as_of)
     with _open_engine(engine, engine_options) as eng:
         return score_in_engine(model, source, engine=eng, table=table, delimiter=delimiter,
-                               as_of=as_of, into=into)
+                               encoding=encoding, as_of=as_of, into=into)
 
 
 def _check_outputs(fmt: str, target: str | None) -> None:
@@ -141,12 +142,12 @@ def _check_outputs(fmt: str, target: str | None) -> None:
 
 def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,
            engine_options: Mapping[str, Any] | None, table: str | None, delimiter: str | None,
-           as_of: dt.date | str | None) -> tuple[RFMModel, Segmentation]:
+           encoding: str | None, as_of: dt.date | str | None) -> tuple[RFMModel, Segmentation]:
     model = _as_model(model)
     as_of = _as_of(as_of)
     with _open_engine(engine, engine_options) as eng:
-        return model, model.segment(source, table=table, delimiter=delimiter, as_of=as_of,
-                                    engine=eng)
+        return model, model.segment(source, table=table, delimiter=delimiter, encoding=encoding,
+                                    as_of=as_of, engine=eng)
 
 
 def _as_model(model: str | os.PathLike | RFMModel) -> RFMModel:

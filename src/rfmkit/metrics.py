@@ -71,7 +71,7 @@ def compute_rfm(
     cleaning: CleaningRules | None = None,
     engine: str | Engine = "duckdb",
     table: str | None = None,
-    delimiter: str | None = None,
+    delimiter: str | None = None, encoding: str | None = None,
     shape: InputShape | str | None = None,
 ) -> RFMResult:
     """Compute recency, frequency and monetary value per customer.
@@ -105,7 +105,7 @@ def compute_rfm(
     own_engine = isinstance(engine, str)
     eng = get_engine(engine)
     try:
-        rel = eng.read(source, table=table, delimiter=delimiter)
+        rel = eng.read(source, table=table, delimiter=delimiter, encoding=encoding)
         resolved = resolve_columns(rel.columns, columns, source=rel.label, shape=shape)
         if resolved.shape is InputShape.CUSTOMERS:
             customers = customer_level(eng.customer_table(rel, resolved), rel.label,

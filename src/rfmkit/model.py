@@ -8,7 +8,6 @@ input (this week's transactions, another shop's, a customer-level table) without
 from __future__ import annotations
 
 import dataclasses
-
 import datetime as dt
 import hashlib
 from typing import Any
@@ -250,7 +249,8 @@ class RFMModel(BaseEstimator):
         return rfm
 
     def fit(self, X: Any, y: Any = None, *, table: str | None = None,
-            delimiter: str | None = None, engine: Engine | None = None) -> RFMModel:
+            delimiter: str | None = None, encoding: str | None = None,
+            engine: Engine | None = None) -> RFMModel:
         """Learn scores, segments and clusters from transactions or a customer-level table.
 
         ``X`` is anything :func:`~rfmkit.compute_rfm` reads: a path, glob, DataFrame, table.
@@ -266,7 +266,7 @@ class RFMModel(BaseEstimator):
         else:
             rfm = compute_rfm(X, columns=self.columns, options=self.metric_options_,
                               cleaning=self.cleaning_rules_, engine=engine or self.engine,
-                              table=table, delimiter=delimiter)
+                              table=table, delimiter=delimiter, encoding=encoding)
         if self.metric_options_.date_format is None and rfm.quality.date_format is not None:
             # the format detected in the training dates: scoring must read dates the same way
             self.metric_options_ = dataclasses.replace(
@@ -364,8 +364,8 @@ class RFMModel(BaseEstimator):
 
     # --- applying ----------------------------------------------------------------------------
     def segment(self, X: Any, *, table: str | None = None, delimiter: str | None = None,
-                as_of: dt.date | None = None, engine: str | Engine | None = None
-                ) -> Segmentation:
+                encoding: str | None = None, as_of: dt.date | None = None,
+                engine: str | Engine | None = None) -> Segmentation:
         """Apply the fitted model to new data: frozen edges, map and centres; nothing refitted."""
         check_is_fitted(self)
         options = self.metric_options_
@@ -373,7 +373,7 @@ class RFMModel(BaseEstimator):
             options = MetricOptions(**{**options.to_dict(), "as_of": as_of})
         rfm = compute_rfm(X, columns=self.columns_.mapping, options=options,
                           cleaning=self.cleaning_rules_, engine=engine or self.engine,
-                          table=table, delimiter=delimiter)
+                          table=table, delimiter=delimiter, encoding=encoding)
         scored = self._attach_scores(rfm.customers, self.scorer_.transform(rfm.customers))
         k_selection = None
         if self.clusterer_ is not None:

@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.engines import csv_encoding
 from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
 from rfmkit.engines.input_checks import prepare_input
@@ -31,7 +32,6 @@ from rfmkit.sql.metrics_query import (
     INTEGER,
     OTHER,
     TEXT,
-    TIME_KINDS,
     TIMESTAMP,
     TIMESTAMP_TZ,
     literal,
@@ -109,21 +109,27 @@ class DuckDBEngine:
             self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         self._counter = itertools.count()
         self._attached: dict[str, str] = {}
+        self._csv_files: dict[str, tuple[list[str], str]] = {}  # view -> (files, codec)
+        self._transcoded = csv_encoding.Transcoded()
 
     # --- reading ---------------------------------------------------------------------------------
-    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None
-             ) -> Relation:
+    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None,
+             encoding: str | None = None) -> Relation:
+        """Open ``source``; ``encoding`` is the text encoding of CSV files (default: detected
+        from a byte-order mark or UTF-16's zero bytes, else UTF-8)."""
         view = f"rfm_source_{next(self._counter)}"
+        if encoding is not None:
+            csv_encoding.codec_name(encoding)  # an unknown name fails before any reading
         if isinstance(source, (str, os.PathLike)):
             label = str(source)
-            select = self._select_for_path(str(source), table=table, delimiter=delimiter)
+            select = self._select_for_path(str(source), table=table, delimiter=delimiter,
+                                           encoding=encoding, view=quote(view))
             try:
                 self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {select}")
+            except duckdb.InterruptException:
+                raise
             except duckdb.Error as exc:
-                raise InputError(
-                    f"Could not read {label}: {_first_line(exc)}. Check that the file is a valid "
-                    f"{_suffix(label).lstrip('.') or 'data'} file."
-                ) from None
+                raise InputError(self._read_failure(quote(view), label, exc)) from None
         else:
             label = type(source).__name__
             self.con.register(view, _as_registrable(source))
@@ -150,7 +156,33 @@ class DuckDBEngine:
         kinds = {row[0]: duckdb_kind(str(row[1])) for row in described}
         return Relation(label=label, columns=columns, kinds=kinds, handle=quote(view))
 
-    def _select_for_path(self, path: str, *, table: str | None, delimiter: str | None) -> str:
+    def _read_failure(self, handle: str, label: str, exc: Exception) -> str:
+        """The message of an error DuckDB raised reading an input: a decoding error names the
+        encoding, the byte and the fix."""
+        files, codec = self._csv_files.get(handle, ([], ""))
+        text = str(exc)
+        if files and ("unicode" in text.lower() or "encod" in text.lower()):
+            for path in files:
+                bad = csv_encoding.first_bad_byte(path, codec)
+                if bad is not None:
+                    return csv_encoding.not_decodable(path, codec, bad)
+            return csv_encoding.not_decodable(label, codec, None)
+        return (f"Could not read {label}: {_first_line(exc)}. Check that the file is a valid "
+                f"{_suffix(label).lstrip('.') or 'data'} file.")
+
+    def _csv_source(self, path: str, is_glob: bool, encoding: str | None, view: str) -> str:
+        """The read_csv path argument (a glob, or a list of files) and its DuckDB encoding."""
+        files = sorted(glob.glob(path, recursive=True)) if is_glob else [path]
+        codec = csv_encoding.resolve(files[0], encoding)
+        self._csv_files[view] = (files, codec)
+        native = csv_encoding.duckdb_name(codec)
+        if native is not None:
+            return literal(path), native
+        copies = [self._transcoded.copy(f, codec) for f in files]
+        return "[" + ", ".join(literal(c) for c in copies) + "]", "utf-8"
+
+    def _select_for_path(self, path: str, *, table: str | None, delimiter: str | None,
+                         encoding: str | None = None, view: str = "") -> str:
         suffix = _suffix(path)
         is_glob = any(ch in path for ch in "*?[")
         if is_glob:
@@ -173,7 +205,8 @@ class DuckDBEngine:
         if suffix in _PARQUET_SUFFIXES:
             return f"SELECT * FROM read_parquet({literal(path)}, union_by_name = true)"
         if suffix in _CSV_SUFFIXES:
-            return _read_csv(path, delimiter)
+            files, native = self._csv_source(path, is_glob, encoding, view)
+            return _read_csv(files, delimiter, native, tsv=suffix.startswith(".tsv"))
         if suffix in _JSON_SUFFIXES:
             return f"SELECT * FROM read_json_auto({literal(path)})"
         if suffix in _EXCEL_SUFFIXES:
@@ -222,10 +255,17 @@ class DuckDBEngine:
     def customer_metrics(self, rel: Relation, columns: ResolvedColumns,
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
-        options, money = prepare_input(rel, columns, options, self._rows)
-        customers, report = run_customer_metrics(rel, columns, options, rules, fetch=self._rows,
-                                                 fetch_frame=self._frame, store=self._store,
-                                                 money=money)
+        try:
+            options, money = prepare_input(rel, columns, options, self._rows)
+            customers, report = run_customer_metrics(
+                rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame,
+                store=self._store, money=money)
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error as exc:
+            # data DuckDB cannot read past the sniffer's sample (a decoding error, a damaged
+            # file): the input's fault, told as such
+            raise InputError(self._read_failure(rel.handle, rel.label, exc)) from None
         report.date_format = options.date_format
         return customers, report
 
@@ -257,6 +297,7 @@ class DuckDBEngine:
     def close(self) -> None:
         if self._own:
             self.con.close()
+        self._transcoded.close()
 
     # --- scoring in place (rfmkit.score_in_engine) -----------------------------------------------
     def lazy(self, sql: str) -> duckdb.DuckDBPyRelation:
@@ -329,16 +370,18 @@ class DuckDBEngine:
         return shown + where, rows
 
 
-def _read_csv(path: str, delimiter: str | None) -> str:
+def _read_csv(files: str, delimiter: str | None, encoding: str, *, tsv: bool) -> str:
     # Every column as text: ids stay text (never through a float), and a column whose values
     # change type after the sniffer's sample is parsed row by row like any text, its
     # unparseable rows counted (unparseable_date / unparseable_amount), never an error.
     opts = ["header = true", "all_varchar = true", "sample_size = 100000"]
     if delimiter is not None:
         opts.append(f"delim = {literal(delimiter)}")
-    elif _suffix(path).startswith(".tsv"):
+    elif tsv:
         opts.append("delim = '\t'")
-    return f"SELECT * FROM read_csv({literal(path)}, {', '.join(opts)})"
+    if encoding != "utf-8":
+        opts.append(f"encoding = {literal(encoding)}")
+    return f"SELECT * FROM read_csv({files}, {', '.join(opts)})"
 
 
 def _as_registrable(source: Any) -> Any:
