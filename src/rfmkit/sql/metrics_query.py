@@ -41,10 +41,10 @@ NUMERIC_KINDS = (INTEGER, FLOAT, DECIMAL)
 TIME_KINDS = (TIMESTAMP, TIMESTAMP_TZ, DATE)
 
 MONEY = "DECIMAL(38, 6)"
-# Amounts are summed as DECIMAL(38, scale): 6 decimals (micro-units) unless smaller amounts
-# need more to keep 6 significant digits, and fewer when large amounts need the digits (a sum
-# must fit in 38). See money_type.
-MONEY_SCALE, MONEY_DIGITS, SMALL_AMOUNT_DIGITS = 6, 38, 6
+# Amounts are summed as DECIMAL(38, scale): 6 decimals (micro-units) unless the smallest amount
+# needs more to keep 3 significant digits, and fewer when large amounts need the digits (a sum
+# must fit in 38). Sums are exact for amounts of at most `scale` decimals. See money_type.
+MONEY_SCALE, MONEY_DIGITS, SMALL_AMOUNT_DIGITS = 6, 38, 3
 
 
 def money_type(largest: float, smallest: float, n_rows: int) -> str | None:
