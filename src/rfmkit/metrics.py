@@ -93,6 +93,9 @@ def compute_rfm(
         Table name in a DuckDB database, or sheet name in a workbook.
     delimiter : str, optional
         CSV delimiter when detection picks the wrong one.
+    encoding : str, optional
+        Text encoding of CSV files (``"latin-1"``, ``"cp1252"``, ``"utf-16"``, any name Python
+        knows). Default: detected from a byte-order mark or UTF-16's zero bytes, else UTF-8.
     shape : {"orders", "line_items", "customers"}, optional
         Force the input shape instead of detecting it from the columns.
 

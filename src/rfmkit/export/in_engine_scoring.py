@@ -81,6 +81,8 @@ def score_in_engine(model: RFMModel, source: Any, *, engine: str | Engine = "duc
         Table of a DuckDB or PostgreSQL database, or sheet of a workbook.
     delimiter : str, optional
         CSV delimiter when detection picks the wrong one.
+    encoding : str, optional
+        Text encoding of CSV files (default: detected, else UTF-8).
     as_of : datetime.date or str, optional
         Reference date; default the model's policy (its fixed date, or the latest purchase date
         in the input, found inside the query).
