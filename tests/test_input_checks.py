@@ -128,7 +128,8 @@ def test_one_decisive_value_decides(tmp_path, extra, as_of):
 
 def test_common_layouts_are_detected(tmp_path):
     path = _csv(tmp_path / "uci.csv", "InvoiceNo,CustomerID,InvoiceDate,Amount",
-                ["1,17850,12/1/2010 8:26,3", "2,17850,12/13/2010 18:05,4", "3,13047,1/9/2011 9:00,5"])
+                ["1,17850,12/1/2010 8:26,3", "2,17850,12/13/2010 18:05,4",
+                 "3,13047,1/9/2011 9:00,5"])
     result = compute_rfm(path)
     assert result.as_of == dt.date(2011, 1, 9)
     assert result.quality.date_format == "%m/%d/%Y %H:%M"
