@@ -138,6 +138,15 @@ def test_common_layouts_are_detected(tmp_path):
     assert compute_rfm(iso).quality.date_format is None  # ISO needs no format
 
 
+def test_iso_text_dates_with_offsets_are_instants_read_as_utc(tmp_path):
+    path = _csv(tmp_path / "tz.csv", "customer_id,order_date,amount",
+                ["a,2024-01-01 23:30:00+02,1", "b,2024-01-02 00:30:00+02:00,2",
+                 "c,2024-01-01T22:00:00Z,3"])
+    last = compute_rfm(path).customers.set_index("customer_id")["last_purchase"]
+    assert last.tolist() == [pd.Timestamp("2024-01-01 21:30"), pd.Timestamp("2024-01-01 22:30"),
+                             pd.Timestamp("2024-01-01 22:00")]
+
+
 def test_the_model_keeps_the_date_reading(tmp_path):
     train = week_csv(tmp_path / "week.csv", ["C1,01/13/2023,5"])
     with pytest.warns(CollapsedBinsWarning):  # every customer buys once

@@ -21,7 +21,7 @@ from rfmkit.cleaning import CleaningRules, QualityReport
 from rfmkit.engines import csv_encoding
 from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
-from rfmkit.engines.input_checks import prepare_input
+from rfmkit.engines.input_checks import has_utc_offsets, prepare_input
 from rfmkit.errors import InputError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ResolvedColumns
@@ -257,6 +257,8 @@ class DuckDBEngine:
                          ) -> tuple[pd.DataFrame, QualityReport]:
         try:
             options, money = prepare_input(rel, columns, options, self._rows)
+            if has_utc_offsets(rel, columns, options, self._rows):
+                rel = self._as_instants(rel, columns.mapping.date)
             customers, report = run_customer_metrics(
                 rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame,
                 store=self._store, money=money)
@@ -268,6 +270,16 @@ class DuckDBEngine:
             raise InputError(self._read_failure(rel.handle, rel.label, exc)) from None
         report.date_format = options.date_format
         return customers, report
+
+    def _as_instants(self, rel: Relation, col: str) -> Relation:
+        # as DuckDB's CSV sniffer typed them before CSV columns were read as text
+        view = f"rfm_source_{next(self._counter)}"
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS SELECT * REPLACE "
+                         f"(TRY_CAST({quote(col)} AS TIMESTAMPTZ) AS {quote(col)}) "
+                         f"FROM {rel.handle}")
+        if rel.handle in self._csv_files:
+            self._csv_files[quote(view)] = self._csv_files[rel.handle]
+        return self._describe(view, rel.label)
 
     def _rows(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()

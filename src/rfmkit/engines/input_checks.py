@@ -120,6 +120,19 @@ def detect_date_format(rel: Relation, columns: ResolvedColumns, options: MetricO
     )
 
 
+def has_utc_offsets(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
+                    fetch: Fetch) -> bool:
+    """Whether ISO text dates carry UTC offsets (``2024-01-01 23:30:00+02``): they are instants,
+    to be read as UTC like typed timestamps with a time zone, not as wall-clock times."""
+    col = columns.mapping.date
+    if options.date_format is not None or rel.kinds.get(col) != TEXT:
+        return False
+    c = f"CAST({quote(col)} AS VARCHAR)"
+    offset = literal("[0-9](Z|z| ?[+-][0-9]{2}(:?[0-9]{2})?)$")
+    return bool(fetch(f"SELECT COUNT(*) FROM (SELECT {c} AS v FROM {rel.handle} WHERE {c} IS "
+                      f"NOT NULL LIMIT {_SAMPLE}) AS d WHERE REGEXP_MATCHES(v, {offset})")[0][0])
+
+
 def check_date_format(fmt: str | None, fetch: Fetch) -> None:
     """A format the engine's strptime rejects is a parameter error, before the data is read."""
     if fmt is None:
