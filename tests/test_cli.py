@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from input_support import TEXT, drift_csv, long_ids_csv, week_csv
 from rfmkit.cli import main
 from rfmkit.demo import write_transactions
 
@@ -315,8 +316,6 @@ def _refused(args: list[str], out, capsys) -> str:
 
 
 def test_cli_long_numeric_ids_stay_distinct(tmp_path):
-    from tests.test_input_checks import long_ids_csv
-
     out = tmp_path / "o"
     assert main(["segment", str(long_ids_csv(tmp_path / "ids.csv")), "--out", str(out),
                  "--quiet", "--clusters", "none"]) == 0
@@ -333,8 +332,6 @@ def test_cli_float_ids_that_are_not_integers_are_refused(tmp_path, capsys):
 
 
 def test_cli_ambiguous_dates_ask_for_the_order(tmp_path, capsys):
-    from tests.test_input_checks import week_csv
-
     path = week_csv(tmp_path / "week.csv")
     err = _refused(["segment", str(path)], tmp_path / "o", capsys)
     assert "week.csv" in err and "'order_date'" in err
@@ -356,8 +353,6 @@ def test_cli_ambiguous_dates_ask_for_the_order(tmp_path, capsys):
 
 @pytest.mark.parametrize("fmt", ["%s", "abc"])
 def test_cli_unusable_date_format(tmp_path, capsys, fmt):
-    from tests.test_input_checks import week_csv
-
     err = _refused(["segment", str(week_csv(tmp_path / "w.csv")), "--date-format", fmt],
                    tmp_path / "o", capsys)
     assert (f"--date-format {fmt} " in err or f"--date-format '{fmt}' " in err)
@@ -366,8 +361,6 @@ def test_cli_unusable_date_format(tmp_path, capsys, fmt):
 
 def test_cli_type_drift_after_100k_rows_is_counted(tmp_path):
     # a real process: the sniffer-sample drift used to end in a DuckDB traceback
-    from tests.test_input_checks import drift_csv
-
     path = drift_csv(tmp_path / "drift.csv", "amount")
     out = tmp_path / "o"
     done = _console(["segment", str(path), "--out", str(out), "--quiet", "--clusters", "none"])
@@ -405,8 +398,6 @@ def test_cli_money_extremes(tmp_path, capsys):
 
 
 def test_cli_encodings(tmp_path, capsys):
-    from tests.test_csv_encoding import TEXT
-
     latin = tmp_path / "latin.csv"
     latin.write_bytes(TEXT.encode("latin-1"))
     err = _refused(["segment", str(latin)], tmp_path / "o", capsys)

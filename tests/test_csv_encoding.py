@@ -11,13 +11,11 @@ import tempfile
 import pandas as pd
 import pytest
 
+from input_support import TEXT
 from rfmkit.engines.csv_encoding import detect_encoding
 from rfmkit.engines.duckdb import DuckDBEngine
 from rfmkit.errors import InputError, ParameterError
 from rfmkit.metrics import compute_rfm
-
-TEXT = "customer_id,order_date,amount,city\n" + "".join(
-    f"C{i},2023-01-0{1 + i % 9},{i + 1},Zürich\n" for i in range(20))
 
 
 @pytest.fixture

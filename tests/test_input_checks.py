@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from input_support import drift_csv, long_ids_csv, week_csv, write_csv
+from rfmkit.cleaning import CleaningRules
 from rfmkit.errors import CollapsedBinsWarning, ParameterError, SchemaError
 from rfmkit.export.persistence import load_model, save_model
 from rfmkit.metric_options import MetricOptions
@@ -22,24 +23,7 @@ from rfmkit.metrics import compute_rfm
 from rfmkit.model import RFMModel
 from rfmkit.sql.metrics_query import MONEY, money_type
 
-
-def _csv(path: Path, header: str, rows: list[str]) -> Path:
-    path.write_text(header + "\n" + "\n".join(rows) + "\n")
-    return path
-
-
 # --- ids are text -----------------------------------------------------------------------------
-
-def long_ids_csv(path: Path) -> Path:
-    """1,000 customers with 18-digit ids, three orders each; one row writes its id '....0'."""
-    rows = []
-    for i in range(1000):
-        cid = str(123456789012340000 + i)
-        for j in range(3):
-            shown = cid + ".0" if (i == 5 and j == 0) else cid
-            rows.append(f"{shown},O{i}-{j},2023-0{1 + j}-1{i % 9},{10 + i % 7}.5")
-    return _csv(path, "customer_id,order_id,order_date,amount", rows)
-
 
 def test_18_digit_ids_stay_distinct_when_one_row_reads_dot_zero(tmp_path):
     result = compute_rfm(long_ids_csv(tmp_path / "ids.csv"))
@@ -51,7 +35,7 @@ def test_18_digit_ids_stay_distinct_when_one_row_reads_dot_zero(tmp_path):
 
 
 def test_text_ids_are_never_numbers(tmp_path):
-    path = _csv(tmp_path / "ids.csv", "customer_id,order_date,amount",
+    path = write_csv(tmp_path / "ids.csv", "customer_id,order_date,amount",
                 ["007,2023-01-01,5", "7,2023-01-02,6", "12.5,2023-01-03,7", "12,2023-01-04,8",
                  "12.50,2023-01-05,9", "-3.00,2023-01-06,1"])
     ids = compute_rfm(path).customers["customer_id"].tolist()
@@ -92,12 +76,6 @@ def test_float_order_ids_are_checked_too():
 
 # --- dates --------------------------------------------------------------------------------------
 
-def week_csv(path: Path, extra: list[str] = ()) -> Path:
-    """400 customers over a week of US-style dates, 01/01/2023 ... 01/07/2023."""
-    rows = [f"C{i},01/0{1 + i % 7}/2023,{5 + i % 13}" for i in range(400)]
-    return _csv(path, "customer_id,order_date,amount", rows + list(extra))
-
-
 def test_dates_that_read_both_ways_are_refused(tmp_path):
     with pytest.raises(SchemaError) as info:
         compute_rfm(week_csv(tmp_path / "week.csv"))
@@ -127,19 +105,19 @@ def test_one_decisive_value_decides(tmp_path, extra, as_of):
 
 
 def test_common_layouts_are_detected(tmp_path):
-    path = _csv(tmp_path / "uci.csv", "InvoiceNo,CustomerID,InvoiceDate,Amount",
+    path = write_csv(tmp_path / "uci.csv", "InvoiceNo,CustomerID,InvoiceDate,Amount",
                 ["1,17850,12/1/2010 8:26,3", "2,17850,12/13/2010 18:05,4",
                  "3,13047,1/9/2011 9:00,5"])
     result = compute_rfm(path)
     assert result.as_of == dt.date(2011, 1, 9)
     assert result.quality.date_format == "%m/%d/%Y %H:%M"
-    iso = _csv(tmp_path / "iso.csv", "customer_id,order_date,amount",
+    iso = write_csv(tmp_path / "iso.csv", "customer_id,order_date,amount",
                ["a,2023-01-02,1", "b,2023-01-03 10:00:00,2"])
     assert compute_rfm(iso).quality.date_format is None  # ISO needs no format
 
 
 def test_iso_text_dates_with_offsets_are_instants_read_as_utc(tmp_path):
-    path = _csv(tmp_path / "tz.csv", "customer_id,order_date,amount",
+    path = write_csv(tmp_path / "tz.csv", "customer_id,order_date,amount",
                 ["a,2024-01-01 23:30:00+02,1", "b,2024-01-02 00:30:00+02:00,2",
                  "c,2024-01-01T22:00:00Z,3"])
     last = compute_rfm(path).customers.set_index("customer_id")["last_purchase"]
@@ -176,25 +154,11 @@ def test_a_format_without_directive_is_refused_at_once():
 
 # --- a column that changes type deep in the file -----------------------------------------------
 
-def drift_csv(path: Path, what: str) -> Path:
-    """120,000 rows; after row 110,000 the ids, amounts or dates change shape."""
-    rows = []
-    for i in range(120_000):
-        late = i >= 110_000
-        cid = f"X{i % 5000}" if late and what == "ids" else str(i % 5000)
-        amount = str(1 + i % 50)
-        if late and what == "amount":
-            amount = "12.5" if i % 2 else "n/a"
-        day = f"2023-05-{1 + i % 28:02d}"
-        if late and what == "date":
-            day = f"{day} 10:00:00" if i % 2 else "garbage"
-        rows.append(f"{cid},O{i},{day},{amount}")
-    return _csv(path, "customer_id,order_id,order_date,amount", rows)
-
-
-@pytest.mark.parametrize("what", ["ids", "amount", "date"])
-def test_type_drift_after_the_sniffer_sample_is_read_row_by_row(tmp_path, what):
-    result = compute_rfm(drift_csv(tmp_path / "drift.csv", what))
+@pytest.mark.parametrize("dedupe", [True, False], ids=["dedupe", "no_dedupe"])
+@pytest.mark.parametrize("what", ["ids", "amount", "date", "instants"])
+def test_type_drift_after_the_sniffer_sample_is_read_row_by_row(tmp_path, what, dedupe):
+    result = compute_rfm(drift_csv(tmp_path / "drift.csv", what),
+                         cleaning=CleaningRules(drop_duplicates=dedupe))
     q = result.quality
     assert q.rows_read == 120_000
     if what == "ids":
@@ -202,9 +166,10 @@ def test_type_drift_after_the_sniffer_sample_is_read_row_by_row(tmp_path, what):
     elif what == "amount":
         assert q.dropped["unparseable_amount"] == 5000 and q.rows_used == 115_000
         assert any("'n/a'" in w for w in q.warnings)
-    else:
+    else:  # text dates, or ISO instants with UTC offsets
         assert q.dropped["unparseable_date"] == 5000 and q.rows_used == 115_000
-        assert any("'garbage'" in w for w in q.warnings)
+        if what == "date":
+            assert any("'garbage'" in w for w in q.warnings)
 
 
 # --- money --------------------------------------------------------------------------------------
@@ -219,7 +184,7 @@ def test_money_type_fits_the_data():
 
 def test_huge_amounts_sum_exactly(tmp_path):
     rows = [f"C{i % 3},2023-01-0{1 + i % 9},{i + 1}e32" for i in range(20)]
-    path = _csv(tmp_path / "big.csv", "customer_id,order_date,amount", rows)
+    path = write_csv(tmp_path / "big.csv", "customer_id,order_date,amount", rows)
     got = compute_rfm(path).customers.set_index("customer_id")["monetary"]
     for c in range(3):
         exact = sum(Decimal(f"{i + 1}e32") for i in range(20) if i % 3 == c)
@@ -228,7 +193,7 @@ def test_huge_amounts_sum_exactly(tmp_path):
 
 def test_tiny_amounts_are_not_rounded_to_zero(tmp_path):
     rows = [f"C{i},2023-01-0{1 + i % 9},{i + 1}e-7" for i in range(20)] + ["C0,2023-01-09,3e-9"]
-    path = _csv(tmp_path / "small.csv", "customer_id,order_date,amount", rows)
+    path = write_csv(tmp_path / "small.csv", "customer_id,order_date,amount", rows)
     got = compute_rfm(path).customers.set_index("customer_id")["monetary"]
     assert got["C0"] == float(Decimal("1e-7") + Decimal("3e-9"))
     assert got["C19"] == 2e-6
@@ -247,6 +212,6 @@ def test_money_sums_do_not_depend_on_row_order(tmp_path):
 
 def test_amounts_past_the_bound_are_refused(tmp_path):
     rows = [f"C{i},2023-01-01,{i + 1}e37" for i in range(20)]
-    path = _csv(tmp_path / "huge.csv", "customer_id,order_date,amount", rows)
+    path = write_csv(tmp_path / "huge.csv", "customer_id,order_date,amount", rows)
     with pytest.raises(SchemaError, match=r"huge\.csv.*'amount'.*38 digits.*rescale"):
         compute_rfm(path)

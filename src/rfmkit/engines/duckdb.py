@@ -103,6 +103,7 @@ class DuckDBEngine:
             # DuckDB's own progress bar writes to stdout, mixing with a caller's output
             # (the command line shows its own status); off for the connections we open.
             self.con.execute("SET enable_progress_bar = false")
+            self._keep_try_casts()
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit is not None:
@@ -156,6 +157,19 @@ class DuckDBEngine:
         kinds = {row[0]: duckdb_kind(str(row[1])) for row in described}
         return Relation(label=label, columns=columns, kinds=kinds, handle=quote(view))
 
+    def _keep_try_casts(self) -> None:
+        """Turn off DuckDB's type pushdown: it moves a TRY_CAST of a CSV column into the CSV
+        scanner, where a value that doesn't convert fails the query instead of becoming NULL
+        (DuckDB 1.4-2.0). rfmkit reads CSV columns as text and counts what doesn't parse."""
+        current = self.con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+        names = [n.strip() for n in str(current or "").split(",") if n.strip()]
+        if "type_pushdown" not in names:
+            try:
+                self.con.execute("SET disabled_optimizers = "
+                                 + literal(", ".join([*names, "type_pushdown"])))
+            except duckdb.Error:  # a DuckDB without that optimizer: nothing to turn off
+                pass
+
     def _read_failure(self, handle: str, label: str, exc: Exception) -> str:
         """The message of an error DuckDB raised reading an input: a decoding error names the
         encoding, the byte and the fix."""
@@ -205,6 +219,8 @@ class DuckDBEngine:
         if suffix in _PARQUET_SUFFIXES:
             return f"SELECT * FROM read_parquet({literal(path)}, union_by_name = true)"
         if suffix in _CSV_SUFFIXES:
+            if not self._own:
+                self._keep_try_casts()  # a caller's connection reading a CSV needs it too
             files, native = self._csv_source(path, is_glob, encoding, view)
             return _read_csv(files, delimiter, native, tsv=suffix.startswith(".tsv"))
         if suffix in _JSON_SUFFIXES:

@@ -128,7 +128,7 @@ def has_utc_offsets(rel: Relation, columns: ResolvedColumns, options: MetricOpti
     if options.date_format is not None or rel.kinds.get(col) != TEXT:
         return False
     c = f"CAST({quote(col)} AS VARCHAR)"
-    offset = literal("[0-9](Z|z| ?[+-][0-9]{2}(:?[0-9]{2})?)$")
+    offset = literal("[0-9]:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)? ?(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$")
     return bool(fetch(f"SELECT COUNT(*) FROM (SELECT {c} AS v FROM {rel.handle} WHERE {c} IS "
                       f"NOT NULL LIMIT {_SAMPLE}) AS d WHERE REGEXP_MATCHES(v, {offset})")[0][0])
 
