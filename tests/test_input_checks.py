@@ -145,6 +145,12 @@ def test_a_format_duckdb_cannot_use_is_a_parameter_error(tmp_path, fmt):
         compute_rfm(week_csv(tmp_path / "w.csv"), options=MetricOptions(date_format=fmt))
 
 
+def test_a_format_that_parses_nothing_is_a_schema_error(tmp_path):
+    with pytest.raises(SchemaError, match=r"'order_date' \(date\) in .*w\.csv is not date: "
+                                          r"none of its 400 values.*date_format="):
+        compute_rfm(week_csv(tmp_path / "w.csv"), options=MetricOptions(date_format="%Y-%m"))
+
+
 def test_a_format_without_directive_is_refused_at_once():
     with pytest.raises(ParameterError, match=r"date_format='abc' has no strptime directive"):
         MetricOptions(date_format="abc")
