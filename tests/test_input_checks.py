@@ -111,6 +111,16 @@ def test_common_layouts_are_detected(tmp_path):
     result = compute_rfm(path)
     assert result.as_of == dt.date(2011, 1, 9)
     assert result.quality.date_format == "%m/%d/%Y %H:%M"
+    for rows, fmt, last in (
+            (["a,2023.12.31,1", "b,2023.01.05,2"], "%Y.%m.%d", "2023-12-31"),
+            (["a,2023/12/31 10:00:00.123,1"], "%Y/%m/%d %H:%M:%S.%f", "2023-12-31 10:00:00.123"),
+            (["a,31-12-23 10:00:00,1", "b,01-02-23 09:00:00,2"], "%d-%m-%y %H:%M:%S",
+             "2023-12-31 10:00"),
+            (["a,1/2/2023 8:26 PM,1", "b,1/13/2023 9:00 AM,2"], "%m/%d/%Y %I:%M %p",
+             "2023-01-13 09:00")):
+        got = compute_rfm(write_csv(tmp_path / "l.csv", "customer_id,order_date,amount", rows))
+        assert got.quality.date_format == fmt
+        assert got.customers["last_purchase"].max() == pd.Timestamp(last)
     iso = write_csv(tmp_path / "iso.csv", "customer_id,order_date,amount",
                ["a,2023-01-02,1", "b,2023-01-03 10:00:00,2"])
     assert compute_rfm(iso).quality.date_format is None  # ISO needs no format

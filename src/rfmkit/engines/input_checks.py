@@ -7,6 +7,7 @@ Each takes ``fetch`` (run DuckDB-dialect SQL in the engine, return rows), like
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 
 from rfmkit.engines.base import Relation
@@ -56,67 +57,96 @@ def check_float_ids(rel: Relation, columns: ResolvedColumns, fetch: Fetch) -> No
 
 
 # --- text dates ------------------------------------------------------------------------------
-_TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p", " %H:%M:%S.%f")
 _SAMPLE = 20_000
+# day/month/year with one separator, then an optional clock: the layouts that need a format
+_LAYOUT = re.compile(
+    r"^\s*(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})"
+    r"(?:([ T]+)(\d{1,2}):(\d{1,2})(?::(\d{1,2})([.]\d{1,6})?)?( *)([AaPp][Mm])?)?\s*$")
 
 
-def _candidates(order: str | None) -> list[tuple[str, str]]:
-    """(order, strptime format) of every day/month layout tried on text dates."""
-    out = []
-    for sep in ("/", "-", "."):
-        for year in ("%Y", "%y"):
-            for time in _TIMES:
-                if order in (None, "dayfirst"):
-                    out.append(("dayfirst", f"%d{sep}%m{sep}{year}{time}"))
-                if order in (None, "monthfirst"):
-                    out.append(("monthfirst", f"%m{sep}%d{sep}{year}{time}"))
-        if sep != "-":  # YYYY-MM-DD is ISO, read without a format
-            for time in _TIMES:
-                out.append(("yearfirst", f"%Y{sep}%m{sep}%d{time}"))
-    return out
+def _layout(value: str) -> tuple[str, str] | None:
+    """(order, strptime format with %a/%b for the two day-or-month fields) of one value, or
+    None: ``order`` is "yearfirst", "iso" (read without a format) or "ambiguous"."""
+    m = _LAYOUT.match(value)
+    if m is None:
+        return None
+    first, sep, _, last, gap, hour, _, second, fraction, space, ampm = m.groups()
+    clock = ""
+    if hour is not None:
+        clock = ("T" if "T" in gap else " ") + ("%I" if ampm else "%H") + ":%M"
+        clock += (":%S" if second else "") + (".%f" if fraction else "")
+        clock += (space and " ") + "%p" if ampm else ""
+    if len(first) == 4 and len(last) <= 2:
+        if sep == "-" and not ampm:
+            return "iso", ""
+        return "yearfirst", f"%Y{sep}%m{sep}%d{clock}"
+    if len(first) <= 2 and len(last) in (2, 4):
+        year = "%Y" if len(last) == 4 else "%y"
+        return "ambiguous", f"%a{sep}%b{sep}{year}{clock}"
+    return None
 
 
-def _counts(values: str, formats: list[str], fetch: Fetch) -> list[int]:
-    parses = ", ".join(f"COUNT(TRY_STRPTIME(v, {literal(f)}))" for f in formats)
-    return [int(n) for n in fetch(
-        f"SELECT COUNT(TRY_CAST(v AS TIMESTAMP)), {parses} FROM ({values}) AS d")[0]]
+def _both_ways(layout: str) -> tuple[str, str]:
+    """The day-first and month-first formats of an ambiguous layout."""
+    return (layout.replace("%a", "%d").replace("%b", "%m"),
+            layout.replace("%a", "%m").replace("%b", "%d"))
+
+
+def _fields(values: list[str]) -> tuple[int, int]:
+    """The largest first and second field of day/month values."""
+    firsts, seconds = [0], [0]
+    for v in values:
+        m = _LAYOUT.match(v)
+        firsts.append(int(m.group(1)))
+        seconds.append(int(m.group(3)))
+    return max(firsts), max(seconds)
 
 
 def detect_date_format(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
                        fetch: Fetch) -> str | None:
     """The strptime format of a text date column, or None (ISO dates, read without one).
 
-    The layout (separator, year, time) is chosen on up to 20,000 distinct values; day-first
-    against month-first is then decided on every distinct value: whichever reads more values
-    wins, and when both read the same values the dates are ambiguous and an error asks for
-    ``date_order`` or ``date_format``.
+    The layout (order of the fields, separator, two- or four-digit year, clock) is the most
+    common one among up to 20,000 distinct values. Day-first against month-first: a field
+    above 12 decides; when none does in the sample, every distinct value is read both ways and
+    the format reading more of them wins; when both read the same values, the dates are
+    ambiguous and an error asks for ``date_order`` or ``date_format``.
     """
     col = columns.mapping.date
     if options.date_format is not None or rel.kinds.get(col) != TEXT:
         return options.date_format
     c = quote(col)
     distinct = f"SELECT DISTINCT CAST({c} AS VARCHAR) AS v FROM {rel.handle} WHERE {c} IS NOT NULL"
-    sample = f"SELECT v FROM ({distinct}) AS a ORDER BY v LIMIT {_SAMPLE}"
-    candidates = _candidates(options.date_order)
-    iso, *counts = _counts(sample, [f for _, f in candidates], fetch)
-    best = max(counts, default=0)
-    if best == 0 or iso >= best:
-        return None  # ISO, or nothing parses (the value check reports it)
-    winners = [candidates[i] for i, n in enumerate(counts) if n == best]
-    order, fmt = winners[0]
-    rivals = [f for o, f in winners if o != order and o != "yearfirst" and order != "yearfirst"]
-    if not rivals:
-        return fmt
-    # The sample reads both ways: decide on every value.
-    every = _counts(distinct, [fmt, rivals[0]], fetch)
-    if every[1] != every[2]:
-        return fmt if every[1] > every[2] else rivals[0]
-    examples = [r[0] for r in fetch(f"SELECT v FROM ({distinct}) AS a ORDER BY v LIMIT 3")]
+    sample = [r[0] for r in fetch(f"SELECT v FROM ({distinct}) AS a ORDER BY v LIMIT {_SAMPLE}")]
+    layouts: dict[tuple[str, str], list[str]] = {}
+    for value in sample:
+        layout = _layout(value)
+        if layout is not None:
+            layouts.setdefault(layout, []).append(value)
+    if not layouts:
+        return None  # not a layout rfmkit knows: ISO or nothing (the value check tells)
+    (order, layout), values = max(layouts.items(), key=lambda item: len(item[1]))
+    if order != "ambiguous":
+        return layout or None
+    dayfirst, monthfirst = _both_ways(layout)
+    if options.date_order is not None:
+        return dayfirst if options.date_order == "dayfirst" else monthfirst
+    first, second = _fields(values)
+    if first > 12 >= second:
+        return dayfirst
+    if second > 12 >= first:
+        return monthfirst
+    # the sample doesn't decide: count on every distinct value (two formats, one scan)
+    day_n, month_n = (int(n) for n in fetch(
+        f"SELECT COUNT(TRY_STRPTIME(v, {literal(dayfirst)})), "
+        f"COUNT(TRY_STRPTIME(v, {literal(monthfirst)})) FROM ({distinct}) AS d")[0])
+    if day_n != month_n:
+        return dayfirst if day_n > month_n else monthfirst
     raise SchemaError(
-        f"Column {col!r} (date) in {rel.label}: every date reads both day-first ({fmt}) and "
-        f"month-first ({rivals[0]}), e.g. {', '.join(repr(e) for e in examples)}, so the "
-        "dates are ambiguous. Say how to read them with date_order='dayfirst' or "
-        f"date_order='monthfirst', or give the format, e.g. date_format={rivals[0]!r}."
+        f"Column {col!r} (date) in {rel.label}: every date reads both day-first ({dayfirst}) "
+        f"and month-first ({monthfirst}), e.g. {', '.join(repr(e) for e in values[:3])}, so "
+        "the dates are ambiguous. Say how to read them with date_order='dayfirst' or "
+        f"date_order='monthfirst', or give the format, e.g. date_format={monthfirst!r}."
     )
 
 
