@@ -272,7 +272,7 @@ class DuckDBEngine:
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
         try:
-            options, money = prepare_input(rel, columns, options, self._rows)
+            options, money = prepare_input(rel, columns, options, self._rows, probe_format=True)
             if has_utc_offsets(rel, columns, options, self._rows):
                 rel = self._as_instants(rel, columns.mapping.date)
             customers, report = run_customer_metrics(

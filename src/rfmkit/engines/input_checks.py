@@ -208,10 +208,12 @@ def money_for(rel: Relation, columns: ResolvedColumns, fetch: Fetch) -> str:
 
 
 def prepare_input(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
-                  fetch: Fetch) -> tuple[MetricOptions, str]:
+                  fetch: Fetch, *, probe_format: bool = False) -> tuple[MetricOptions, str]:
     """Every check above, in order: the options with the text-date format used (given or
-    detected) and the DECIMAL type for the amounts."""
-    check_date_format(options.date_format, fetch)
+    detected) and the DECIMAL type for the amounts. ``probe_format``: try the given date
+    format on the engine first (DuckDB; the other engines' translation checks it)."""
+    if probe_format:
+        check_date_format(options.date_format, fetch)
     check_float_ids(rel, columns, fetch)
     options = with_date_format(options, detect_date_format(rel, columns, options, fetch))
     return options, money_for(rel, columns, fetch)
