@@ -79,6 +79,17 @@ def resolve(path: str, encoding: str | None) -> str:
     return name
 
 
+def java_charset(path: str, encoding: str | None, *, local: bool) -> str | None:
+    """The Java name of a CSV's encoding for Spark (given, else detected on a local file, else
+    UTF-8), or None when Spark's line-by-line CSV reader cannot decode it (UTF-16, cp1252)."""
+    if local:
+        codec = resolve(path, encoding)
+    else:
+        codec = "utf-8" if encoding is None else codec_name(encoding)
+    return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "iso8859-1": "ISO-8859-1",
+            "ascii": "US-ASCII"}.get(codec)
+
+
 def duckdb_name(codec: str) -> str | None:
     """DuckDB's name for ``codec``, or None when Python must decode it."""
     return _NATIVE.get(codec)

@@ -283,7 +283,17 @@ class SparkEngine:
                     delimiter = sniff_delimiter(first)
                 else:
                     delimiter = ","
-            charset = _java_charset(path, encoding, remote)
+            charset = csv_encoding.java_charset(path, encoding, local=not (
+                remote or _has_glob(path)))
+            if charset is None:  # line by line, Spark decodes UTF-8 and Latin-1 only
+                if remote:
+                    raise InputError(
+                        f"Spark cannot read {path} as {encoding} text line by line (only UTF-8 "
+                        "and Latin-1). Convert the file to UTF-8, or read it with the DuckDB "
+                        "engine (engine='duckdb')."
+                    )
+                return self.spark.createDataFrame(
+                    _read_with_duckdb(path, table, delimiter, encoding)), None
             df = self._catch(lambda: self._csv_reader(delimiter, charset).csv(path), path)
             if len(df.columns) == 1:
                 _single_column(path, df.columns[0], delimiter)
@@ -457,17 +467,6 @@ def _arrow(source: Any):
         f"Cannot read a {type(source).__name__}: pass a file path, a Spark table (spark:NAME), "
         "a Spark, pandas or polars DataFrame, or a pyarrow Table."
     )
-
-
-def _java_charset(path: str, encoding: str | None, remote: bool) -> str:
-    """The Java name of a CSV's encoding: given, else detected (local files) or UTF-8."""
-    if remote or _has_glob(path):
-        codec = "utf-8" if encoding is None else csv_encoding.codec_name(encoding)
-    else:
-        codec = csv_encoding.resolve(path, encoding)
-    return {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "iso8859-1": "ISO-8859-1",
-            "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE", "cp1252": "windows-1252"}.get(
-                codec, codec)
 
 
 def _read_with_duckdb(path: str, table: str | None, delimiter: str | None,
