@@ -105,3 +105,17 @@ def test_decoded_copies_are_removed_when_the_engine_closes(tmp_path, expected):
     assert engine.query(f"SELECT COUNT(*) AS n FROM {rel.handle}")["n"][0] == 40
     engine.close()
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "rfmkit-csv-*"))) == before
+
+
+def test_copies_left_by_a_killed_run_are_removed_by_the_next(tmp_path):
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    orphan = os.path.join(tempfile.gettempdir(), f"rfmkit-csv-{gone.stdout.strip()}-x1")
+    os.makedirs(os.path.join(orphan, "sub"), exist_ok=True)
+    path = tmp_path / "data.csv"
+    path.write_bytes(TEXT.encode("cp1252"))
+    compute_rfm(path, encoding="cp1252")
+    assert not os.path.exists(orphan)

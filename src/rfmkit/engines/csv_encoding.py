@@ -9,6 +9,7 @@ big-endian, cp1252, Shift JIS, ...) is decoded by Python into a temporary UTF-8 
 from __future__ import annotations
 
 import codecs
+import glob
 import gzip
 import os
 import shutil
@@ -150,6 +151,24 @@ def not_decodable(path: str, codec: str, offset: int | None) -> str:
             f"{other} (Windows exports are often cp1252, older Unix ones latin-1).")
 
 
+def _sweep_orphans() -> None:
+    """Remove the copies of runs that were killed: their process (named in the folder) is gone."""
+    for folder in glob.glob(os.path.join(tempfile.gettempdir(), "rfmkit-csv-*-*")):
+        pid = os.path.basename(folder).split("-")[2]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, under another user
+        return True
+    return True
+
+
 class Transcoded:
     """UTF-8 copies of files Python decodes, removed with :meth:`close`."""
 
@@ -158,7 +177,8 @@ class Transcoded:
 
     def copy(self, path: str, codec: str) -> str:
         if self._folder is None:
-            self._folder = tempfile.mkdtemp(prefix="rfmkit-csv-")
+            _sweep_orphans()
+            self._folder = tempfile.mkdtemp(prefix=f"rfmkit-csv-{os.getpid()}-")
         sub = tempfile.mkdtemp(dir=self._folder)  # same file names from several folders
         return transcode(path, codec, sub)
 
