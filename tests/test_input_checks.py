@@ -139,14 +139,19 @@ def test_the_model_keeps_the_date_reading(tmp_path):
     train = week_csv(tmp_path / "week.csv", ["C1,01/13/2023,5"])
     with pytest.warns(CollapsedBinsWarning):  # every customer buys once
         model = RFMModel(n_clusters="none").fit(train)
-    assert model.metric_options_.date_format == "%m/%d/%Y"
+    assert model.quality_.date_format == "%m/%d/%Y"
+    # the model keeps the order, not the layout: the next file may be written otherwise
+    assert model.metric_options_.date_format is None
+    assert model.metric_options_.date_order == "monthfirst"
     save_model(model, tmp_path / "model.json")
     loaded = load_model(tmp_path / "model.json")
     # scoring the ambiguous week alone reads it as training did: month first
     scored = loaded.segment(week_csv(tmp_path / "again.csv"))
     assert scored.as_of == dt.date(2023, 1, 7)
     assert scored.customers["recency"].max() == 6
-    assert loaded.metric_options_.date_order is None
+    dashes = write_csv(tmp_path / "dashes.csv", "customer_id,order_date,amount",
+                       ["C1,01-02-2023,5", "C2,01-03-2023,5"])
+    assert loaded.segment(dashes).as_of == dt.date(2023, 1, 3)
 
 
 @pytest.mark.parametrize("fmt", ["%s", "%Q", "%d/%m/%Y %s"])

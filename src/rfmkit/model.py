@@ -267,10 +267,11 @@ class RFMModel(BaseEstimator):
             rfm = compute_rfm(X, columns=self.columns, options=self.metric_options_,
                               cleaning=self.cleaning_rules_, engine=engine or self.engine,
                               table=table, delimiter=delimiter, encoding=encoding)
-        if self.metric_options_.date_format is None and rfm.quality.date_format is not None:
-            # the format detected in the training dates: scoring must read dates the same way
-            self.metric_options_ = dataclasses.replace(
-                self.metric_options_, date_format=rfm.quality.date_format)
+        options = self.metric_options_
+        if options.date_format is None and options.date_order is None and rfm.quality.date_order:
+            # the day/month order the training dates settled: scoring reads dates the same way
+            self.metric_options_ = dataclasses.replace(options,
+                                                       date_order=rfm.quality.date_order)
         customers = rfm.customers
         self.columns_ = rfm.columns
         self.column_kinds_ = rfm.kinds

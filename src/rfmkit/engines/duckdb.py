@@ -285,6 +285,7 @@ class DuckDBEngine:
             # file): the input's fault, told as such
             raise InputError(self._read_failure(rel.handle, rel.label, exc)) from None
         report.date_format = options.date_format
+        report.date_order = options.date_order
         return customers, report
 
     def _as_instants(self, rel: Relation, col: str) -> Relation:

@@ -180,7 +180,14 @@ def check_date_format(fmt: str | None, fetch: Fetch) -> None:
 
 
 def with_date_format(options: MetricOptions, fmt: str | None) -> MetricOptions:
-    return options if fmt == options.date_format else dataclasses.replace(options, date_format=fmt)
+    """``options`` with a detected format, and the day/month order it settled (what a fitted
+    model keeps: the next file may have another layout, but its dates read the same way)."""
+    if fmt == options.date_format:
+        return options
+    order = options.date_order
+    if order is None and fmt is not None and fmt[:2] in ("%d", "%m"):
+        order = "dayfirst" if fmt.startswith("%d") else "monthfirst"
+    return dataclasses.replace(options, date_format=fmt, date_order=order)
 
 
 # --- money -----------------------------------------------------------------------------------

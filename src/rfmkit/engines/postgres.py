@@ -259,6 +259,7 @@ class PostgresEngine:
                 store=self._store, money=money,
             )
         report.date_format = options.date_format
+        report.date_order = options.date_order
         return customers, report
 
     def _store(self, sql: str) -> tuple[str, Callable[[], None]]:

@@ -339,6 +339,7 @@ class SparkEngine:
                 rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame,
                 money=money)
         report.date_format = options.date_format
+        report.date_order = options.date_order
         return customers, report
 
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
