@@ -231,7 +231,6 @@ class SparkEngine:
     def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None,
              encoding: str | None = None) -> Relation:
         with self._session_settings():
-            csv_options = None
             if isinstance(source, str) and source.startswith("spark:"):
                 name = source[len("spark:"):]
                 label = source
@@ -239,8 +238,8 @@ class SparkEngine:
                                  hint="Check the table name (spark:DATABASE.TABLE).")
             elif isinstance(source, (str, os.PathLike)):
                 label = str(source)
-                df, csv_options = self._read_path(label, table=table, delimiter=delimiter,
-                                                  encoding=encoding)
+                df, _ = self._read_path(label, table=table, delimiter=delimiter,
+                                        encoding=encoding)
             elif _is_spark_dataframe(source):
                 label, df = "Spark DataFrame", source
             else:
