@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from input_support import TEXT, drift_csv, long_ids_csv, week_csv
 from rfmkit.cli import main
 from rfmkit.demo import write_transactions
 
@@ -371,3 +372,118 @@ def test_as_of_far_after_the_data_is_warned(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "--as-of 2030-01-01 is 2,421 days after the latest purchase" in " ".join(
         out.stderr.split())
+
+
+# --- reading inputs correctly (issue 12) -------------------------------------------------------
+# Bad input: one clear message, no traceback, nothing written. Exit code 1 today (cli/errors.py).
+
+def _refused(args: list[str], out, capsys) -> str:
+    assert main([*args, "--out", str(out), "--quiet"]) in (1, 2)
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+    return err
+
+
+def test_cli_long_numeric_ids_stay_distinct(tmp_path):
+    out = tmp_path / "o"
+    assert main(["segment", str(long_ids_csv(tmp_path / "ids.csv")), "--out", str(out),
+                 "--quiet", "--clusters", "none"]) == 0
+    ids = pd.read_parquet(out / "customers.parquet")["customer_id"]
+    assert len(ids) == 1000 and ids.iloc[5] == "123456789012340005"
+
+
+def test_cli_float_ids_that_are_not_integers_are_refused(tmp_path, capsys):
+    path = tmp_path / "f.parquet"
+    pd.DataFrame({"customer_id": [1.0, 2.5], "order_date": pd.to_datetime(["2023-01-01"] * 2),
+                  "amount": [1.0, 2.0]}).to_parquet(path)
+    err = _refused(["segment", str(path)], tmp_path / "o", capsys)
+    assert "'customer_id'" in err and "2.5" in err and "--customer NAME" in err
+
+
+def test_cli_ambiguous_dates_ask_for_the_order(tmp_path, capsys):
+    path = week_csv(tmp_path / "week.csv")
+    err = _refused(["segment", str(path)], tmp_path / "o", capsys)
+    assert "week.csv" in err and "'order_date'" in err
+    assert "--dayfirst or --monthfirst" in err and "--date-format '%m/%d/%Y'" in err
+    out = tmp_path / "us"
+    assert main(["segment", str(path), "--monthfirst", "--out", str(out), "--quiet",
+                 "--clusters", "none"]) == 0
+    recency = pd.read_parquet(out / "customers.parquet")["recency"]
+    assert (recency.min(), recency.max()) == (0, 6)
+    assert json.loads((out / "model.json").read_text())["metric_options"]["date_order"] == (
+        "monthfirst")
+    # score reads the dates as segment did: every customer in the same segment
+    scored = tmp_path / "scored"
+    assert main(["score", str(path), "--model", str(out / "model.json"), "--out", str(scored),
+                 "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(scored / "customers.parquet"),
+                                  pd.read_parquet(out / "customers.parquet"))
+
+
+@pytest.mark.parametrize("fmt", ["%s", "abc"])
+def test_cli_unusable_date_format(tmp_path, capsys, fmt):
+    err = _refused(["segment", str(week_csv(tmp_path / "w.csv")), "--date-format", fmt],
+                   tmp_path / "o", capsys)
+    assert (f"--date-format {fmt} " in err or f"--date-format '{fmt}' " in err)
+    assert "%d/%m/%Y" in err
+
+
+def test_cli_type_drift_after_100k_rows_is_counted(tmp_path):
+    # a real process: the sniffer-sample drift used to end in a DuckDB traceback
+    path = drift_csv(tmp_path / "drift.csv", "amount")
+    out = tmp_path / "o"
+    done = _console(["segment", str(path), "--out", str(out), "--quiet", "--clusters", "none"])
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    quality = json.loads((out / "quality.json").read_text())
+    assert quality["dropped"]["unparseable_amount"] == 5000
+
+
+def test_cli_repeated_xlsx_header(tmp_path):
+    frame = pd.DataFrame([[f"C{i}", f"2023-01-{1 + i % 28:02d}", 10.0 + i, 2.0]
+                          for i in range(50)],
+                         columns=["customer_id", "order_date", "amount", "amount"])
+    frame.to_excel(tmp_path / "dup.xlsx", index=False, engine="openpyxl")
+    out = tmp_path / "o"
+    assert main(["segment", str(tmp_path / "dup.xlsx"), "--out", str(out), "--quiet",
+                 "--clusters", "none"]) == 0
+    monetary = pd.read_parquet(out / "customers.parquet")["monetary"]
+    assert monetary.sum() == sum(10.0 + i for i in range(50))
+
+
+def test_cli_money_extremes(tmp_path, capsys):
+    big = tmp_path / "big.csv"
+    big.write_text("customer_id,order_date,amount\n" + "".join(
+        f"C{i},2023-01-0{1 + i % 9},{i + 1}e32\n" for i in range(20)))
+    out = tmp_path / "o"
+    assert main(["segment", str(big), "--out", str(out), "--quiet", "--clusters", "none"]) == 0
+    monetary = pd.read_parquet(out / "customers.parquet").set_index("customer_id")["monetary"]
+    assert monetary["C19"] == 2e33
+    huge = tmp_path / "huge.csv"
+    huge.write_text("customer_id,order_date,amount\n" + "".join(
+        f"C{i},2023-01-01,{i + 1}e37\n" for i in range(20)))
+    err = _refused(["segment", str(huge)], tmp_path / "h", capsys)
+    assert "huge.csv" in err and "'amount'" in err and "38 digits" in err
+
+
+def test_cli_encodings(tmp_path, capsys):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(TEXT.encode("latin-1"))
+    err = _refused(["segment", str(latin)], tmp_path / "o", capsys)
+    assert "not valid UTF-8 text at byte 52" in err and "--encoding latin-1" in err
+    out = tmp_path / "ok"
+    assert main(["segment", str(latin), "--encoding", "latin-1", "--out", str(out), "--quiet",
+                 "--clusters", "none"]) == 0
+    for command in (["score"], ["report"]):
+        target = tmp_path / command[0]
+        assert main([*command, str(latin), "--model", str(out / "model.json"), "--encoding",
+                     "latin-1", "--out", str(target), "--quiet"]) == 0
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes(TEXT.encode("utf-16-be"))
+    assert main(["score", str(utf16), "--model", str(out / "model.json"), "--out",
+                 str(tmp_path / "u16"), "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "u16" / "customers.parquet"),
+                                  pd.read_parquet(tmp_path / "score" / "customers.parquet"))
+    err = _refused(["segment", str(latin), "--encoding", "klingon"], tmp_path / "k", capsys)
+    assert "--encoding klingon is not a known text encoding" in err

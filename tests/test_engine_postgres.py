@@ -365,12 +365,25 @@ def test_customer_level_table(module_dsn):
 
 
 def test_unparseable_date_column_is_a_schema_error(engine, tiny_transactions):
+    # compact dates are no layout rfmkit detects: an error, until a format is given
     df = tiny_transactions.assign(InvoiceDate=tiny_transactions["InvoiceDate"].dt.strftime(
-        "%d.%m.%Y"))
+        "%Y%m%d"))
     with pytest.raises(SchemaError, match=r"'InvoiceDate' \(date\).*none of its 16 values"):
         compute_rfm(df, engine=engine)
-    result = same_as_duckdb(df, engine=engine, options=MetricOptions(date_format="%d.%m.%Y"))
+    result = same_as_duckdb(df, engine=engine, options=MetricOptions(date_format="%Y%m%d"))
     assert len(result.customers) == 4
+
+
+def test_text_date_layouts_are_detected_as_in_duckdb(engine, tiny_transactions):
+    # day-first dates (the 20th, 25th and 31st decide), ambiguous ones refused as in DuckDB
+    df = tiny_transactions.assign(InvoiceDate=tiny_transactions["InvoiceDate"].dt.strftime(
+        "%d.%m.%Y"))
+    assert len(same_as_duckdb(df, engine=engine).customers) == 4
+    week = pd.DataFrame({"customer_id": [f"c{i}" for i in range(14)],
+                         "order_date": [f"01/0{1 + i % 7}/2023" for i in range(14)],
+                         "amount": [1.0] * 14})
+    with pytest.raises(SchemaError, match=r"date_order='dayfirst'"):
+        compute_rfm(week, engine=engine)
 
 
 @pytest.mark.slow

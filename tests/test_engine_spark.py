@@ -103,6 +103,25 @@ def test_csv_glob_folder_and_tsv(engine, tmp_path, tiny_transactions):
                    engine_source=str(parts / "*.parquet"))
 
 
+@pytest.mark.parametrize("encoding, given", [("latin-1", "latin-1"), ("utf-16-le", None),
+                                             ("cp1252", "cp1252")])
+def test_csv_encodings_read_as_in_duckdb(engine, tmp_path, tiny_transactions, encoding, given):
+    df = tiny_transactions.assign(Country="Zürich")
+    path = tmp_path / "enc.csv"
+    path.write_bytes(df.to_csv(index=False).encode(encoding))
+    same_as_duckdb(path, engine=engine, encoding=given)
+
+
+def test_csv_ids_are_text_and_dates_are_detected(engine, tmp_path):
+    # 18-digit ids, one written with '.0', and US dates that one value (13) decides
+    rows = [f"{123456789012340000 + i % 7}{'.0' if i == 3 else ''},O{i},"
+            f"{1 + i % 12}/{1 + i % 13}/2023,{i + 1}.25" for i in range(40)]
+    path = tmp_path / "ids.csv"
+    path.write_text("customer_id,order_id,order_date,amount\n" + "\n".join(rows) + "\n")
+    result = same_as_duckdb(path, engine=engine)
+    assert len(result.customers) == 7 and result.quality.date_format == "%m/%d/%Y"
+
+
 def test_csv_date_format_wins_over_type_inference(engine, tmp_path, tiny_transactions):
     # 05/01/2024 read with %m/%d/%Y is 1 May, whatever Spark's inference made of it
     df = tiny_transactions.assign(InvoiceDate=tiny_transactions["InvoiceDate"].dt.strftime(

@@ -424,3 +424,19 @@ def test_gzip_file_that_is_not_gzip(tmp_path, tiny_transactions):
     bad.write_bytes(b"not gzip at all")
     with pytest.raises(InputError, match=r"bad\.csv\.gz"):
         compute_rfm(bad)
+
+
+def test_xlsx_with_a_repeated_header_reads_like_the_csv(tmp_path):
+    # two columns named 'amount': the first is the amount, the second is 'amount_1' (as
+    # DuckDB's CSV reader names it), never a silent replacement of the first
+    frame = pd.DataFrame([[f"C{i}", f"2023-01-{1 + i % 28:02d}", 10.0 + i, 2.0 + i % 3]
+                          for i in range(50)],
+                         columns=["customer_id", "order_date", "amount", "amount"])
+    book, text = tmp_path / "dup.xlsx", tmp_path / "dup.csv"
+    frame.to_excel(book, index=False, engine="openpyxl")
+    frame.to_csv(text, index=False)
+    from_book, from_text = compute_rfm(book), compute_rfm(text)
+    assert from_book.customers["monetary"].sum() == sum(10.0 + i for i in range(50))
+    pd.testing.assert_frame_equal(from_book.customers, from_text.customers, check_exact=True)
+    assert DuckDBEngine().read(str(book)).columns == ["customer_id", "order_date", "amount",
+                                                      "amount_1"]

@@ -89,6 +89,11 @@ class QualityReport:
     as_of: dt.date | None = None
     as_of_policy: str = "latest"
     warnings: list[str] = field(default_factory=list)
+    # How text dates were read: the strptime format (given or detected; None: ISO or typed
+    # dates) and the day/month order it settled. A fitted model keeps the order, so that
+    # scoring reads dates the same way. Not part of quality.json.
+    date_format: str | None = None
+    date_order: str | None = None
 
     @property
     def rows_dropped(self) -> int:

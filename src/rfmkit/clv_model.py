@@ -67,6 +67,8 @@ class CLVModel(BaseEstimator):
         Input columns; detected from common names when left out.
     date_format : str, optional
         strptime format of text dates.
+    date_order : {"dayfirst", "monthfirst"}, optional
+        How to read ambiguous text dates such as 01/02/2023 (default: the values decide).
     """
 
     _parameter_constraints: dict = {
@@ -77,12 +79,14 @@ class CLVModel(BaseEstimator):
         "discount_rate": [Interval(numbers.Real, 0, 10, closed="left")],
         "columns": [None, ColumnMapping],
         "date_format": [None, str],
+        "date_order": [None, Options("dayfirst", "monthfirst")],
     }
 
     def __init__(self, calibration_end: dt.date | str | None = None, *,
                  holdout_end: dt.date | str | None = None, time_unit: str = "week",
                  horizon: float | None = None, discount_rate: float = 0.0,
-                 columns: ColumnMapping | None = None, date_format: str | None = None):
+                 columns: ColumnMapping | None = None, date_format: str | None = None,
+                 date_order: str | None = None):
         self.calibration_end = calibration_end
         self.holdout_end = holdout_end
         self.time_unit = time_unit
@@ -90,6 +94,7 @@ class CLVModel(BaseEstimator):
         self.discount_rate = discount_rate
         self.columns = columns
         self.date_format = date_format
+        self.date_order = date_order
 
     # --- parameters -------------------------------------------------------------------------------
     def _checked(self) -> tuple[dt.date, dt.date | None, float]:
@@ -114,13 +119,13 @@ class CLVModel(BaseEstimator):
 
     # --- fitting ----------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, *, engine: Any = "duckdb", table: str | None = None,
-            delimiter: str | None = None) -> CLVModel:
+            delimiter: str | None = None, encoding: str | None = None) -> CLVModel:
         """Summarise ``X`` (transactions) in the engine and fit both models."""
         cal, hold, horizon = self._checked()
         events, label, daily = purchase_events(
             X, calibration_end=cal, holdout_end=hold, columns=self.columns,
-            date_format=self.date_format, engine=engine, table=table, delimiter=delimiter,
-            tracking=True)
+            date_format=self.date_format, date_order=self.date_order, engine=engine,
+            table=table, delimiter=delimiter, encoding=encoding, tracking=True)
         summary = self.summarise(events, cal)
         repeat = summary[summary["frequency"] > 0]
         if len(repeat) < MIN_REPEAT_BUYERS:
@@ -184,6 +189,7 @@ class CLVModel(BaseEstimator):
             "state_version": self.STATE_VERSION,
             "params": {"time_unit": self.time_unit, "discount_rate": float(self.discount_rate),
                        "horizon": self.horizon_, "date_format": self.date_format,
+                       "date_order": self.date_order,
                        "columns": None if self.columns is None else self.columns.to_dict()},
             "calibration_end": self.calibration_end_.isoformat(),
             "holdout_end": None if self.holdout_end_ is None else self.holdout_end_.isoformat(),
@@ -206,7 +212,8 @@ class CLVModel(BaseEstimator):
                     time_unit=params["time_unit"], horizon=params["horizon"],
                     discount_rate=params["discount_rate"],
                     columns=None if columns is None else ColumnMapping.from_dict(columns),
-                    date_format=params.get("date_format"))
+                    date_format=params.get("date_format"),
+                    date_order=params.get("date_order"))
         cal, hold, horizon = model._checked()
         fits = {}
         for name, names in (("bg_nbd", bg_nbd.PARAMETERS), ("gamma_gamma", gamma_gamma.PARAMETERS)):
@@ -224,7 +231,8 @@ class CLVModel(BaseEstimator):
 
     # --- prediction -------------------------------------------------------------------------------
     def predict(self, X: Any, *, as_of: dt.date | str | None = None, engine: Any = "duckdb",
-                table: str | None = None, delimiter: str | None = None) -> pd.DataFrame:
+                table: str | None = None, delimiter: str | None = None,
+                encoding: str | None = None) -> pd.DataFrame:
         """Per-customer P(alive), expected purchases, spend and CLV on ``X`` at ``as_of``
         (default: the calibration end), with the fitted parameters."""
         if not hasattr(self, "bg_nbd_"):
@@ -232,9 +240,10 @@ class CLVModel(BaseEstimator):
 
             raise NotFittedError("This CLVModel is not fitted yet; call fit first.")
         day = _date(as_of, "as_of") or self.calibration_end_
-        events, _, _ = purchase_events(X, calibration_end=day, columns=self.columns,
-                                    date_format=self.date_format, engine=engine, table=table,
-                                    delimiter=delimiter)
+        events, _, _ = purchase_events(
+            X, calibration_end=day, columns=self.columns, date_format=self.date_format,
+            date_order=self.date_order, engine=engine, table=table, delimiter=delimiter,
+            encoding=encoding)
         return self._values(self.summarise(events, day), self.horizon_)
 
     def expected_repeat_purchases(self, times: np.ndarray) -> np.ndarray:

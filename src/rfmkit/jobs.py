@@ -52,7 +52,8 @@ class JobResult:
 def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None = None,
                 params: Mapping[str, Any] | None = None, engine: str = "duckdb",
                 engine_options: Mapping[str, Any] | None = None, table: str | None = None,
-                delimiter: str | None = None, fmt: str = "parquet", target: str | None = None,
+                delimiter: str | None = None, encoding: str | None = None, fmt: str = "parquet",
+                target: str | None = None,
                 previous_model: str | os.PathLike | RFMModel | None = None,
                 registered_model_name: str | None = None, alias: str | None = None,
                 tracking_uri: str | None = None) -> JobResult:
@@ -75,7 +76,7 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     model = RFMModel(preset, **dict(params or {}), engine=engine, previous_model=previous_model)
     model.resolved_params()  # every parameter checked before any data is read
     with _open_engine(engine, engine_options) as eng:
-        model.fit(source, table=table, delimiter=delimiter, engine=eng)
+        model.fit(source, table=table, delimiter=delimiter, encoding=encoding, engine=eng)
     result = model.result_
     written, destination = write_outputs(
         out_dir, segmentation_files(result, fmt=fmt, model=model), result, target=target,
@@ -92,7 +93,7 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
 
 def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | os.PathLike, *,
               engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
-              table: str | None = None, delimiter: str | None = None,
+              table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
               as_of: dt.date | str | None = None, fmt: str = "parquet",
               target: str | None = None) -> JobResult:
     """Apply a saved model to ``source`` (frozen bin edges, map and clusters) and write the
@@ -100,10 +101,10 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
     started = time.perf_counter()
     _check_outputs(fmt, target, out_dir)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
-                           table=table, delimiter=delimiter, as_of=as_of)
+                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
     if getattr(model, "clv_", None) is not None:
         _add_clv(model, result, source, engine=engine, engine_options=engine_options,
-                 table=table, delimiter=delimiter)
+                 table=table, delimiter=delimiter, encoding=encoding)
     written, destination = write_outputs(out_dir, segmentation_files(result, fmt=fmt), result,
                                          target=target, replaces=SCORE_NAMES)
     return JobResult(result, written, model, destination, seconds=time.perf_counter() - started)
@@ -111,7 +112,7 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
 
 def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | os.PathLike, *,
                engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
-               table: str | None = None, delimiter: str | None = None,
+               table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
                as_of: dt.date | str | None = None, title: str | None = None,
                projection: str = "pca") -> JobResult:
     """Apply a saved model to ``source`` and write ``out_dir/report.html``."""
@@ -120,7 +121,7 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
     started = time.perf_counter()
     _check_outputs("parquet", None, out_dir)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
-                           table=table, delimiter=delimiter, as_of=as_of)
+                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
     page = build_report(model, result, title=title, projection=projection).html()
     written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")},
                           resolve=resolver())
@@ -130,7 +131,7 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
 def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: str, *,
                         engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                         table: str | None = None, delimiter: str | None = None,
-                        as_of: dt.date | str | None = None) -> Any:
+                        encoding: str | None = None, as_of: dt.date | str | None = None) -> Any:
     """Score ``source`` inside the engine into the table ``into``; returns the
     :class:`~rfmkit.export.in_engine_scoring.WrittenTable` (name, engine, row count)."""
     from rfmkit.export.in_engine_scoring import score_in_engine
@@ -139,7 +140,7 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
     as_of = _as_of(as_of)
     with _open_engine(engine, engine_options) as eng:
         return score_in_engine(model, source, engine=eng, table=table, delimiter=delimiter,
-                               as_of=as_of, into=into)
+                               encoding=encoding, as_of=as_of, into=into)
 
 
 def _check_outputs(fmt: str, target: str | None, out_dir: str | os.PathLike) -> None:
@@ -169,12 +170,12 @@ def _check_out_dir(out_dir: str | os.PathLike) -> None:
 
 def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,
            engine_options: Mapping[str, Any] | None, table: str | None, delimiter: str | None,
-           as_of: dt.date | str | None) -> tuple[RFMModel, Segmentation]:
+           encoding: str | None, as_of: dt.date | str | None) -> tuple[RFMModel, Segmentation]:
     model = _as_model(model)
     as_of = _as_of(as_of)
     with _open_engine(engine, engine_options) as eng:
-        return model, model.segment(source, table=table, delimiter=delimiter, as_of=as_of,
-                                    engine=eng)
+        return model, model.segment(source, table=table, delimiter=delimiter, encoding=encoding,
+                                    as_of=as_of, engine=eng)
 
 
 #: What `score` adds with a model that carries CLV parameters (see `rfmkit clv --model`).
@@ -183,11 +184,11 @@ CLV_SCORE_COLUMNS = ("p_alive", "expected_purchases", "clv")
 
 def _add_clv(model: RFMModel, result: Segmentation, source: Any, *, engine: str,
              engine_options: Mapping[str, Any] | None, table: str | None,
-             delimiter: str | None) -> None:
+             delimiter: str | None, encoding: str | None = None) -> None:
     """P(alive), expected purchases and CLV at the scoring date, from the saved parameters."""
     with _open_engine(engine, engine_options) as eng:
         values = model.clv_.predict(source, as_of=result.as_of, engine=eng, table=table,
-                                    delimiter=delimiter)
+                                    delimiter=delimiter, encoding=encoding)
     columns = values.set_index("customer_id")[list(CLV_SCORE_COLUMNS)]
     result.customers = result.customers.join(columns, on="customer_id")
 
@@ -239,9 +240,10 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
             holdout_end: dt.date | str | None = None, time_unit: str = "week",
             horizon: float | None = None, discount_rate: float = 0.0,
             model: str | os.PathLike | RFMModel | None = None, columns: Any = None,
-            date_format: str | None = None, engine: str = "duckdb",
-            engine_options: Mapping[str, Any] | None = None, table: str | None = None,
-            delimiter: str | None = None, report: bool = True,
+            date_format: str | None = None, date_order: str | None = None,
+            engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
+            table: str | None = None, delimiter: str | None = None,
+            encoding: str | None = None, report: bool = True,
             title: str | None = None) -> CLVJobResult:
     """Fit a :class:`~rfmkit.CLVModel` on ``source`` and write clv.json, customers_clv.parquet,
     segments_clv.csv and report.html to ``out_dir``. With ``model`` (an RFM model), each
@@ -255,13 +257,13 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
     _check_out_dir(out_dir)
     clv = CLVModel(calibration_end, holdout_end=holdout_end, time_unit=time_unit,
                    horizon=horizon, discount_rate=discount_rate, columns=columns,
-                   date_format=date_format)
+                   date_format=date_format, date_order=date_order)
     rfm = _as_model(model) if model is not None else None
     with _open_engine(engine, engine_options) as eng:
-        clv.fit(source, engine=eng, table=table, delimiter=delimiter)
+        clv.fit(source, engine=eng, table=table, delimiter=delimiter, encoding=encoding)
         customers = clv.customers_
         if rfm is not None:
-            segmented = rfm.segment(source, table=table, delimiter=delimiter,
+            segmented = rfm.segment(source, table=table, delimiter=delimiter, encoding=encoding,
                                     as_of=clv.calibration_end_, engine=eng).customers
             keep = [c for c in ("customer_id", "segment", "cluster", "cluster_name")
                     if c in segmented]

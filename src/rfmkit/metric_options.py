@@ -15,6 +15,7 @@ METRIC_CONSTRAINTS: dict[str, list] = {
     "monetary": [Options("sum", "mean")],
     "consolidate_days": [bool],
     "date_format": [None, str],
+    "date_order": [None, Options("dayfirst", "monthfirst")],
 }
 
 
@@ -37,7 +38,11 @@ class MetricOptions:
         Sum each customer's amounts per calendar day first (Method Q): a day is one purchase.
     date_format : str or None
         strptime-style format for text dates (e.g. ``"%d/%m/%Y %H:%M"``); ``None`` parses ISO
-        dates and whatever the reader detected.
+        dates and detects the format of other text dates (see ``date_order``).
+    date_order : {"dayfirst", "monthfirst"} or None
+        How to read text dates such as ``01/02/2023`` when no ``date_format`` is given.
+        ``None``: the values decide (a day above 12 in one position); when every value reads
+        both ways, an error asks for this option or ``date_format``.
     """
 
     as_of: dt.date | None = None
@@ -45,6 +50,7 @@ class MetricOptions:
     monetary: Literal["sum", "mean"] = "sum"
     consolidate_days: bool = False
     date_format: str | None = None
+    date_order: Literal["dayfirst", "monthfirst"] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.as_of, dt.datetime):
@@ -56,6 +62,13 @@ class MetricOptions:
             asdict(self),
             METRIC_CONSTRAINTS,
         )
+        if self.date_format is not None and "%" not in self.date_format:
+            from rfmkit.errors import ParameterError
+
+            raise ParameterError(
+                f"date_format={self.date_format!r} has no strptime directive (%d, %m, %Y, ...). "
+                "Write it like date_format='%d/%m/%Y %H:%M'."
+            )
 
     def to_dict(self) -> dict:
         data = asdict(self)

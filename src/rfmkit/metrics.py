@@ -71,7 +71,7 @@ def compute_rfm(
     cleaning: CleaningRules | None = None,
     engine: str | Engine = "duckdb",
     table: str | None = None,
-    delimiter: str | None = None,
+    delimiter: str | None = None, encoding: str | None = None,
     shape: InputShape | str | None = None,
 ) -> RFMResult:
     """Compute recency, frequency and monetary value per customer.
@@ -93,6 +93,9 @@ def compute_rfm(
         Table name in a DuckDB database, or sheet name in a workbook.
     delimiter : str, optional
         CSV delimiter when detection picks the wrong one.
+    encoding : str, optional
+        Text encoding of CSV files (``"latin-1"``, ``"cp1252"``, ``"utf-16"``, any name Python
+        knows). Default: detected from a byte-order mark or UTF-16's zero bytes, else UTF-8.
     shape : {"orders", "line_items", "customers"}, optional
         Force the input shape instead of detecting it from the columns.
 
@@ -105,7 +108,7 @@ def compute_rfm(
     own_engine = isinstance(engine, str)
     eng = get_engine(engine)
     try:
-        rel = eng.read(source, table=table, delimiter=delimiter)
+        rel = eng.read(source, table=table, delimiter=delimiter, encoding=encoding)
         resolved = resolve_columns(rel.columns, columns, source=rel.label, shape=shape)
         if resolved.shape is InputShape.CUSTOMERS:
             customers = customer_level(eng.customer_table(rel, resolved), rel.label,

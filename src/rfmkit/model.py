@@ -7,6 +7,7 @@ input (this week's transactions, another shop's, a customer-level table) without
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from typing import Any
@@ -71,7 +72,7 @@ class RFMModel(BaseEstimator):
         Reference method whose defaults to use (METHODS.md sections 3 and 4).
     columns : ColumnMapping or None
         Input column roles; undetected roles are found from common names.
-    as_of, frequency, monetary, consolidate_days, date_format
+    as_of, frequency, monetary, consolidate_days, date_format, date_order
         Metric definitions, see :class:`~rfmkit.MetricOptions`.
     returns, drop_cancellations, drop_duplicates
         Cleaning rules, see :class:`~rfmkit.CleaningRules`.
@@ -137,7 +138,7 @@ class RFMModel(BaseEstimator):
         "columns": [None, ColumnMapping],
         "as_of": [None, dt.date, str],
         **_or_none(METRIC_CONSTRAINTS, "frequency", "monetary", "consolidate_days",
-                   "date_format"),
+                   "date_format", "date_order"),
         **_or_none(CLEANING_CONSTRAINTS, "returns", "drop_cancellations", "drop_duplicates"),
         **_or_none(RFMScorer._parameter_constraints, "n_bins", "caps", score_method="method"),
         "segment_map": [None, str, SegmentMap],
@@ -159,6 +160,7 @@ class RFMModel(BaseEstimator):
         monetary: str | None = None,
         consolidate_days: bool | None = None,
         date_format: str | None = None,
+        date_order: str | None = None,
         returns: str | None = None,
         drop_cancellations: bool | None = None,
         drop_duplicates: bool | None = None,
@@ -185,6 +187,7 @@ class RFMModel(BaseEstimator):
         self.monetary = monetary
         self.consolidate_days = consolidate_days
         self.date_format = date_format
+        self.date_order = date_order
         self.returns = returns
         self.drop_cancellations = drop_cancellations
         self.drop_duplicates = drop_duplicates
@@ -252,7 +255,8 @@ class RFMModel(BaseEstimator):
         return rfm
 
     def fit(self, X: Any, y: Any = None, *, table: str | None = None,
-            delimiter: str | None = None, engine: Engine | None = None) -> RFMModel:
+            delimiter: str | None = None, encoding: str | None = None,
+            engine: Engine | None = None) -> RFMModel:
         """Learn scores, segments and clusters from transactions or a customer-level table.
 
         ``X`` is anything :func:`~rfmkit.compute_rfm` reads: a path, glob, DataFrame, table.
@@ -268,7 +272,12 @@ class RFMModel(BaseEstimator):
         else:
             rfm = compute_rfm(X, columns=self.columns, options=self.metric_options_,
                               cleaning=self.cleaning_rules_, engine=engine or self.engine,
-                              table=table, delimiter=delimiter)
+                              table=table, delimiter=delimiter, encoding=encoding)
+        options = self.metric_options_
+        if options.date_format is None and options.date_order is None and rfm.quality.date_order:
+            # the day/month order the training dates settled: scoring reads dates the same way
+            self.metric_options_ = dataclasses.replace(options,
+                                                       date_order=rfm.quality.date_order)
         customers = rfm.customers
         self.columns_ = rfm.columns
         self.column_kinds_ = rfm.kinds
@@ -364,8 +373,8 @@ class RFMModel(BaseEstimator):
 
     # --- applying ----------------------------------------------------------------------------
     def segment(self, X: Any, *, table: str | None = None, delimiter: str | None = None,
-                as_of: dt.date | None = None, engine: str | Engine | None = None
-                ) -> Segmentation:
+                encoding: str | None = None, as_of: dt.date | None = None,
+                engine: str | Engine | None = None) -> Segmentation:
         """Apply the fitted model to new data: frozen edges, map and centres; nothing refitted."""
         check_is_fitted(self)
         options = self.metric_options_
@@ -373,7 +382,7 @@ class RFMModel(BaseEstimator):
             options = MetricOptions(**{**options.to_dict(), "as_of": as_of})
         rfm = compute_rfm(X, columns=self.columns_.mapping, options=options,
                           cleaning=self.cleaning_rules_, engine=engine or self.engine,
-                          table=table, delimiter=delimiter)
+                          table=table, delimiter=delimiter, encoding=encoding)
         scored = self._attach_scores(rfm.customers, self.scorer_.transform(rfm.customers))
         k_selection = None
         if self.clusterer_ is not None:

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "monetary": "sum",
     "consolidate_days": False,
     "date_format": None,
+    "date_order": None,
     "returns": "drop",
     "drop_cancellations": None,  # None: drop under returns="drop", net under "net"
     "drop_duplicates": True,
@@ -133,7 +134,8 @@ def metric_settings(params: dict[str, Any]) -> tuple[MetricOptions, CleaningRule
     """The metric definitions and cleaning rules that resolved parameters ask for."""
     options = MetricOptions(
         as_of=params["as_of"], frequency=params["frequency"], monetary=params["monetary"],
-        consolidate_days=params["consolidate_days"], date_format=params["date_format"])
+        consolidate_days=params["consolidate_days"], date_format=params["date_format"],
+        date_order=params["date_order"])
     cleaning = CleaningRules(
         returns=params["returns"], drop_cancellations=params["drop_cancellations"],
         drop_duplicates=params["drop_duplicates"])

@@ -20,6 +20,7 @@ import pandas as pd
 
 from rfmkit.cleaning import CleaningRules
 from rfmkit.engines import Engine, get_engine
+from rfmkit.engines.input_checks import prepare_input
 from rfmkit.errors import InputError, ParameterError, RFMKitWarning
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ColumnMapping, InputShape, resolve_columns
@@ -40,8 +41,10 @@ _TRANSLATE = {"duckdb": lambda sql: sql, "postgres": postgres_sql, "spark": spar
 
 def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.date | None = None,
                     columns: ColumnMapping | None = None, date_format: str | None = None,
+                    date_order: str | None = None,
                     engine: str | Engine = "duckdb", table: str | None = None,
-                    delimiter: str | None = None, tracking: bool = False
+                    delimiter: str | None = None, encoding: str | None = None,
+                    tracking: bool = False
                     ) -> tuple[pd.DataFrame, str, pd.DataFrame | None]:
     """One row per customer with a purchase on or before ``calibration_end``: first and last
     event day, events, repeat spend (and holdout events and spend with ``holdout_end``).
@@ -56,7 +59,7 @@ def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.da
     own = isinstance(engine, str)
     eng = get_engine(engine)
     try:
-        rel = eng.read(source, table=table, delimiter=delimiter)
+        rel = eng.read(source, table=table, delimiter=delimiter, encoding=encoding)
         resolved = resolve_columns(rel.columns, columns, source=rel.label)
         if resolved.shape is InputShape.CUSTOMERS:
             raise InputError(
@@ -64,13 +67,21 @@ def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.da
                 "per purchase, with its date and amount).")
         has_order = resolved.mapping.order is not None
         rules = CleaningRules(drop_duplicates=has_order, drop_cancellations=has_order)
-        options = MetricOptions(date_format=date_format)
+        translate = _TRANSLATE[eng.name]
+
+        def fetch(sql: str) -> list[tuple]:
+            return list(eng.query(translate(sql)).itertuples(index=False, name=None))
+
+        # the engines' own input checks: exact float ids, the text-date layout (given or
+        # detected, day/month order settled), as `segment` reads the same file
+        options, _ = prepare_input(rel, resolved, MetricOptions(
+            date_format=date_format, date_order=date_order), fetch)
         query = MetricsQuery(rel.handle, resolved, rel.kinds, options, rules)
         sql = purchase_events_sql(query, calibration_end, holdout_end)
-        frame = eng.query(_TRANSLATE[eng.name](sql))
-        daily = eng.query(_TRANSLATE[eng.name](repeat_purchases_by_day_sql(
+        frame = eng.query(translate(sql))
+        daily = eng.query(translate(repeat_purchases_by_day_sql(
             query, calibration_end, holdout_end or calibration_end))) if tracking else None
-        span = eng.query(_TRANSLATE[eng.name](
+        span = eng.query(translate(
             f"SELECT MIN(CAST(ts AS DATE)) AS lo, MAX(CAST(ts AS DATE)) AS hi FROM "
             f"({query.flagged_sql(None)}) AS f WHERE reason IS NULL OR amount = 0"))
     finally:

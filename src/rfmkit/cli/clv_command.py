@@ -17,7 +17,9 @@ from rfmkit.cli.options import (
     Customer,
     DateCol,
     DateFormat,
+    DayFirst,
     Delimiter,
+    Encoding,
     Engine,
     Order,
     OutDir,
@@ -27,6 +29,7 @@ from rfmkit.cli.options import (
     Quiet,
     SparkMaster,
     TableOpt,
+    date_order,
     engine_options,
 )
 
@@ -59,7 +62,8 @@ def clv(
     customer: Customer = None, order: Order = None, date: DateCol = None,
     amount: Amount = None, quantity: Quantity = None, price: Price = None,
     table: TableOpt = None, delimiter: Delimiter = None, date_format: DateFormat = None,
-    engine: Engine = "duckdb", spark_master: SparkMaster = None, query: Query = None,
+    dayfirst: DayFirst = None, encoding: Encoding = None, engine: Engine = "duckdb",
+    spark_master: SparkMaster = None, query: Query = None,
     quiet: Quiet = False,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma: P(alive), expected purchases and CLV per customer and
@@ -70,9 +74,10 @@ def clv(
         job = rfmkit.run_clv(
             input, out_dir, calibration_end=calibration_end, holdout_end=holdout_end,
             time_unit=time_unit, horizon=horizon, discount_rate=discount_rate,
-            model=model_path, columns=columns, date_format=date_format, engine=engine,
+            model=model_path, columns=columns, date_format=date_format,
+            date_order=date_order(dayfirst), engine=engine,
             engine_options=engine_options(spark_master, query), table=table,
-            delimiter=delimiter)
+            delimiter=delimiter, encoding=encoding)
     if quiet:
         return
     m = job.model

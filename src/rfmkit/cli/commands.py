@@ -18,8 +18,10 @@ from rfmkit.cli.options import (
     Customer,
     DateCol,
     DateFormat,
+    DayFirst,
     Delimiter,
     Dialect,
+    Encoding,
     Engine,
     Fmt,
     FormatOpt,
@@ -37,6 +39,7 @@ from rfmkit.cli.options import (
     SparkMaster,
     TableOpt,
     To,
+    date_order,
     engine_options,
 )
 
@@ -102,8 +105,9 @@ def segment(
     customer: Customer = None, order: Order = None, date: DateCol = None, amount: Amount = None,
     quantity: Quantity = None, price: Price = None, recency: RecencyCol = None,
     frequency_column: FrequencyCol = None, monetary_column: MonetaryCol = None,
-    table: TableOpt = None, delimiter: Delimiter = None, date_format: DateFormat = None,
-    engine: Engine = "duckdb",
+    table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
+    date_format: DateFormat = None,
+    dayfirst: DayFirst = None, engine: Engine = "duckdb",
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Reference date YYYY-MM-DD (default: latest purchase date).",
         rich_help_panel="Metrics")] = None,
@@ -171,7 +175,8 @@ def segment(
                          quantity=quantity, price=price, recency=recency,
                          frequency=frequency_column, monetary=monetary_column),
         as_of=as_of, frequency=frequency, monetary=monetary,
-        consolidate_days=consolidate_days, date_format=date_format, returns=returns,
+        consolidate_days=consolidate_days, date_format=date_format,
+        date_order=date_order(dayfirst), returns=returns,
         drop_duplicates=drop_duplicates, drop_cancellations=drop_cancellations,
         score_method=score_method, n_bins=bins,
         caps=_caps(cap_frequency, cap_monetary, cap_quantile), segment_map=segment_map,
@@ -182,7 +187,8 @@ def segment(
         job = rfmkit.run_segment(
             input, out_dir, preset=preset, params=params, engine=engine,
             engine_options=engine_options(spark_master, query), table=table,
-            delimiter=delimiter, fmt=fmt.value, target=to, previous_model=previous_model,
+            delimiter=delimiter, encoding=encoding, fmt=fmt.value, target=to,
+            previous_model=previous_model,
             registered_model_name=mlflow_register, alias=mlflow_alias,
             tracking_uri=mlflow_tracking_uri)
     if quiet:
@@ -213,7 +219,8 @@ def score(
     out_dir: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Output folder (not with --into).", rich_help_panel="Output")
     ] = None,
-    table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
+    table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
+    engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     as_of: AsOfApplied = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
@@ -236,7 +243,7 @@ def score(
         with Status(quiet, f"Scoring {input} inside {engine}"):
             written = rfmkit.run_score_in_engine(
                 input, model_path, into, engine=engine, engine_options=options, table=table,
-                delimiter=delimiter, as_of=as_of)
+                delimiter=delimiter, encoding=encoding, as_of=as_of)
         if not quiet:
             out.print(f"Wrote [bold]{written.rows:,}[/] customers to {escape(written.table)} "
                       f"({written.engine}) · {time.perf_counter() - started:.1f} s",
@@ -248,8 +255,8 @@ def score(
             "engine and write the assignments to a table of the input's database.")
     with Status(quiet, f"Scoring {input}"):
         job = rfmkit.run_score(input, model_path, out_dir, engine=engine, engine_options=options,
-                               table=table, delimiter=delimiter, as_of=as_of, fmt=fmt.value,
-                               target=to)
+                               table=table, delimiter=delimiter, encoding=encoding,
+                               as_of=as_of, fmt=fmt.value, target=to)
     if not quiet:
         print_summary(job.result, job.written, job.seconds, to)
 
@@ -267,7 +274,8 @@ def report(
     input: Annotated[str, typer.Argument(help="Transactions or a customer-level table.")],
     model_path: ModelPath,
     out_dir: OutDir,
-    table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
+    table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
+    engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     as_of: AsOfApplied = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
@@ -280,7 +288,7 @@ def report(
     with Status(quiet, f"Reporting on {input}"):
         job = rfmkit.run_report(input, model_path, out_dir, engine=engine,
                                 engine_options=engine_options(spark_master, query), table=table,
-                                delimiter=delimiter, as_of=as_of, title=title,
+                                delimiter=delimiter, encoding=encoding, as_of=as_of, title=title,
                                 projection=projection.value)
     if not quiet:
         out.print(f"Wrote {job.written[0]}", highlight=False)

@@ -14,6 +14,7 @@ import re
 PARAMETER_FLAGS = {
     "as_of": "--as-of", "frequency": "--frequency", "monetary": "--monetary",
     "consolidate_days": "--consolidate-days", "date_format": "--date-format",
+    "date_order": "--dayfirst/--monthfirst", "encoding": "--encoding",
     "returns": "--returns", "drop_duplicates": "--drop-duplicates",
     "drop_cancellations": "--drop-cancellations", "score_method": "--scores",
     "n_bins": "--bins", "caps": "--cap-frequency/--cap-monetary/--cap-quantile",
@@ -58,6 +59,8 @@ def to_flags(message: str) -> str:
 
     def keyword(m: re.Match[str]) -> str:
         flag, value = PARAMETER_FLAGS[m.group(1)], m.group(2)
+        if m.group(1) == "date_order" and value in ("'dayfirst'", "'monthfirst'"):
+            return f"--{value.strip(chr(39))}"  # a flag of its own, not a value
         if value is None:  # a bare "name=": the flag alone
             return flag
         # a quoted word needs no quotes on a command line: n_bins=3 -> --bins 3,

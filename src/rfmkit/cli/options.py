@@ -50,6 +50,13 @@ Delimiter = Annotated[str | None, typer.Option("--delimiter", help="CSV delimite
 DateFormat = Annotated[str | None, typer.Option(
     "--date-format", help="strptime format of text dates, e.g. '%d/%m/%Y %H:%M'.",
     rich_help_panel="Input")]
+DayFirst = Annotated[bool | None, typer.Option(
+    "--dayfirst/--monthfirst", help="Read text dates such as 01/02/2023 day-first or "
+    "month-first (default: the values decide; ambiguous dates are an error).",
+    show_default=False, rich_help_panel="Input")]
+Encoding = Annotated[str | None, typer.Option(
+    "--encoding", help="Text encoding of a CSV, e.g. latin-1 or utf-16 (default: UTF-8; a "
+    "byte-order mark is detected).", rich_help_panel="Input")]
 Engine = Annotated[str, typer.Option("--engine", help="duckdb (default), spark or postgres.",
                                      rich_help_panel="Input")]
 SparkMaster = Annotated[str | None, typer.Option(
@@ -72,6 +79,11 @@ To = Annotated[str | None, typer.Option(
     rich_help_panel="Output")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.",
                                      rich_help_panel="Output")]
+
+
+def date_order(dayfirst: bool | None) -> str | None:
+    """--dayfirst/--monthfirst as the library's date_order."""
+    return None if dayfirst is None else ("dayfirst" if dayfirst else "monthfirst")
 
 
 def engine_options(spark_master: str | None, query: str | None) -> dict[str, str]:

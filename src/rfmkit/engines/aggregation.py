@@ -29,6 +29,7 @@ from rfmkit.schema import (
     ResolvedColumns,
 )
 from rfmkit.sql.metrics_query import (
+    MONEY,
     NUMERIC_KINDS,
     TIME_KINDS,
     MetricsQuery,
@@ -100,7 +101,7 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
                          rules: CleaningRules, *, fetch: Callable[[str], list[tuple]],
                          fetch_frame: Callable[[str], pd.DataFrame],
                          store: Callable[[str], tuple[str, Callable[[], None]]] | None = None,
-                         ) -> tuple[pd.DataFrame, QualityReport]:
+                         money: str = MONEY) -> tuple[pd.DataFrame, QualityReport]:
     """Clean and aggregate with :class:`MetricsQuery`; only per-customer rows come back.
 
     One pass over the rows (:meth:`MetricsQuery.rollup_sql`) gives every customer's metrics
@@ -112,7 +113,7 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
     consolidation), so that they are typed and deduplicated once.
     """
     rows_read, warnings = check_value_columns(rel, columns, options, fetch)
-    query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
+    query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules, money)
     if rows_read == 0:
         raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
     flagged, drop = (store(query.flagged_sql(options.as_of))

@@ -63,8 +63,8 @@ class Relation:
 class Engine(Protocol):
     name: str
 
-    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None
-             ) -> Relation:
+    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None,
+             encoding: str | None = None) -> Relation:
         """Open ``source`` (path, glob, folder, table, DataFrame) as a relation."""
 
     def customer_metrics(

@@ -7,7 +7,6 @@ hosts cannot download. DataFrames and Arrow tables are registered without copyin
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import glob
 import itertools
@@ -19,8 +18,11 @@ import duckdb
 import pandas as pd
 
 from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.engines import csv_encoding
 from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
+from rfmkit.engines.excel import read_excel
+from rfmkit.engines.input_checks import has_utc_offsets, prepare_input
 from rfmkit.errors import InputError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ResolvedColumns
@@ -31,7 +33,6 @@ from rfmkit.sql.metrics_query import (
     INTEGER,
     OTHER,
     TEXT,
-    TIME_KINDS,
     TIMESTAMP,
     TIMESTAMP_TZ,
     literal,
@@ -121,35 +122,39 @@ class DuckDBEngine:
             # DuckDB's own progress bar writes to stdout, mixing with a caller's output
             # (the command line shows its own status); off for the connections we open.
             self.con.execute("SET enable_progress_bar = false")
+            self._keep_try_casts()
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         if memory_limit is not None:
             self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         self._counter = itertools.count()
         self._attached: dict[str, str] = {}
-        self._csv_views: dict[str, tuple[str, str | None]] = {}  # view -> (path, delimiter)
+        self._csv_files: dict[str, tuple[list[str], str]] = {}  # view -> (files, codec)
+        self._transcoded = csv_encoding.Transcoded()
 
     # --- reading ---------------------------------------------------------------------------------
     @_interruptible
-    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None
-             ) -> Relation:
+    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None,
+             encoding: str | None = None) -> Relation:
+        """Open ``source``; ``encoding`` is the text encoding of CSV files (default: detected
+        from a byte-order mark or UTF-16's zero bytes, else UTF-8)."""
         view = f"rfm_source_{next(self._counter)}"
+        if encoding is not None:
+            csv_encoding.codec_name(encoding)  # an unknown name fails before any reading
         if isinstance(source, (str, os.PathLike)):
             label = str(source)
-            select = self._select_for_path(str(source), table=table, delimiter=delimiter)
+            select = self._select_for_path(str(source), table=table, delimiter=delimiter,
+                                           encoding=encoding, view=quote(view))
             try:
                 self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {select}")
+            except duckdb.InterruptException:
+                raise
             except duckdb.Error as exc:
-                raise InputError(
-                    f"Could not read {label}: {_first_line(exc)}. Check that the file is a valid "
-                    f"{_suffix(label).lstrip('.') or 'data'} file."
-                ) from None
+                raise InputError(self._read_failure(quote(view), label, exc)) from None
         else:
             label = type(source).__name__
             self.con.register(view, _as_registrable(source))
         rel = self._describe(view, label)
-        if isinstance(source, (str, os.PathLike)) and _suffix(label) in _CSV_SUFFIXES:
-            self._csv_views[rel.handle] = (label, delimiter)
         if len(rel.columns) == 1 and _suffix(label) in _CSV_SUFFIXES:
             # One column whose name holds a delimiter: the sniffer (or the given delimiter) split
             # nothing. Checked for a given delimiter too: a wrong --delimiter fails the same way.
@@ -172,7 +177,46 @@ class DuckDBEngine:
         kinds = {row[0]: duckdb_kind(str(row[1])) for row in described}
         return Relation(label=label, columns=columns, kinds=kinds, handle=quote(view))
 
-    def _select_for_path(self, path: str, *, table: str | None, delimiter: str | None) -> str:
+    def _keep_try_casts(self) -> None:
+        """Turn off DuckDB's type pushdown: it moves a TRY_CAST of a CSV column into the CSV
+        scanner, where a value that doesn't convert fails the query instead of becoming NULL
+        (DuckDB 1.4-2.0). rfmkit reads CSV columns as text and counts what doesn't parse."""
+        current = self.con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0]
+        names = [n.strip() for n in str(current or "").split(",") if n.strip()]
+        if "type_pushdown" not in names:
+            try:
+                self.con.execute("SET disabled_optimizers = "
+                                 + literal(", ".join([*names, "type_pushdown"])))
+            except duckdb.Error:  # a DuckDB without that optimizer: nothing to turn off
+                pass
+
+    def _read_failure(self, handle: str, label: str, exc: Exception) -> str:
+        """The message of an error DuckDB raised reading an input: a decoding error names the
+        encoding, the byte and the fix."""
+        files, codec = self._csv_files.get(handle, ([], ""))
+        text = str(exc)
+        if files and ("unicode" in text.lower() or "encod" in text.lower()):
+            for path in files:
+                bad = csv_encoding.first_bad_byte(path, codec)
+                if bad is not None:
+                    return csv_encoding.not_decodable(path, codec, bad)
+            return csv_encoding.not_decodable(label, codec, None)
+        return (f"Could not read {label}: {_first_line(exc)}. Check that the file is a valid "
+                f"{_suffix(label).lstrip('.') or 'data'} file.")
+
+    def _csv_source(self, path: str, is_glob: bool, encoding: str | None, view: str) -> str:
+        """The read_csv path argument (a glob, or a list of files) and its DuckDB encoding."""
+        files = sorted(glob.glob(path, recursive=True)) if is_glob else [path]
+        codec = csv_encoding.resolve(files[0], encoding)
+        self._csv_files[view] = (files, codec)
+        native = csv_encoding.duckdb_name(codec)
+        if native is not None:
+            return literal(path), native
+        copies = [self._transcoded.copy(f, codec) for f in files]
+        return "[" + ", ".join(literal(c) for c in copies) + "]", "utf-8"
+
+    def _select_for_path(self, path: str, *, table: str | None, delimiter: str | None,
+                         encoding: str | None = None, view: str = "") -> str:
         suffix = _suffix(path)
         is_glob = any(ch in path for ch in "*?[")
         if is_glob:
@@ -195,7 +239,10 @@ class DuckDBEngine:
         if suffix in _PARQUET_SUFFIXES:
             return f"SELECT * FROM read_parquet({literal(path)}, union_by_name = true)"
         if suffix in _CSV_SUFFIXES:
-            return _read_csv(path, delimiter)
+            if not self._own:
+                self._keep_try_casts()  # a caller's connection reading a CSV needs it too
+            files, native = self._csv_source(path, is_glob, encoding, view)
+            return _read_csv(files, delimiter, native, tsv=suffix.startswith(".tsv"))
         if suffix in _JSON_SUFFIXES:
             return f"SELECT * FROM read_json_auto({literal(path)})"
         if suffix in _EXCEL_SUFFIXES:
@@ -245,9 +292,32 @@ class DuckDBEngine:
     def customer_metrics(self, rel: Relation, columns: ResolvedColumns,
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
-        rel = self._dates_as_text(rel, columns, options)
-        return run_customer_metrics(rel, columns, options, rules, fetch=self._rows,
-                                    fetch_frame=self._frame, store=self._store)
+        try:
+            options, money = prepare_input(rel, columns, options, self._rows, probe_format=True)
+            if has_utc_offsets(rel, columns, options, self._rows):
+                rel = self._as_instants(rel, columns.mapping.date)
+            customers, report = run_customer_metrics(
+                rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame,
+                store=self._store, money=money)
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error as exc:
+            # data DuckDB cannot read past the sniffer's sample (a decoding error, a damaged
+            # file): the input's fault, told as such
+            raise InputError(self._read_failure(rel.handle, rel.label, exc)) from None
+        report.date_format = options.date_format
+        report.date_order = options.date_order
+        return customers, report
+
+    def _as_instants(self, rel: Relation, col: str) -> Relation:
+        # as DuckDB's CSV sniffer typed them before CSV columns were read as text
+        view = f"rfm_source_{next(self._counter)}"
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS SELECT * REPLACE "
+                         f"(TRY_CAST({quote(col)} AS TIMESTAMPTZ) AS {quote(col)}) "
+                         f"FROM {rel.handle}")
+        if rel.handle in self._csv_files:
+            self._csv_files[quote(view)] = self._csv_files[rel.handle]
+        return self._describe(view, rel.label)
 
     def _rows(self, sql: str) -> list[tuple]:
         return self.con.execute(sql).fetchall()
@@ -264,20 +334,6 @@ class DuckDBEngine:
         self.con.execute(f"CREATE TEMP TABLE {flagged} AS {sql}")
         return flagged, lambda: self.con.execute(f"DROP TABLE IF EXISTS {flagged}")
 
-    def _dates_as_text(self, rel: Relation, columns: ResolvedColumns,
-                       options: MetricOptions) -> Relation:
-        """A given date format must win over the CSV sniffer's guess (it reads 01/02/2020 as
-        1 February): re-read the date column of a CSV as text, to be parsed with the format."""
-        col = columns.mapping.date
-        csv = self._csv_views.get(rel.handle)
-        if options.date_format is None or csv is None or rel.kinds[col] not in TIME_KINDS:
-            return rel
-        path, delimiter = csv
-        view = f"rfm_source_{next(self._counter)}"
-        select = _read_csv(path, delimiter, text_columns=(col,))
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {quote(view)} AS {select}")
-        return self._describe(view, rel.label)
-
     @_interruptible
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
         return run_customer_table(rel, columns, fetch=self._rows, fetch_frame=self._frame)
@@ -293,6 +349,7 @@ class DuckDBEngine:
     def close(self) -> None:
         if self._own:
             self.con.close()
+        self._transcoded.close()
 
     # --- scoring in place (rfmkit.score_in_engine) -----------------------------------------------
     def lazy(self, sql: str) -> duckdb.DuckDBPyRelation:
@@ -366,16 +423,18 @@ class DuckDBEngine:
         return shown + where, rows
 
 
-def _read_csv(path: str, delimiter: str | None, text_columns: tuple[str, ...] = ()) -> str:
-    opts = ["header = true", "sample_size = 100000"]
+def _read_csv(files: str, delimiter: str | None, encoding: str, *, tsv: bool) -> str:
+    # Every column as text: ids stay text (never through a float), and a column whose values
+    # change type after the sniffer's sample is parsed row by row like any text, its
+    # unparseable rows counted (unparseable_date / unparseable_amount), never an error.
+    opts = ["header = true", "all_varchar = true", "sample_size = 100000"]
     if delimiter is not None:
         opts.append(f"delim = {literal(delimiter)}")
-    elif _suffix(path).startswith(".tsv"):
+    elif tsv:
         opts.append("delim = '\t'")
-    if text_columns:
-        types = ", ".join(f"{literal(c)}: 'VARCHAR'" for c in text_columns)
-        opts.append(f"types = {{{types}}}")
-    return f"SELECT * FROM read_csv({literal(path)}, {', '.join(opts)})"
+    if encoding != "utf-8":
+        opts.append(f"encoding = {literal(encoding)}")
+    return f"SELECT * FROM read_csv({files}, {', '.join(opts)})"
 
 
 def _as_registrable(source: Any) -> Any:
@@ -392,52 +451,3 @@ def _as_registrable(source: Any) -> Any:
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0].rstrip(".")
-
-
-def read_excel(path: str, *, sheet: str | None = None):
-    """Read one sheet of a workbook into an Arrow table (first row = header)."""
-    import pyarrow as pa
-    from python_calamine import CalamineWorkbook
-
-    try:
-        book = CalamineWorkbook.from_path(path)
-    except Exception as exc:  # calamine raises its own error types
-        raise InputError(f"Could not read workbook {path}: {exc}.") from None
-    names = book.sheet_names
-    if sheet is None:
-        sheet = names[0]
-    elif sheet not in names:
-        raise InputError(f"Sheet {sheet!r} is not in {path}. Sheets: {', '.join(names)}.")
-    rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
-    if not rows:
-        raise InputError(f"Sheet {sheet!r} of {path} is empty.")
-    header = [str(h).strip() for h in rows[0]]
-    data = rows[1:]
-    arrays = {}
-    for i, name in enumerate(header):
-        values = [None if (i >= len(r) or r[i] == "") else r[i] for r in data]
-        arrays[name or f"column{i + 1}"] = _excel_column(values)
-    return pa.table(arrays)
-
-
-def _excel_column(values: list):
-    """Excel cells are loosely typed: keep one type per column, else fall back to text."""
-    import pyarrow as pa
-
-    present = [v for v in values if v is not None]
-    types = {type(v) for v in present}
-    if types <= {int, float, bool} and bool not in types:
-        if types == {int}:
-            return pa.array(values, type=pa.int64())
-        return pa.array([None if v is None else float(v) for v in values], type=pa.float64())
-    if types and all(issubclass(t, (dt.datetime, dt.date)) for t in types):
-        return pa.array([None if v is None else (
-            v if isinstance(v, dt.datetime) else dt.datetime(v.year, v.month, v.day))
-            for v in values], type=pa.timestamp("us"))
-    return pa.array([None if v is None else _cell_text(v) for v in values], type=pa.string())
-
-
-def _cell_text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

@@ -45,6 +45,7 @@ import pandas as pd
 from rfmkit.cleaning import CleaningRules, QualityReport
 from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
+from rfmkit.engines.input_checks import prepare_input
 from rfmkit.errors import InputError, ParameterError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ResolvedColumns
@@ -138,7 +139,7 @@ class PostgresEngine:
 
     # --- reading -------------------------------------------------------------------------------
     def read(self, source: Any = None, *, table: str | Sequence[str] | None = None,
-             delimiter: str | None = None) -> Relation:
+             delimiter: str | None = None, encoding: str | None = None) -> Relation:
         from rfmkit.engines.postgres_tables import redact
 
         if source is None or (isinstance(source, str) and source.startswith(
@@ -160,7 +161,8 @@ class PostgresEngine:
                 handle = self._query_view(conn, self.query_text)
                 label = f"query in {where}"
         else:
-            handle, label = self._upload(source, table=table, delimiter=delimiter)
+            handle, label = self._upload(source, table=table, delimiter=delimiter,
+                                          encoding=encoding)
         return self._describe(handle, label)
 
     def _resolve_table(self, conn, table: str | Sequence[str]) -> tuple[str, str]:
@@ -198,7 +200,7 @@ class PostgresEngine:
             raise InputError(f"The query failed in PostgreSQL: {_first_line(exc)}.") from None
         return quote(view)
 
-    def _upload(self, source: Any, *, table: str | None, delimiter: str | None
+    def _upload(self, source: Any, *, table: str | None, delimiter: str | None, encoding: str | None
                 ) -> tuple[str, str]:
         """Read a local file or DataFrame with DuckDB and COPY it into a temporary table."""
         from psycopg import sql
@@ -208,7 +210,7 @@ class PostgresEngine:
 
         if self._reader is None:
             self._reader = DuckDBEngine(threads=1)
-        rel = self._reader.read(source, table=table, delimiter=delimiter)
+        rel = self._reader.read(source, table=table, delimiter=delimiter, encoding=encoding)
         result = self._reader.con.sql(f"SELECT * FROM {rel.handle}")
         arrow = (getattr(result, "to_arrow_table", None) or result.arrow)()
         _forget(self._reader.con, rel.handle)
@@ -249,12 +251,16 @@ class PostgresEngine:
         # kept in a temporary table that the transaction's end drops.
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            return run_customer_metrics(
-                rel, columns, options, rules,
-                fetch=lambda sql: self._fetch(postgres_sql(sql)),
+            fetch = lambda sql: self._fetch(postgres_sql(sql))  # noqa: E731
+            options, money = prepare_input(rel, columns, options, fetch)
+            customers, report = run_customer_metrics(
+                rel, columns, options, rules, fetch=fetch,
                 fetch_frame=lambda sql: self._frame(postgres_sql(sql)),
-                store=self._store,
+                store=self._store, money=money,
             )
+        report.date_format = options.date_format
+        report.date_order = options.date_order
+        return customers, report
 
     def _store(self, sql: str) -> tuple[str, Callable[[], None]]:
         from psycopg import sql as pgsql

@@ -40,8 +40,10 @@ import pandas as pd
 import sqlglot
 
 from rfmkit.cleaning import CleaningRules, QualityReport
+from rfmkit.engines import csv_encoding
 from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
+from rfmkit.engines.input_checks import prepare_input
 from rfmkit.errors import EngineUnavailableError, InputError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import CUSTOMER_ID, ResolvedColumns
@@ -53,7 +55,6 @@ from rfmkit.sql.metrics_query import (
     INTEGER,
     OTHER,
     TEXT,
-    TIME_KINDS,
     TIMESTAMP,
     TIMESTAMP_TZ,
     quote,
@@ -183,7 +184,6 @@ class SparkEngine:
         self.spark = spark
         self._counter = itertools.count()
         self._views: list[str] = []
-        self._csv: dict[str, dict] = {}  # view -> how it was read (to re-read dates as text)
 
     @staticmethod
     def _new_session(session_class: Any, master: str, app_name: str, config: dict[str, str]):
@@ -228,10 +228,9 @@ class SparkEngine:
                     conf.set(key, value)
 
     # --- reading -------------------------------------------------------------------------------
-    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None
-             ) -> Relation:
+    def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None,
+             encoding: str | None = None) -> Relation:
         with self._session_settings():
-            csv_options = None
             if isinstance(source, str) and source.startswith("spark:"):
                 name = source[len("spark:"):]
                 label = source
@@ -239,7 +238,8 @@ class SparkEngine:
                                  hint="Check the table name (spark:DATABASE.TABLE).")
             elif isinstance(source, (str, os.PathLike)):
                 label = str(source)
-                df, csv_options = self._read_path(label, table=table, delimiter=delimiter)
+                df, _ = self._read_path(label, table=table, delimiter=delimiter,
+                                        encoding=encoding)
             elif _is_spark_dataframe(source):
                 label, df = "Spark DataFrame", source
             else:
@@ -248,8 +248,6 @@ class SparkEngine:
             view = f"rfm_source_{next(self._counter)}"
             df.createOrReplaceTempView(view)
             self._views.append(view)
-            if csv_options is not None:
-                self._csv[quote(view)] = csv_options | {"view": view}
             return self._describe(df, quote(view), label)
 
     def _describe(self, df: Any, handle: str, label: str) -> Relation:
@@ -258,15 +256,16 @@ class SparkEngine:
         return Relation(label=label, columns=columns,
                         kinds={f.name: spark_kind(f.dataType) for f in fields}, handle=handle)
 
-    def _read_path(self, path: str, *, table: str | None, delimiter: str | None
-                   ) -> tuple[Any, dict | None]:
+    def _read_path(self, path: str, *, table: str | None, delimiter: str | None,
+                   encoding: str | None) -> tuple[Any, dict | None]:
         suffix = _suffix(path)
         remote = _is_remote(path)
         is_dir = not remote and os.path.isdir(path)
         if not remote:
             _check_local_path(path)
         if suffix in _VIA_DUCKDB_SUFFIXES:
-            return self.spark.createDataFrame(_read_with_duckdb(path, table, delimiter)), None
+            return self.spark.createDataFrame(
+                _read_with_duckdb(path, table, delimiter, encoding)), None
         reader = self.spark.read
         if is_dir or (remote and suffix not in _CSV_SUFFIXES) or suffix in _PARQUET_SUFFIXES:
             if is_dir:
@@ -283,21 +282,32 @@ class SparkEngine:
                     delimiter = sniff_delimiter(first)
                 else:
                     delimiter = ","
-            options = {"path": path, "delimiter": delimiter}
-            df = self._catch(lambda: self._csv_reader(delimiter).csv(path), path)
+            charset = csv_encoding.java_charset(path, encoding, local=not (
+                remote or _has_glob(path)))
+            if charset is None:  # line by line, Spark decodes UTF-8 and Latin-1 only
+                if remote:
+                    raise InputError(
+                        f"Spark cannot read {path} as {encoding} text line by line (only UTF-8 "
+                        "and Latin-1). Convert the file to UTF-8, or read it with the DuckDB "
+                        "engine (engine='duckdb')."
+                    )
+                return self.spark.createDataFrame(
+                    _read_with_duckdb(path, table, delimiter, encoding)), None
+            df = self._catch(lambda: self._csv_reader(delimiter, charset).csv(path), path)
             if len(df.columns) == 1:
                 _single_column(path, df.columns[0], delimiter)
-            return df, options
+            return df, {"path": path, "delimiter": delimiter}
         raise InputError(
             f"Don't know how to read {path} with Spark: use .csv/.tsv (optionally .gz), .parquet "
             "(file, glob or folder), or a Spark table as spark:NAME."
         )
 
-    def _csv_reader(self, delimiter: str, schema: Any = None):
-        reader = (self.spark.read.option("header", "true").option("sep", delimiter)
-                  .option("escape", '"').option("mode", "PERMISSIVE"))
-        return reader.schema(schema) if schema is not None else reader.option(
-            "inferSchema", "true")
+    def _csv_reader(self, delimiter: str, charset: str):
+        # Every column as text, as the DuckDB engine reads CSV: ids never pass through a
+        # float, and values that change type deep in the file are parsed (or counted) per row.
+        return (self.spark.read.option("header", "true").option("sep", delimiter)
+                .option("escape", '"').option("mode", "PERMISSIVE")
+                .option("inferSchema", "false").option("encoding", charset))
 
     def _catch(self, read, label: str, hint: str = "Check the path and the file format."):
         try:
@@ -305,24 +315,6 @@ class SparkEngine:
         except Exception as exc:  # AnalysisException and friends
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"Could not read {label}: {first}. {hint}") from None
-
-    def _dates_as_text(self, rel: Relation, columns: ResolvedColumns,
-                       options: MetricOptions) -> Relation:
-        """A given date format wins over Spark's CSV type inference: re-read the date as text."""
-        from pyspark.sql import types as T
-
-        col = columns.mapping.date
-        how = self._csv.get(rel.handle)
-        if options.date_format is None or how is None or rel.kinds[col] not in TIME_KINDS:
-            return rel
-        inferred = self.spark.table(how["view"]).schema
-        schema = T.StructType([T.StructField(f.name, T.StringType()) if f.name == col else f
-                               for f in inferred.fields])
-        df = self._csv_reader(how["delimiter"], schema).csv(how["path"])
-        new_view = f"rfm_source_{next(self._counter)}"
-        df.createOrReplaceTempView(new_view)
-        self._views.append(new_view)
-        return self._describe(df, quote(new_view), rel.label)
 
     # --- metrics -------------------------------------------------------------------------------
     def _rows(self, sql: str) -> list[tuple]:
@@ -338,12 +330,15 @@ class SparkEngine:
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
         with self._session_settings():
-            rel = self._dates_as_text(rel, columns, options)
+            options, money = prepare_input(rel, columns, options, self._rows)
             # No caching of the flagged rows when per-day consolidation reads them twice:
             # measured on 1M rows in local mode, persisting them cost more than typing and
             # deduplicating twice. Otherwise it is one pass (one Spark job) anyway.
             customers, report = run_customer_metrics(
-                rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame)
+                rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame,
+                money=money)
+        report.date_format = options.date_format
+        report.date_order = options.date_order
         return customers, report
 
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
@@ -410,7 +405,6 @@ class SparkEngine:
             except Exception:  # the session may already be stopped
                 pass
         self._views.clear()
-        self._csv.clear()
         if self._own_session:
             self.spark.stop()
             self._own_session = False
@@ -475,12 +469,13 @@ def _arrow(source: Any):
     )
 
 
-def _read_with_duckdb(path: str, table: str | None, delimiter: str | None):
+def _read_with_duckdb(path: str, table: str | None, delimiter: str | None,
+                      encoding: str | None = None):
     from rfmkit.engines.duckdb import DuckDBEngine
 
     reader = DuckDBEngine(threads=1)
     try:
-        rel = reader.read(path, table=table, delimiter=delimiter)
+        rel = reader.read(path, table=table, delimiter=delimiter, encoding=encoding)
         result = reader.con.sql(f"SELECT * FROM {rel.handle}")
         return (getattr(result, "to_arrow_table", None) or result.arrow)()
     finally:

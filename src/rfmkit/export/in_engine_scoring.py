@@ -61,7 +61,7 @@ class WrittenTable:
 
 def score_in_engine(model: RFMModel, source: Any, *, engine: str | Engine = "duckdb",
                     table: str | None = None, delimiter: str | None = None,
-                    as_of: dt.date | str | None = None,
+                    encoding: str | None = None, as_of: dt.date | str | None = None,
                     into: str | Sequence[str] | None = None) -> Any:
     """Score ``source`` with a fitted model inside the engine; no customer row enters Python.
 
@@ -81,6 +81,8 @@ def score_in_engine(model: RFMModel, source: Any, *, engine: str | Engine = "duc
         Table of a DuckDB or PostgreSQL database, or sheet of a workbook.
     delimiter : str, optional
         CSV delimiter when detection picks the wrong one.
+    encoding : str, optional
+        Text encoding of CSV files (default: detected, else UTF-8).
     as_of : datetime.date or str, optional
         Reference date; default the model's policy (its fixed date, or the latest purchase date
         in the input, found inside the query).
@@ -124,7 +126,7 @@ def score_in_engine(model: RFMModel, source: Any, *, engine: str | Engine = "duc
                 "(one row per customer is fetched)."
             )
         target = None if into is None else _name_parts(into, max_parts)
-        rel = eng.read(source, table=table, delimiter=delimiter)
+        rel = eng.read(source, table=table, delimiter=delimiter, encoding=encoding)
         _check_columns(model, rel)
         if target is not None:
             _check_not_the_input(target, _input_table(source, table, eng), rel)

@@ -41,6 +41,24 @@ NUMERIC_KINDS = (INTEGER, FLOAT, DECIMAL)
 TIME_KINDS = (TIMESTAMP, TIMESTAMP_TZ, DATE)
 
 MONEY = "DECIMAL(38, 6)"
+# Amounts are summed as DECIMAL(38, scale): 6 decimals (micro-units) unless the smallest amount
+# needs more to keep 3 significant digits, and fewer when large amounts need the digits (a sum
+# must fit in 38). Sums are exact for amounts of at most `scale` decimals. See money_type.
+MONEY_SCALE, MONEY_DIGITS, SMALL_AMOUNT_DIGITS = 6, 38, 3
+
+
+def money_type(largest: float, smallest: float, n_rows: int) -> str | None:
+    """The DECIMAL type that sums ``n_rows`` amounts of magnitude ``smallest``..``largest``
+    (non-zero) exactly and without overflow, or None when no scale fits 38 digits."""
+    import math
+
+    bound = largest * max(n_rows, 1)  # no customer's sum exceeds every row's amount
+    integer_digits = max(1, math.floor(math.log10(bound)) + 1)
+    wanted = max(MONEY_SCALE, SMALL_AMOUNT_DIGITS - math.floor(math.log10(smallest)) - 1)
+    scale = min(wanted, MONEY_DIGITS - integer_digits)
+    if scale < 0:
+        return None
+    return MONEY if scale == MONEY_SCALE else f"DECIMAL({MONEY_DIGITS}, {scale})"
 
 
 def quote(name: str) -> str:
@@ -59,7 +77,7 @@ def to_dialect(sql: str, dialect: str) -> str:
     return sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)[0]
 
 
-def _non_finite(value: str) -> str:
+def non_finite(value: str) -> str:
     """NaN or an infinity, written so that every dialect has it (PostgreSQL and Spark SQL have
     no isinf; NaN equals NaN in DuckDB, PostgreSQL and Spark)."""
     return (f"{value} IN (CAST('NaN' AS DOUBLE), CAST('Infinity' AS DOUBLE), "
@@ -73,7 +91,7 @@ def id_text(col: str, kind: str) -> str:
         # NaN/inf are missing ids (pyarrow and polars keep NaN apart from NULL); casting them
         # to BIGINT would fail.
         return (
-            f"CASE WHEN {_non_finite(c)} THEN NULL "
+            f"CASE WHEN {non_finite(c)} THEN NULL "
             f"WHEN {c} = FLOOR({c}) THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
             f"ELSE CAST({c} AS VARCHAR) END"
         )
@@ -81,8 +99,23 @@ def id_text(col: str, kind: str) -> str:
         return f"CAST({c} AS VARCHAR)"  # no spaces to trim, never empty
     # Blank is missing; surrounding spaces are not part of the id. Only ids holding a space
     # are trimmed: TRIM copies every value it is given, which on 10M rows is most of a second.
+    # An integer written with a zero fraction ("12346.0", a spreadsheet's export of a float
+    # id) is that integer, cut as text (a float would round 18-digit ids); "12346.5" stays.
     v = f"CAST({c} AS VARCHAR)"
-    return f"CASE WHEN STRPOS({v}, ' ') > 0 OR {v} = '' THEN NULLIF(TRIM({v}), '') ELSE {v} END"
+    trimmed = f"CASE WHEN STRPOS({v}, ' ') > 0 OR {v} = '' THEN NULLIF(TRIM({v}), '') ELSE {v} END"
+    return (f"CASE WHEN STRPOS({v}, '.') > 0 AND REGEXP_MATCHES({v}, {literal(ZERO_FRACTION_RE)})"
+            f" THEN SUBSTRING(TRIM({v}), 1, STRPOS(TRIM({v}), '.') - 1) ELSE {trimmed} END")
+
+
+ZERO_FRACTION_RE = "^ *[+-]?[0-9]+[.]0+ *$"
+
+
+def amount_sql(columns: ResolvedColumns, kinds: dict[str, str]) -> str:
+    """The amount of a transaction row as a DOUBLE (NULL when the text is not a number)."""
+    m = columns.mapping
+    if columns.shape is InputShape.LINE_ITEMS:
+        return f"({_number(m.quantity, kinds[m.quantity])}) * ({_number(m.price, kinds[m.price])})"
+    return _number(m.amount, kinds[m.amount])
 
 
 def _timestamp(col: str, kind: str, date_format: str | None) -> str:
@@ -124,17 +157,14 @@ class MetricsQuery:
     kinds: dict[str, str]
     options: MetricOptions
     rules: CleaningRules
+    money: str = MONEY  # the DECIMAL type amounts are summed in (money_type)
 
     # --- building blocks ----------------------------------------------------------------------
     def _typed(self) -> str:
         m = self.columns.mapping
         k = self.kinds
         order = id_text(m.order, k.get(m.order, TEXT)) if m.order else "CAST(NULL AS VARCHAR)"
-        if self.columns.shape is InputShape.LINE_ITEMS:
-            q, p = _number(m.quantity, k[m.quantity]), _number(m.price, k[m.price])
-            amount = f"({q}) * ({p})"
-        else:
-            amount = _number(m.amount, k[m.amount])
+        amount = amount_sql(self.columns, k)
         base = "SELECT DISTINCT * FROM " + self.source if self.rules.drop_duplicates else (
             "SELECT * FROM " + self.source)
         return (
@@ -151,7 +181,7 @@ class MetricsQuery:
         rules = [
             ("missing_customer", "customer_id IS NULL"),
             ("unparseable_date", "ts IS NULL"),
-            ("unparseable_amount", f"amount IS NULL OR {_non_finite('amount')}"),
+            ("unparseable_amount", f"amount IS NULL OR {non_finite('amount')}"),
         ]
         if as_of is not None:
             rules.append(("after_as_of", f"CAST(ts AS DATE) > DATE '{as_of.isoformat()}'"))
@@ -225,7 +255,7 @@ class MetricsQuery:
                 f"COUNT(CASE WHEN {kept} THEN 1 END) AS n_kept, "
                 f"MIN(CASE WHEN {purchase} THEN ts END) AS first_ts, "
                 f"MAX(CASE WHEN {purchase} THEN ts END) AS last_ts, "
-                f"SUM(CASE WHEN {kept} THEN CAST(amount AS {MONEY}) END) AS amount{dropped} "
+                f"SUM(CASE WHEN {kept} THEN CAST(amount AS {self.money}) END) AS amount{dropped} "
                 "FROM flagged GROUP BY customer_id, CAST(ts AS DATE))"
             )
             # Orders still come from the rows; counted per customer, then joined per customer
@@ -255,7 +285,7 @@ class MetricsQuery:
                 f"COUNT(CASE WHEN {purchase} THEN 1 END) AS n_units, "
                 f"{n_days} AS n_days, "
                 f"{self._order_count(purchase)} AS n_orders, "
-                f"SUM(CASE WHEN {kept} THEN CAST(amount AS {MONEY}) END) AS total, "
+                f"SUM(CASE WHEN {kept} THEN CAST(amount AS {self.money}) END) AS total, "
                 f"MIN(CASE WHEN {purchase} THEN ts END) AS first_ts, "
                 f"MAX(CASE WHEN {purchase} THEN ts END) AS last_ts{dropped} "
                 "FROM flagged GROUP BY customer_id)"
