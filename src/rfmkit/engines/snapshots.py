@@ -1,0 +1,83 @@
+"""Many as-of dates in one engine pass: the customers of every snapshot, inside the engine.
+
+:func:`snapshot_metrics` runs :class:`~rfmkit.sql.snapshots_query.SnapshotsQuery` (one scan of
+the transactions) in DuckDB, Spark or PostgreSQL, after the same value-column checks as a
+single-date run, and returns one row per customer and as-of date. Each engine lends its own
+way of running DuckDB-dialect SQL (translated for Spark and PostgreSQL), so the snapshot of a
+date is what that engine's ``customer_metrics`` gives at that date.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+
+import pandas as pd
+
+from rfmkit.cleaning import CleaningRules
+from rfmkit.engines.aggregation import check_value_columns
+from rfmkit.engines.base import Engine, Relation
+from rfmkit.errors import InputError
+from rfmkit.metric_options import MetricOptions
+from rfmkit.schema import ResolvedColumns
+from rfmkit.sql.metrics_query import MetricsQuery
+from rfmkit.sql.snapshots_query import SnapshotsQuery
+
+Runner = tuple[Callable[[str], list[tuple]], Callable[[str], pd.DataFrame]]
+
+
+def snapshot_metrics(eng: Engine, rel: Relation, columns: ResolvedColumns,
+                     options: MetricOptions, rules: CleaningRules,
+                     dates: Sequence[dt.date]) -> pd.DataFrame:
+    """One row per customer with a purchase on or before each date in ``dates``.
+
+    Columns: ``customer_id``, ``as_of`` and the customer columns of
+    :func:`~rfmkit.compute_rfm` (recency measured to that row's ``as_of``). Unsorted.
+    """
+    with _runner(eng, rel, columns, options) as (rel, (fetch, fetch_frame)):
+        rows_read, _ = check_value_columns(rel, columns, options, fetch)
+        if rows_read == 0:
+            raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
+        metrics = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
+        return fetch_frame(SnapshotsQuery(metrics, tuple(dates)).snapshot_sql())
+
+
+def date_range(eng: Engine, rel: Relation, columns: ResolvedColumns, options: MetricOptions,
+               rules: CleaningRules) -> tuple[dt.date, dt.date] | None:
+    """First and last day with a kept purchase row (None when there is none): the calendar's
+    default bounds."""
+    with _runner(eng, rel, columns, options) as (rel, (_, fetch_frame)):
+        metrics = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
+        flagged = metrics.flagged_sql(None)
+        frame = fetch_frame(
+            f"WITH f AS ({flagged}) SELECT MIN(CAST(ts AS DATE)) AS first_day, "
+            "MAX(CAST(ts AS DATE)) AS last_day FROM f WHERE reason IS NULL AND amount > 0")
+    first, last = frame.iloc[0, 0], frame.iloc[0, 1]
+    if pd.isna(first):
+        return None
+    return pd.Timestamp(first).date(), pd.Timestamp(last).date()
+
+
+@contextlib.contextmanager
+def _runner(eng: Engine, rel: Relation, columns: ResolvedColumns, options: MetricOptions
+            ) -> Iterator[tuple[Relation, Runner]]:
+    """The relation to read (a CSV's dates re-read as text for a date format) and the
+    engine's two ways of running DuckDB-dialect SQL, as its ``customer_metrics`` uses them."""
+    name = getattr(eng, "name", None)
+    if name == "duckdb":
+        yield eng._dates_as_text(rel, columns, options), (eng._rows, eng._frame)
+    elif name == "spark":
+        with eng._session_settings():
+            yield eng._dates_as_text(rel, columns, options), (eng._rows, eng._frame)
+    elif name == "postgres":
+        from rfmkit.engines.postgres import postgres_sql
+
+        with eng.connection.transaction():
+            eng.connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield rel, (lambda sql: eng._fetch(postgres_sql(sql)),
+                        lambda sql: eng._frame(postgres_sql(sql)))
+    else:
+        raise InputError(
+            f"Snapshots run inside the duckdb, spark or postgres engine; {name!r} has no "
+            "snapshot query.")
