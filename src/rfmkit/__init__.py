@@ -73,6 +73,12 @@ _EXPORTS: dict[str, str] = {
     "run_score_in_engine": "jobs",
     "run_segment": "jobs",
     "JobResult": "jobs",
+    "HistoryResult": "timeline.job",
+    "SegmentOrderWarning": "errors",
+    "history": "timeline.job",
+    "movers": "timeline.transitions",
+    "run_history": "timeline.job",
+    "transitions": "timeline.transitions",
 }
 
 __all__ = sorted(["__version__", *_EXPORTS])

@@ -41,3 +41,7 @@ class CollapsedBinsWarning(RFMKitWarning):
 
 class ModelVersionWarning(RFMKitWarning):
     """A model file was saved by another rfmkit version."""
+
+
+class SegmentOrderWarning(RFMKitWarning):
+    """A segment map declares no value order; a history ranks its segments in rule order."""

@@ -26,6 +26,9 @@ PARAMETER_FLAGS = {
     "tracking_uri": "--mlflow-tracking-uri", "title": "--title", "projection": "--projection",
     "dialect": "--dialect", "source": "--source", "n_rows": "--rows", "seed": "--seed",
 }
+# rfmkit history (issue 14)
+PARAMETER_FLAGS.update({"every": "--every", "start": "--start", "end": "--end",
+                        "refit": "--refit", "append": "--append"})
 # ColumnMapping role -> flag
 COLUMN_FLAGS = {
     "customer": "--customer", "order": "--order", "date": "--date", "amount": "--amount",
