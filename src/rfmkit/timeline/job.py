@@ -145,9 +145,11 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
              "movers.csv": lambda p: down.to_csv(p, index=False)}
     if report:
         from rfmkit.report.history import build_history_report
+        from rfmkit.timeline.facts import history_facts
 
         def write_report(p: Path) -> None:
-            page = build_history_report(model, snapshots, moved, down, order)
+            page = build_history_report(history_facts(snapshots, moved, down, order),
+                                        segment_map=model.segment_map_.name, refit=refit)
             p.write_text(page, encoding="utf-8")
 
         files["report.html"] = write_report

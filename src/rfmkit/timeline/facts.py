@@ -1,0 +1,176 @@
+"""The figures of the history report, computed from snapshots and transitions.
+
+Segment sizes per date, the last period's transition matrix and flows, the top downgrades with
+the revenue at stake, the population stability index (PSI) of each score between consecutive
+snapshots, time in segment, and the headline figures a marketer quotes. The report
+(:mod:`rfmkit.report.history`) only lays these out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rfmkit.schema import CUSTOMER_ID, SCORE_COLUMNS, SEGMENT
+from rfmkit.sql.snapshots_query import AS_OF
+from rfmkit.timeline.transitions import GONE, NEW, customer_revenue
+
+# PSI bands in common use (credit scoring): < 0.1 stable, 0.1-0.25 moderate, > 0.25 large.
+PSI_MODERATE, PSI_LARGE = 0.1, 0.25
+_EPS = 1e-4  # share floor: an empty bin on one side would make the index infinite
+TOP_SEGMENTS, BOTTOM_SEGMENTS = 2, 2  # "best" and "bottom" segments of the value order
+
+
+def psi(before: np.ndarray, after: np.ndarray) -> float:
+    """Population stability index of two samples of one score: sum over score values of
+    (after share - before share) x ln(after share / before share)."""
+    values = np.union1d(np.unique(before), np.unique(after))
+    if len(values) > 20:  # percentile scores: ten equal-width bins over 0..100
+        edges = np.linspace(0, 100, 11)
+        b = np.histogram(before, edges)[0].astype(float)
+        a = np.histogram(after, edges)[0].astype(float)
+    else:
+        b = np.array([(before == v).sum() for v in values], dtype=float)
+        a = np.array([(after == v).sum() for v in values], dtype=float)
+    b = np.maximum(b / max(b.sum(), 1), _EPS)
+    a = np.maximum(a / max(a.sum(), 1), _EPS)
+    return float(np.sum((a - b) * np.log(a / b)))
+
+
+def psi_flag(value: float) -> str:
+    if value >= PSI_LARGE:
+        return "large shift: the score distribution changed a lot; check the data or refit"
+    if value >= PSI_MODERATE:
+        return "moderate shift: worth watching"
+    return "stable"
+
+
+def _dates(snapshots: pd.DataFrame) -> list[pd.Timestamp]:
+    return sorted(pd.to_datetime(snapshots[AS_OF]).unique())
+
+
+def segment_sizes(snapshots: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Customers per segment (columns, in value order) and as-of date (rows)."""
+    sizes = snapshots.groupby([AS_OF, SEGMENT], observed=True).size().unstack(fill_value=0)
+    return sizes.reindex(columns=[s for s in order], fill_value=0).astype("int64")
+
+
+def drift(snapshots: pd.DataFrame) -> list[dict[str, Any]]:
+    """PSI of each score between consecutive snapshots, with a plain-language flag."""
+    rows = []
+    dates = _dates(snapshots)
+    as_of = pd.to_datetime(snapshots[AS_OF])
+    for start, end in zip(dates, dates[1:], strict=False):
+        row: dict[str, Any] = {"from": str(start.date()), "to": str(end.date())}
+        for col in SCORE_COLUMNS:
+            value = psi(snapshots.loc[as_of == start, col].to_numpy(),
+                        snapshots.loc[as_of == end, col].to_numpy())
+            row[col] = value
+            row[f"{col}_flag"] = psi_flag(value)
+        rows.append(row)
+    return rows
+
+
+def time_in_segment(snapshots: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Per segment, at the last date: customers, and how many consecutive snapshots they have
+    been in it (mean and median, counting the last one)."""
+    frame = snapshots[[CUSTOMER_ID, AS_OF, SEGMENT]].sort_values([CUSTOMER_ID, AS_OF],
+                                                                  kind="stable")
+    seg = frame[SEGMENT].astype(str).to_numpy()
+    cust = frame[CUSTOMER_ID].astype(str).to_numpy()
+    new_run = np.ones(len(frame), dtype=bool)
+    new_run[1:] = (seg[1:] != seg[:-1]) | (cust[1:] != cust[:-1])
+    run_id = np.cumsum(new_run)
+    length = pd.Series(1, index=frame.index).groupby(run_id).cumsum().to_numpy()
+    last = pd.to_datetime(frame[AS_OF]).to_numpy() == np.datetime64(_dates(snapshots)[-1])
+    now = pd.DataFrame({SEGMENT: seg[last], "snapshots": length[last]})
+    out = now.groupby(SEGMENT)["snapshots"].agg(["size", "mean", "median"])
+    out = out.reindex([s for s in order if s in out.index])
+    return out.rename(columns={"size": "customers"}).reset_index()
+
+
+def last_period(transitions: pd.DataFrame, order: Sequence[str]) -> dict[str, Any] | None:
+    """The last period's matrix (rows: from, with (new) last; columns: to) and its flows."""
+    if transitions.empty:
+        return None
+    last = transitions[transitions["to_as_of"] == transitions["to_as_of"].max()]
+    rows = [s for s in order if s in set(last.from_segment)] + (
+        [NEW] if NEW in set(last.from_segment) else [])
+    cols = [s for s in order if s in set(last.to_segment)] + (
+        [GONE] if GONE in set(last.to_segment) else [])
+    matrix = (last.pivot_table(index="from_segment", columns="to_segment", values="customers",
+                               aggfunc="sum", fill_value=0)
+              .reindex(index=rows, columns=cols, fill_value=0))
+    return {"from_as_of": str(last.from_as_of.iloc[0]), "to_as_of": str(last.to_as_of.iloc[0]),
+            "from": rows, "to": cols, "counts": matrix.to_numpy().astype(int).tolist()}
+
+
+def headline(snapshots: pd.DataFrame, transitions: pd.DataFrame, order: Sequence[str]
+             ) -> dict[str, Any]:
+    """Net movement into the best segments, customers lost to the bottom ones, and new
+    customers with where they landed, over the last period."""
+    best, bottom = set(order[:TOP_SEGMENTS]), set(order[-BOTTOM_SEGMENTS:])
+    if transitions.empty:
+        return {"best": sorted(best), "bottom": sorted(bottom), "net_into_best": 0,
+                "lost_to_bottom": 0, "new": 0, "new_landed": [], "period": None}
+    last = transitions[transitions["to_as_of"] == transitions["to_as_of"].max()]
+    into = last[last.to_segment.isin(best) & ~last.from_segment.isin(best)].customers.sum()
+    out_of = last[last.from_segment.isin(best) & ~last.to_segment.isin(best)].customers.sum()
+    lost = last[last.to_segment.isin(bottom) & ~last.from_segment.isin(bottom)
+                & (last.from_segment != NEW)]
+    new = last[last.from_segment == NEW]
+    landed = new.groupby("to_segment").customers.sum().sort_values(ascending=False)
+    return {
+        "period": f"{last.from_as_of.iloc[0]} to {last.to_as_of.iloc[0]}",
+        "best": [s for s in order if s in best], "bottom": [s for s in order if s in bottom],
+        "net_into_best": int(into - out_of), "into_best": int(into), "out_of_best": int(out_of),
+        "lost_to_bottom": int(lost.customers.sum()),
+        "lost_revenue": float(_spend_before(snapshots, lost)),
+        "new": int(new.customers.sum()), "new_revenue": float(new.revenue.sum()),
+        "new_landed": [{"segment": s, "customers": int(n)} for s, n in landed.items()],
+    }
+
+
+def _spend_before(snapshots: pd.DataFrame, lost: pd.DataFrame) -> float:
+    """Total spend so far of the customers who fell to the bottom (what is at stake)."""
+    if lost.empty:
+        return 0.0
+    start = pd.Timestamp(lost.from_as_of.iloc[0])
+    end = pd.Timestamp(lost.to_as_of.iloc[0])
+    as_of = pd.to_datetime(snapshots[AS_OF])
+    before = snapshots.loc[as_of == start, [CUSTOMER_ID, SEGMENT]]
+    after = snapshots.loc[as_of == end, [CUSTOMER_ID, SEGMENT]].assign(
+        _rev=customer_revenue(snapshots)[as_of == end])
+    both = after.merge(before, on=CUSTOMER_ID, suffixes=("_to", "_from"))
+    pairs = set(zip(lost.from_segment, lost.to_segment, strict=True))
+    keep = [(f, t) in pairs for f, t in zip(both[f"{SEGMENT}_from"], both[f"{SEGMENT}_to"],
+                                            strict=True)]
+    return float(both.loc[keep, "_rev"].sum())
+
+
+def history_facts(snapshots: pd.DataFrame, transitions: pd.DataFrame, movers: pd.DataFrame,
+                  order: Sequence[str], *, top: int = 15) -> dict[str, Any]:
+    """Everything the history report shows, as plain data."""
+    sizes = segment_sizes(snapshots, order)
+    downgrades = (movers.groupby(["from_segment", "to_segment"], sort=False)
+                  .agg(customers=(CUSTOMER_ID, "size"), revenue=("revenue", "sum"))
+                  .reset_index().sort_values("revenue", ascending=False, kind="stable")
+                  if not movers.empty else pd.DataFrame(
+                      columns=["from_segment", "to_segment", "customers", "revenue"]))
+    return {
+        "dates": [str(d.date()) for d in sizes.index],
+        "order": list(order),
+        "sizes": {s: sizes[s].astype(int).tolist() for s in sizes.columns},
+        "customers": [int(n) for n in sizes.sum(axis=1)],
+        "matrix": last_period(transitions, order),
+        "downgrades": downgrades.head(top).to_dict("records"),
+        "movers": movers.head(top).to_dict("records"),
+        "n_movers": int(len(movers)),
+        "movers_revenue": float(movers["revenue"].sum()) if len(movers) else 0.0,
+        "drift": drift(snapshots),
+        "time_in_segment": time_in_segment(snapshots, order).to_dict("records"),
+        "headline": headline(snapshots, transitions, order),
+    }
