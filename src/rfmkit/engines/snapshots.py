@@ -18,7 +18,7 @@ import pandas as pd
 from rfmkit.cleaning import CleaningRules
 from rfmkit.engines.aggregation import check_value_columns
 from rfmkit.engines.base import Engine, Relation
-from rfmkit.errors import InputError
+from rfmkit.errors import InputError, ParameterError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ResolvedColumns
 from rfmkit.sql.metrics_query import MetricsQuery
@@ -29,18 +29,22 @@ Runner = tuple[Callable[[str], list[tuple]], Callable[[str], pd.DataFrame]]
 
 def snapshot_metrics(eng: Engine, rel: Relation, columns: ResolvedColumns,
                      options: MetricOptions, rules: CleaningRules,
-                     dates: Sequence[dt.date]) -> pd.DataFrame:
-    """One row per customer with a purchase on or before each date in ``dates``.
+                     dates: Sequence[dt.date], *, per_period: bool = True) -> pd.DataFrame:
+    """The rows the snapshots of ``dates`` are made of, from one scan of the transactions.
 
-    Columns: ``customer_id``, ``as_of`` and the customer columns of
-    :func:`~rfmkit.compute_rfm` (recency measured to that row's ``as_of``). Unsorted.
+    ``per_period=True`` (what :func:`rfmkit.history` uses): one row per customer and period
+    with kept rows (:meth:`SnapshotsQuery.per_period_sql`), at most as many rows as customers
+    times dates and usually far fewer; the sums up to each date are taken outside the engine.
+    ``per_period=False``: the finished snapshots computed in the engine, one row per customer
+    and date (:meth:`SnapshotsQuery.snapshot_sql`). Unsorted either way.
     """
     with _runner(eng, rel, columns, options) as (rel, (fetch, fetch_frame)):
         rows_read, _ = check_value_columns(rel, columns, options, fetch)
         if rows_read == 0:
             raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
         metrics = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
-        return fetch_frame(SnapshotsQuery(metrics, tuple(dates)).snapshot_sql())
+        query = SnapshotsQuery(metrics, tuple(dates))
+        return fetch_frame(query.per_period_sql() if per_period else query.snapshot_sql())
 
 
 def date_range(eng: Engine, rel: Relation, columns: ResolvedColumns, options: MetricOptions,
@@ -78,6 +82,6 @@ def _runner(eng: Engine, rel: Relation, columns: ResolvedColumns, options: Metri
             yield rel, (lambda sql: eng._fetch(postgres_sql(sql)),
                         lambda sql: eng._frame(postgres_sql(sql)))
     else:
-        raise InputError(
+        raise ParameterError(
             f"Snapshots run inside the duckdb, spark or postgres engine; {name!r} has no "
             "snapshot query.")

@@ -35,6 +35,7 @@ from rfmkit.schema import (
 from rfmkit.sql.metrics_query import MONEY, MetricsQuery, quote
 
 AS_OF = "as_of"
+MICROS = 1_000_000  # MONEY has 6 decimals
 
 
 def _date(day: dt.date) -> str:
@@ -156,6 +157,14 @@ class SnapshotsQuery:
         )
 
     def per_period_sql(self) -> str:
-        """The ``per_period`` rows alone (an engine may store them, then run
-        :meth:`snapshot_sql` on the stored table)."""
-        return "WITH " + ", ".join(self.daily_ctes()) + " SELECT * FROM per_period"
+        """The ``per_period`` rows alone, one per customer and period (``period``: index into
+        ``dates``), the amount as an exact integer of millionths (``amount_micros``): summed
+        across periods it gives exactly the decimal total that :meth:`snapshot_sql` casts to
+        a double (``micros / 1e6`` is that same double). What an engine returns; the sums up
+        to each date are then taken in numpy (:mod:`rfmkit.timeline.expansion`)."""
+        return (
+            "WITH " + ", ".join(self.daily_ctes()) + " "
+            "SELECT customer_id, period, n_rows, n_row_days, n_positive_days, n_orders, "
+            f"CAST(amount * {MICROS} AS BIGINT) AS amount_micros, first_ts, last_ts "
+            "FROM per_period"
+        )

@@ -13,7 +13,6 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
@@ -22,7 +21,7 @@ from rfmkit.engines import Engine
 from rfmkit.engines.snapshots import date_range, snapshot_metrics
 from rfmkit.errors import InputError
 from rfmkit.metric_options import MetricOptions
-from rfmkit.metrics import RFMResult, normalise_types, sort_customers
+from rfmkit.metrics import RFMResult
 from rfmkit.model import RFMModel
 from rfmkit.schema import (
     CLUSTER,
@@ -38,6 +37,7 @@ from rfmkit.schema import (
     resolve_columns,
 )
 from rfmkit.sql.snapshots_query import AS_OF
+from rfmkit.timeline.expansion import expand_periods
 
 SNAPSHOT_COLUMNS = (CUSTOMER_ID, AS_OF, RECENCY, FREQUENCY, MONETARY, *SCORE_COLUMNS, SEGMENT)
 CLUSTER_COLUMNS = (CLUSTER, CLUSTER_NAME)
@@ -70,14 +70,12 @@ def compute_snapshots(model: RFMModel, eng: Engine, rel: Any, resolved: Resolved
     columns = _columns(model)
     if not dates:
         return _empty(columns)
-    long = snapshot_metrics(eng, rel, resolved, model.metric_options_, model.cleaning_rules_,
-                            sorted(dates))
-    if long.empty:
+    dates = sorted(dates)
+    per = snapshot_metrics(eng, rel, resolved, model.metric_options_, model.cleaning_rules_,
+                           dates)
+    customers = expand_periods(per, dates, model.metric_options_)
+    if customers.empty:
         return _empty(columns)
-    as_of = pd.to_datetime(long.pop(AS_OF)).to_numpy(dtype="datetime64[D]")
-    customers = normalise_types(long)
-    customers.insert(1, AS_OF, as_of)
-    customers = _sort(customers)
     if refit:
         return _refit(model, customers, resolved, columns)
     scored = model._attach_scores(customers, model.scorer_.transform(customers))
@@ -121,10 +119,3 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     out = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     out[AS_OF] = out[AS_OF].astype("datetime64[s]")
     return out
-
-
-def _sort(customers: pd.DataFrame) -> pd.DataFrame:
-    """By as-of date, then customer id in :func:`~rfmkit.metrics.sort_customers`' order."""
-    by_id = sort_customers(customers)
-    order = np.argsort(by_id[AS_OF].to_numpy(), kind="stable")
-    return by_id.iloc[order].reset_index(drop=True)
