@@ -83,7 +83,7 @@ def test_bad_input_fails_with_the_flag_and_writes_nothing(data, tmp_path):
 
 def test_append_computes_only_new_dates_and_is_idempotent(data, tmp_path):
     source, model = data
-    full = rfmkit.run_history(source, model, tmp_path / "full", as_of=DATES, report=False)
+    rfmkit.run_history(source, model, tmp_path / "full", as_of=DATES, report=False)
     first = rfmkit.run_history(source, model, tmp_path / "inc", as_of=DATES[:2], report=False,
                                target=f"duckdb:{tmp_path / 'h.db'}")
     assert first.computed == DATES[:2]

@@ -9,9 +9,9 @@ import typer
 
 import rfmkit
 from rfmkit.cli.commands import app
-from rfmkit.cli.history_command import history as _history  # noqa: F401 (registers it)
 from rfmkit.cli.display import err, out
 from rfmkit.cli.errors import state
+from rfmkit.cli.history_command import history as _history  # noqa: F401 (registers it)
 
 
 def _print_version(value: bool) -> None:

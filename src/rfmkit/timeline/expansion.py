@@ -40,10 +40,13 @@ def expand_periods(per: pd.DataFrame, dates: Sequence[dt.date],
     n_dates = len(dates)
     ids = per[CUSTOMER_ID].astype(str)
     # customers in compute_rfm's order: their rank sorts every snapshot
-    unique = pd.DataFrame({CUSTOMER_ID: pd.unique(ids)})
-    ordered = sort_customers(unique)[CUSTOMER_ID]
-    rank = pd.Series(np.arange(len(ordered)), index=pd.Index(ordered))
-    code = rank.reindex(ids.to_numpy()).to_numpy()
+    first_code, unique = pd.factorize(ids)
+    ordered = sort_customers(pd.DataFrame({CUSTOMER_ID: unique,
+                                           "_at": np.arange(len(unique))}))
+    rank = np.empty(len(unique), dtype="int64")
+    rank[ordered["_at"].to_numpy()] = np.arange(len(unique))
+    ordered = ordered[CUSTOMER_ID].reset_index(drop=True)
+    code = rank[first_code]
     period = per["period"].to_numpy(dtype="int64")
     order = np.lexsort((period, code))
     code, period = code[order], period[order]
@@ -75,14 +78,17 @@ def expand_periods(per: pd.DataFrame, dates: Sequence[dt.date],
                 "rows": cum["n_rows"]}[options.frequency][take]
     bought = units > 0
     take, date_index, freq = take[bought], date_index[bought], freq[bought]
+    # by date, then customer: rows are already in customer order within each date
+    final = np.argsort(date_index, kind="stable")
+    take, date_index, freq = take[final], date_index[final], freq[final]
     revenue = cum["amount_micros"][take].astype("float64") / MICROS
     with np.errstate(divide="ignore", invalid="ignore"):
         monetary = revenue if options.monetary == "sum" else np.where(
             freq > 0, revenue / freq, np.nan)
     as_of = np.asarray(dates, dtype="datetime64[D]")[date_index]
     last = last_ts[take]
-    out = pd.DataFrame({
-        CUSTOMER_ID: ordered.to_numpy()[code[take]],
+    return pd.DataFrame({
+        CUSTOMER_ID: ordered.take(code[take]).reset_index(drop=True),
         AS_OF: as_of,
         RECENCY: (as_of - last.astype("datetime64[D]")).astype("int64"),
         FREQUENCY: freq.astype("int64"),
@@ -91,7 +97,4 @@ def expand_periods(per: pd.DataFrame, dates: Sequence[dt.date],
         LAST_PURCHASE: last,
         ORDERS: cum["n_orders"][take].astype("int64"),
         REVENUE: revenue,
-    })
-    out[CUSTOMER_ID] = out[CUSTOMER_ID].astype(ordered.dtype)
-    final = np.lexsort((code[take], date_index))
-    return out.iloc[final].reset_index(drop=True)
+    }, copy=False)

@@ -17,6 +17,7 @@ import pandas as pd
 from rfmkit.schema import CUSTOMER_ID, SCORE_COLUMNS, SEGMENT
 from rfmkit.sql.snapshots_query import AS_OF
 from rfmkit.timeline.transitions import GONE, NEW, customer_revenue
+from rfmkit.timeline.transitions import last_period as last_period_customers
 
 # PSI bands in common use (credit scoring): < 0.1 stable, 0.1-0.25 moderate, > 0.25 large.
 PSI_MODERATE, PSI_LARGE = 0.1, 0.25
@@ -77,16 +78,19 @@ def drift(snapshots: pd.DataFrame) -> list[dict[str, Any]]:
 def time_in_segment(snapshots: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     """Per segment, at the last date: customers, and how many consecutive snapshots they have
     been in it (mean and median, counting the last one)."""
-    frame = snapshots[[CUSTOMER_ID, AS_OF, SEGMENT]].sort_values([CUSTOMER_ID, AS_OF],
-                                                                  kind="stable")
-    seg = frame[SEGMENT].astype(str).to_numpy()
-    cust = frame[CUSTOMER_ID].astype(str).to_numpy()
-    new_run = np.ones(len(frame), dtype=bool)
+    customer, _ = pd.factorize(snapshots[CUSTOMER_ID])
+    segment, names = pd.factorize(snapshots[SEGMENT].astype(str))
+    as_of = pd.to_datetime(snapshots[AS_OF]).to_numpy()
+    by = np.lexsort((as_of, customer))
+    cust, seg, day = customer[by], segment[by], as_of[by]
+    new_run = np.ones(len(by), dtype=bool)
     new_run[1:] = (seg[1:] != seg[:-1]) | (cust[1:] != cust[:-1])
-    run_id = np.cumsum(new_run)
-    length = pd.Series(1, index=frame.index).groupby(run_id).cumsum().to_numpy()
-    last = pd.to_datetime(frame[AS_OF]).to_numpy() == np.datetime64(_dates(snapshots)[-1])
-    now = pd.DataFrame({SEGMENT: seg[last], "snapshots": length[last]})
+    starts = np.flatnonzero(new_run)
+    run = np.cumsum(new_run) - 1
+    length = np.arange(len(by)) - starts[run] + 1
+    last = day == day.max() if len(day) else np.zeros(0, dtype=bool)
+    now = pd.DataFrame({SEGMENT: np.asarray(names, dtype=object)[seg[last]],
+                        "snapshots": length[last]})
     out = now.groupby(SEGMENT)["snapshots"].agg(["size", "mean", "median"])
     out = out.reindex([s for s in order if s in out.index])
     return out.rename(columns={"size": "customers"}).reset_index()
@@ -138,17 +142,12 @@ def _spend_before(snapshots: pd.DataFrame, lost: pd.DataFrame) -> float:
     """Total spend so far of the customers who fell to the bottom (what is at stake)."""
     if lost.empty:
         return 0.0
-    start = pd.Timestamp(lost.from_as_of.iloc[0])
-    end = pd.Timestamp(lost.to_as_of.iloc[0])
-    as_of = pd.to_datetime(snapshots[AS_OF])
-    before = snapshots.loc[as_of == start, [CUSTOMER_ID, SEGMENT]]
-    after = snapshots.loc[as_of == end, [CUSTOMER_ID, SEGMENT]].assign(
-        _rev=customer_revenue(snapshots)[as_of == end])
-    both = after.merge(before, on=CUSTOMER_ID, suffixes=("_to", "_from"))
+    period = last_period_customers(snapshots)
     pairs = set(zip(lost.from_segment, lost.to_segment, strict=True))
-    keep = [(f, t) in pairs for f, t in zip(both[f"{SEGMENT}_from"], both[f"{SEGMENT}_to"],
-                                            strict=True)]
-    return float(both.loc[keep, "_rev"].sum())
+    keep = np.fromiter(((f, t) in pairs for f, t in zip(period.from_segment, period.to_segment,
+                                                         strict=True)), bool, len(period))
+    rows = period["row"].to_numpy()[keep & (period["row"].to_numpy() >= 0)]
+    return float(customer_revenue(snapshots).to_numpy()[rows].sum())
 
 
 def history_facts(snapshots: pd.DataFrame, transitions: pd.DataFrame, movers: pd.DataFrame,

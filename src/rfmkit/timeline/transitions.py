@@ -51,22 +51,38 @@ def _pairs(snapshots: pd.DataFrame) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     return list(zip(dates, dates[1:], strict=False))
 
 
-def _period(snapshots: pd.DataFrame, revenue: pd.Series, start: pd.Timestamp,
-            end: pd.Timestamp) -> pd.DataFrame:
-    """One row per customer of either snapshot: segment before (or (new)) and after (or
-    (gone)), and the spend between the two dates."""
-    as_of = pd.to_datetime(snapshots[AS_OF])
-    cols = [CUSTOMER_ID, SEGMENT]
-    before = snapshots.loc[as_of == start, cols].assign(_rev=revenue[as_of == start])
-    after = snapshots.loc[as_of == end, cols].assign(_rev=revenue[as_of == end])
-    both = after.merge(before, on=CUSTOMER_ID, how="outer", suffixes=("_to", "_from"))
-    both["from_segment"] = both[f"{SEGMENT}_from"].astype(object).where(
-        both[f"{SEGMENT}_from"].notna(), NEW)
-    both["to_segment"] = both[f"{SEGMENT}_to"].astype(object).where(
-        both[f"{SEGMENT}_to"].notna(), GONE)
-    both[REVENUE] = both["_rev_to"].fillna(both["_rev_from"]) - both["_rev_from"].fillna(0.0)
-    both["from_as_of"], both["to_as_of"] = start, end
-    return both
+class _Coded:
+    """The snapshots as integer codes (customer, segment, date): consecutive snapshots are then
+    compared with numpy indexing, not string merges (millions of rows)."""
+
+    def __init__(self, snapshots: pd.DataFrame, revenue: pd.Series):
+        self.customer, self.ids = pd.factorize(snapshots[CUSTOMER_ID])
+        self.segment, names = pd.factorize(snapshots[SEGMENT].astype(str))
+        self.names = [*map(str, names), NEW, GONE]
+        self.new, self.gone = len(names), len(names) + 1
+        self.as_of = pd.to_datetime(snapshots[AS_OF]).to_numpy()
+        self.revenue = revenue.to_numpy(dtype="float64")
+
+    def period(self, start: pd.Timestamp, end: pd.Timestamp
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Customer code, segment before (or (new)), after (or (gone)) and spend in between,
+        for every customer of either snapshot."""
+        n = len(self.ids)
+        a = self.as_of == np.datetime64(start)
+        b = self.as_of == np.datetime64(end)
+        before = np.full(n, self.new)
+        spent = np.zeros(n)
+        before[self.customer[a]] = self.segment[a]
+        spent[self.customer[a]] = self.revenue[a]
+        cb = self.customer[b]
+        in_b = np.zeros(n, dtype=bool)
+        in_b[cb] = True
+        gone = self.customer[a][~in_b[self.customer[a]]]
+        customers = np.concatenate([cb, gone])
+        frm = np.concatenate([before[cb], before[gone]])
+        to = np.concatenate([self.segment[b], np.full(len(gone), self.gone)])
+        revenue = np.concatenate([self.revenue[b] - spent[cb], np.zeros(len(gone))])
+        return customers, frm, to, revenue
 
 
 def transitions(snapshots: pd.DataFrame, *, monetary: str | None = None) -> pd.DataFrame:
@@ -78,24 +94,46 @@ def transitions(snapshots: pd.DataFrame, *, monetary: str | None = None) -> pd.D
     two dates). The customers of each ``to_as_of`` add up to that snapshot's size.
     """
     _check(snapshots)
-    revenue = customer_revenue(snapshots, monetary)
+    coded = _Coded(snapshots, customer_revenue(snapshots, monetary))
+    width = len(coded.names)
     parts = []
     for start, end in _pairs(snapshots):
-        period = _period(snapshots, revenue, start, end)
-        parts.append(period.groupby(["from_as_of", "to_as_of", "from_segment", "to_segment"],
-                                    sort=False)
-                     .agg(customers=(CUSTOMER_ID, "size"), revenue=(REVENUE, "sum"))
-                     .reset_index())
+        _, frm, to, revenue = coded.period(start, end)
+        key = frm * width + to
+        keys, counts = np.unique(key, return_counts=True)
+        spent = np.bincount(np.searchsorted(keys, key), weights=revenue, minlength=len(keys))
+        parts.append(pd.DataFrame({
+            "from_as_of": start.date(), "to_as_of": end.date(),
+            "from_segment": [coded.names[k // width] for k in keys],
+            "to_segment": [coded.names[k % width] for k in keys],
+            "customers": counts.astype("int64"), "revenue": spent}))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in TRANSITION_COLUMNS})
     out = pd.concat(parts, ignore_index=True)
-    out["customers"] = out["customers"].astype("int64")
     out[REVENUE] = out[REVENUE].astype("float64").round(6)
-    for col in ("from_as_of", "to_as_of"):
-        out[col] = pd.to_datetime(out[col]).dt.date
     return out.sort_values(["to_as_of", "customers", "from_segment", "to_segment"],
                            ascending=[True, False, True, True],
                            kind="stable").reset_index(drop=True)[list(TRANSITION_COLUMNS)]
+
+
+def last_period(snapshots: pd.DataFrame, *, monetary: str | None = None
+                ) -> pd.DataFrame | None:
+    """Every customer of the last two snapshots: ``customer_id``, ``from_segment``,
+    ``to_segment``, ``row`` (the position of their row in the last snapshot, -1 when gone)
+    and ``revenue`` (spent in between). None with fewer than two snapshots."""
+    pairs = _pairs(snapshots)
+    if not pairs:
+        return None
+    coded = _Coded(snapshots, customer_revenue(snapshots, monetary))
+    start, end = pairs[-1]
+    customers, frm, to, revenue = coded.period(start, end)
+    rows = np.flatnonzero(coded.as_of == np.datetime64(end))
+    at = np.full(len(customers), -1)
+    at[: len(rows)] = rows  # period() lists the last snapshot's customers first, in its order
+    names = np.asarray(coded.names, dtype=object)
+    return pd.DataFrame({CUSTOMER_ID: coded.ids.take(customers), "from_segment": names[frm],
+                         "to_segment": names[to], "row": at, REVENUE: revenue,
+                         "from_as_of": start.date(), "to_as_of": end.date()})
 
 
 def value_rank(value_order: Sequence[str], names: pd.Series) -> pd.Series:
@@ -114,21 +152,20 @@ def movers(snapshots: pd.DataFrame, value_order: Sequence[str], *,
     the list a win-back campaign starts from.
     """
     _check(snapshots)
-    pairs = _pairs(snapshots)
-    if not pairs or not value_order:
+    period = last_period(snapshots, monetary=monetary)
+    if period is None or not value_order:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in MOVER_COLUMNS})
-    start, end = pairs[-1]
-    as_of = pd.to_datetime(snapshots[AS_OF])
-    revenue = customer_revenue(snapshots, monetary)
-    before = snapshots.loc[as_of == start, [CUSTOMER_ID, SEGMENT]]
-    after = snapshots.loc[as_of == end, [CUSTOMER_ID, SEGMENT, RECENCY, FREQUENCY, MONETARY]]
-    after = after.assign(revenue=revenue[as_of == end])
-    both = after.merge(before, on=CUSTOMER_ID, suffixes=("_to", "_from"))
-    steps = (value_rank(value_order, both[f"{SEGMENT}_to"])
-             - value_rank(value_order, both[f"{SEGMENT}_from"]))
-    down = both[steps.to_numpy() > 0].assign(steps_down=steps[steps > 0].astype("int64"))
-    out = down.rename(columns={f"{SEGMENT}_from": "from_segment", f"{SEGMENT}_to": "to_segment"})
-    out["from_as_of"], out["to_as_of"] = start.date(), end.date()
+    steps = (value_rank(value_order, period["to_segment"])
+             - value_rank(value_order, period["from_segment"])).to_numpy()
+    down = period[(steps > 0) & (period["row"].to_numpy() >= 0)].assign(
+        steps_down=steps[steps > 0].astype("int64"))
+    rows = down["row"].to_numpy()
+    total = customer_revenue(snapshots, monetary).to_numpy()
+    out = down[[CUSTOMER_ID, "from_as_of", "to_as_of", "from_segment", "to_segment",
+                "steps_down"]].reset_index(drop=True)
+    for col in (RECENCY, FREQUENCY, MONETARY):
+        out[col] = snapshots[col].to_numpy()[rows]
+    out[REVENUE] = total[rows]
     order = np.lexsort((out[CUSTOMER_ID].astype(str).to_numpy(), -out["steps_down"].to_numpy(),
                         -out[REVENUE].to_numpy()))
     return out.iloc[order].reset_index(drop=True)[list(MOVER_COLUMNS)]
