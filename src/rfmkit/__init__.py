@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "HistoryResult": "timeline.job",
     "SegmentOrderWarning": "errors",
     "history": "timeline.job",
+    "model_sql_as_of_param": "export.sql_params",
     "movers": "timeline.transitions",
     "run_history": "timeline.job",
     "transitions": "timeline.transitions",
