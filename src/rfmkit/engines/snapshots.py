@@ -47,6 +47,41 @@ def snapshot_metrics(eng: Engine, rel: Relation, columns: ResolvedColumns,
         return fetch_frame(query.per_period_sql() if per_period else query.snapshot_sql())
 
 
+def snapshot_periods(eng: Engine, rel: Relation, columns: ResolvedColumns,
+                     options: MetricOptions, rules: CleaningRules,
+                     choose: Callable[[dt.date | None, dt.date | None], Sequence[dt.date]]
+                     ) -> tuple[pd.DataFrame, list[dt.date]]:
+    """:func:`snapshot_metrics` (per period) for the dates ``choose(first_day, last_day)``
+    picks from the first and last purchase day (None, None when there is no purchase).
+
+    DuckDB stores the per-customer-day rows once and reads both the days and the periods
+    from them: one scan of the transactions. Spark and PostgreSQL ask for the days first (a
+    second, lighter scan) unless ``choose`` needs none (it is then called with None, None only
+    if it ignores them: see :func:`rfmkit.history`).
+    """
+    if getattr(eng, "name", None) != "duckdb":
+        days = date_range(eng, rel, columns, options, rules)
+        dates = sorted(choose(*(days or (None, None))))
+        if not dates:
+            return pd.DataFrame(), []
+        return snapshot_metrics(eng, rel, columns, options, rules, dates), dates
+    with _runner(eng, rel, columns, options) as (rel, (fetch, fetch_frame)):
+        rows_read, _ = check_value_columns(rel, columns, options, fetch)
+        if rows_read == 0:
+            raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
+        metrics = MetricsQuery(rel.handle, columns, rel.kinds, options, rules)
+        per_day, drop = eng._store(SnapshotsQuery(metrics, ()).per_day_sql())
+        try:
+            first, last = fetch(f"SELECT MIN(day), MAX(day) FROM {per_day} WHERE n_rows > 0")[0]
+            dates = sorted(choose(first, last))
+            if not dates:
+                return pd.DataFrame(), []
+            query = SnapshotsQuery(metrics, tuple(dates))
+            return fetch_frame(query.per_period_sql(per_day=per_day)), dates
+        finally:
+            drop()
+
+
 def date_range(eng: Engine, rel: Relation, columns: ResolvedColumns, options: MetricOptions,
                rules: CleaningRules) -> tuple[dt.date, dt.date] | None:
     """First and last day with a kept purchase row (None when there is none): the calendar's

@@ -60,8 +60,13 @@ class SnapshotsQuery:
 
     def __post_init__(self) -> None:
         dates = list(self.dates)
-        if not dates or any(b <= a for a, b in zip(dates, dates[1:], strict=False)):
+        if any(b <= a for a, b in zip(dates, dates[1:], strict=False)):
             raise ValueError("SnapshotsQuery needs distinct as-of dates in ascending order.")
+
+    def _last(self) -> dt.date:
+        if not self.dates:
+            raise ValueError("This query needs at least one as-of date.")
+        return self.dates[-1]
 
     def _period(self) -> str:
         """Index of the first as-of date on or after ``day`` (days after the last: none)."""
@@ -73,20 +78,20 @@ class SnapshotsQuery:
                                   for i, d in enumerate(self.dates))
         return f"as_of_dates AS ({rows})"
 
-    def daily_ctes(self) -> list[str]:
-        """CTEs ending in ``per_period``: one row per customer and period with purchases or
-        kept rows, over one scan of the transactions."""
+    def _per_day_ctes(self, last: dt.date | None) -> list[str]:
+        """CTEs ending in ``per_day``: one row per customer and day with kept rows (up to
+        ``last``, if given), over one scan of the transactions."""
         m = self.metrics
         # the rules without a date: a row after a date is left out by the period join
         flagged = m._flagged(None, None)
-        last = self.dates[-1]
+        until = "" if last is None else f" AND CAST(ts AS DATE) <= {_date(last)}"
         per_order_day = (
             "per_order_day AS (SELECT customer_id, order_id, CAST(ts AS DATE) AS day, "
             "COUNT(CASE WHEN amount > 0 THEN 1 END) AS n_rows, "
             f"SUM(CAST(amount AS {MONEY})) AS amount, "
             "MIN(CASE WHEN amount > 0 THEN ts END) AS first_ts, "
             "MAX(CASE WHEN amount > 0 THEN ts END) AS last_ts "
-            f"FROM flagged WHERE reason IS NULL AND CAST(ts AS DATE) <= {_date(last)} "
+            f"FROM flagged WHERE reason IS NULL{until} "
             "GROUP BY customer_id, order_id, CAST(ts AS DATE))"
         )
         # an order counts on the first day it has a purchase row; rows without an order id are
@@ -102,7 +107,21 @@ class SnapshotsQuery:
             "ELSE 0 END) AS BIGINT) AS new_orders "
             "FROM with_order_day GROUP BY customer_id, day)"
         )
-        if m.options.consolidate_days:
+        return [flagged, per_order_day, with_order_day, per_day]
+
+    def per_day_sql(self) -> str:
+        """One row per customer and day with kept rows (no date needed): an engine may store
+        it once, read the first and last purchase day from it (the default dates), then run
+        :meth:`per_period_sql` on it."""
+        return "WITH " + ", ".join(self._per_day_ctes(None)) + " SELECT * FROM per_day"
+
+    def daily_ctes(self, *, per_day: str | None = None) -> list[str]:
+        """CTEs ending in ``per_period``: one row per customer and period with purchases or
+        kept rows, over one scan of the transactions (or of a stored :meth:`per_day_sql`)."""
+        last = self._last()
+        ctes = ([f"per_day AS (SELECT * FROM {per_day} WHERE day <= {_date(last)})"]
+                if per_day is not None else self._per_day_ctes(last))
+        if self.metrics.options.consolidate_days:
             # a day is a purchase when its kept amounts sum to more than zero
             first = "MIN(CASE WHEN amount > 0 THEN first_ts END)"
             last_ts = "MAX(CASE WHEN amount > 0 THEN last_ts END)"
@@ -117,7 +136,7 @@ class SnapshotsQuery:
             f"SUM(amount) AS amount, {first} AS first_ts, {last_ts} AS last_ts "
             "FROM per_day GROUP BY customer_id, period)"
         )
-        return [flagged, per_order_day, with_order_day, per_day, per_period]
+        return [*ctes, per_period]
 
     def snapshot_sql(self, *, per_period: str | None = None) -> str:
         """One row per customer who bought on or before each date: ``as_of``, then the columns
@@ -156,14 +175,14 @@ class SnapshotsQuery:
             f"FROM cumulative WHERE {units} > 0"
         )
 
-    def per_period_sql(self) -> str:
+    def per_period_sql(self, *, per_day: str | None = None) -> str:
         """The ``per_period`` rows alone, one per customer and period (``period``: index into
         ``dates``), the amount as an exact integer of millionths (``amount_micros``): summed
         across periods it gives exactly the decimal total that :meth:`snapshot_sql` casts to
         a double (``micros / 1e6`` is that same double). What an engine returns; the sums up
         to each date are then taken in numpy (:mod:`rfmkit.timeline.expansion`)."""
         return (
-            "WITH " + ", ".join(self.daily_ctes()) + " "
+            "WITH " + ", ".join(self.daily_ctes(per_day=per_day)) + " "
             "SELECT customer_id, period, n_rows, n_row_days, n_positive_days, n_orders, "
             f"CAST(amount * {MICROS} AS BIGINT) AS amount_micros, first_ts, last_ts "
             "FROM per_period"

@@ -96,3 +96,17 @@ def history_dates(*, every: str | None, as_of: Iterable[dt.date | str] | None,
             raise ParameterError("The input has no purchases, so start= has no default; "
                                  "give it.")
     return period_ends(every, as_date(start, "start"), end)
+
+
+def check_history_dates(*, every: str | None, as_of: Iterable[dt.date | str] | None,
+                        start: dt.date | str | None, end: dt.date | str | None) -> None:
+    """The date parameters checked before any data is read (only the defaults need data)."""
+    if every is None:
+        history_dates(every=None, as_of=as_of, start=start, end=end, model_as_of=None,
+                      first_day=None, last_day=None)
+        return
+    first = as_date(start, "start") if start is not None else None
+    last = as_date(end, "end") if end is not None else None
+    day = first or last or dt.date(2000, 1, 1)
+    history_dates(every=every, as_of=as_of, start=day, end=last or day, model_as_of=None,
+                  first_day=day, last_day=day)

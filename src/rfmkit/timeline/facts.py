@@ -16,7 +16,7 @@ import pandas as pd
 
 from rfmkit.schema import CUSTOMER_ID, SCORE_COLUMNS, SEGMENT
 from rfmkit.sql.snapshots_query import AS_OF
-from rfmkit.timeline.transitions import GONE, NEW, customer_revenue
+from rfmkit.timeline.transitions import GONE, NEW, encode
 from rfmkit.timeline.transitions import last_period as last_period_customers
 
 # PSI bands in common use (credit scoring): < 0.1 stable, 0.1-0.25 moderate, > 0.25 large.
@@ -53,34 +53,38 @@ def _dates(snapshots: pd.DataFrame) -> list[pd.Timestamp]:
     return sorted(pd.to_datetime(snapshots[AS_OF]).unique())
 
 
-def segment_sizes(snapshots: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+def segment_sizes(coded: Any, order: Sequence[str]) -> pd.DataFrame:
     """Customers per segment (columns, in value order) and as-of date (rows)."""
-    sizes = snapshots.groupby([AS_OF, SEGMENT], observed=True).size().unstack(fill_value=0)
-    return sizes.reindex(columns=[s for s in order], fill_value=0).astype("int64")
+    days, day = coded.dates, coded.day
+    width = len(coded.names)
+    counts = np.bincount(day * width + coded.segment, minlength=len(days) * width)
+    sizes = pd.DataFrame(counts.reshape(len(days), width), index=pd.DatetimeIndex(days),
+                         columns=coded.names)
+    return sizes.reindex(columns=list(order), fill_value=0).astype("int64")
 
 
-def drift(snapshots: pd.DataFrame) -> list[dict[str, Any]]:
+def drift(snapshots: pd.DataFrame, coded: Any = None) -> list[dict[str, Any]]:
     """PSI of each score between consecutive snapshots, with a plain-language flag."""
     rows = []
     dates = _dates(snapshots)
-    as_of = pd.to_datetime(snapshots[AS_OF])
+    coded = coded or encode(snapshots)
+    scores = {col: snapshots[col].to_numpy() for col in SCORE_COLUMNS}
     for start, end in zip(dates, dates[1:], strict=False):
         row: dict[str, Any] = {"from": str(start.date()), "to": str(end.date())}
         for col in SCORE_COLUMNS:
-            value = psi(snapshots.loc[as_of == start, col].to_numpy(),
-                        snapshots.loc[as_of == end, col].to_numpy())
+            value = psi(scores[col][coded.rows(start)], scores[col][coded.rows(end)])
             row[col] = value
             row[f"{col}_flag"] = psi_flag(value)
         rows.append(row)
     return rows
 
 
-def time_in_segment(snapshots: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+def time_in_segment(snapshots: pd.DataFrame, order: Sequence[str], coded: Any = None
+                    ) -> pd.DataFrame:
     """Per segment, at the last date: customers, and how many consecutive snapshots they have
     been in it (mean and median, counting the last one)."""
-    customer, _ = pd.factorize(snapshots[CUSTOMER_ID])
-    segment, names = pd.factorize(snapshots[SEGMENT].astype(str))
-    as_of = pd.to_datetime(snapshots[AS_OF]).to_numpy()
+    coded = coded or encode(snapshots)
+    customer, segment, as_of, names = coded.customer, coded.segment, coded.as_of, coded.names
     by = np.lexsort((as_of, customer))
     cust, seg, day = customer[by], segment[by], as_of[by]
     new_run = np.ones(len(by), dtype=bool)
@@ -112,8 +116,8 @@ def last_period(transitions: pd.DataFrame, order: Sequence[str]) -> dict[str, An
             "from": rows, "to": cols, "counts": matrix.to_numpy().astype(int).tolist()}
 
 
-def headline(snapshots: pd.DataFrame, transitions: pd.DataFrame, order: Sequence[str]
-             ) -> dict[str, Any]:
+def headline(snapshots: pd.DataFrame, transitions: pd.DataFrame, order: Sequence[str],
+             coded: Any = None) -> dict[str, Any]:
     """Net movement into the best segments, customers lost to the bottom ones, and new
     customers with where they landed, over the last period."""
     best, bottom = set(order[:TOP_SEGMENTS]), set(order[-BOTTOM_SEGMENTS:])
@@ -132,28 +136,30 @@ def headline(snapshots: pd.DataFrame, transitions: pd.DataFrame, order: Sequence
         "best": [s for s in order if s in best], "bottom": [s for s in order if s in bottom],
         "net_into_best": int(into - out_of), "into_best": int(into), "out_of_best": int(out_of),
         "lost_to_bottom": int(lost.customers.sum()),
-        "lost_revenue": float(_spend_before(snapshots, lost)),
+        "lost_revenue": float(_spend_before(snapshots, lost, coded or encode(snapshots))),
         "new": int(new.customers.sum()), "new_revenue": float(new.revenue.sum()),
         "new_landed": [{"segment": s, "customers": int(n)} for s, n in landed.items()],
     }
 
 
-def _spend_before(snapshots: pd.DataFrame, lost: pd.DataFrame) -> float:
+def _spend_before(snapshots: pd.DataFrame, lost: pd.DataFrame, coded: Any) -> float:
     """Total spend so far of the customers who fell to the bottom (what is at stake)."""
     if lost.empty:
         return 0.0
-    period = last_period_customers(snapshots)
+    period = last_period_customers(snapshots, coded=coded)
     pairs = set(zip(lost.from_segment, lost.to_segment, strict=True))
     keep = np.fromiter(((f, t) in pairs for f, t in zip(period.from_segment, period.to_segment,
                                                          strict=True)), bool, len(period))
     rows = period["row"].to_numpy()[keep & (period["row"].to_numpy() >= 0)]
-    return float(customer_revenue(snapshots).to_numpy()[rows].sum())
+    return float(coded.revenue[rows].sum())
 
 
 def history_facts(snapshots: pd.DataFrame, transitions: pd.DataFrame, movers: pd.DataFrame,
-                  order: Sequence[str], *, top: int = 15) -> dict[str, Any]:
-    """Everything the history report shows, as plain data."""
-    sizes = segment_sizes(snapshots, order)
+                  order: Sequence[str], *, top: int = 15, coded: Any = None) -> dict[str, Any]:
+    """Everything the history report shows, as plain data (``coded``: :func:`encode` of the
+    snapshots, when already computed)."""
+    coded = coded or encode(snapshots)
+    sizes = segment_sizes(coded, order)
     downgrades = (movers.groupby(["from_segment", "to_segment"], sort=False)
                   .agg(customers=(CUSTOMER_ID, "size"), revenue=("revenue", "sum"))
                   .reset_index().sort_values("revenue", ascending=False, kind="stable")
@@ -169,7 +175,7 @@ def history_facts(snapshots: pd.DataFrame, transitions: pd.DataFrame, movers: pd
         "movers": movers.head(top).to_dict("records"),
         "n_movers": int(len(movers)),
         "movers_revenue": float(movers["revenue"].sum()) if len(movers) else 0.0,
-        "drift": drift(snapshots),
-        "time_in_segment": time_in_segment(snapshots, order).to_dict("records"),
-        "headline": headline(snapshots, transitions, order),
+        "drift": drift(snapshots, coded),
+        "time_in_segment": time_in_segment(snapshots, order, coded).to_dict("records"),
+        "headline": headline(snapshots, transitions, order, coded),
     }

@@ -24,9 +24,9 @@ from rfmkit.errors import ParameterError, SegmentOrderWarning
 from rfmkit.jobs import _as_model, _open_engine
 from rfmkit.model import RFMModel
 from rfmkit.sql.snapshots_query import AS_OF
-from rfmkit.timeline.calendar import history_dates
-from rfmkit.timeline.snapshots import compute_snapshots, data_days, open_transactions
-from rfmkit.timeline.transitions import movers, transitions
+from rfmkit.timeline.calendar import check_history_dates, history_dates
+from rfmkit.timeline.snapshots import compute_snapshots, empty_snapshots, open_transactions
+from rfmkit.timeline.transitions import encode, movers, transitions
 
 SNAPSHOTS_FILE = "snapshots.parquet"
 
@@ -80,16 +80,24 @@ def history(source: Any, model: str | os.PathLike | RFMModel, *, every: str | No
     model = _as_model(model)
     if not isinstance(refit, bool):
         raise ParameterError(f"refit= must be True or False. Got {refit!r} instead.")
+    check_history_dates(every=every, as_of=as_of, start=start, end=end)
     with _open_engine(engine, engine_options) as eng:
         rel, resolved = open_transactions(model, source, eng, table=table, delimiter=delimiter)
-        needs_range = every is not None and (end is None or (start is None and
-                                                             model.as_of_ is None))
-        days = data_days(model, eng, rel, resolved) if needs_range else None
-        dates = history_dates(every=every, as_of=as_of, start=start, end=end,
-                              model_as_of=model.as_of_, first_day=days and days[0],
-                              last_day=days and days[1])
-        todo = [d for d in dates if d not in set(skip)]
-        snapshots = compute_snapshots(model, eng, rel, resolved, todo, refit=refit)
+        chosen: list[dt.date] = []
+
+        def choose(first: dt.date | None, last: dt.date | None) -> list[dt.date]:
+            chosen.extend(history_dates(every=every, as_of=as_of, start=start, end=end,
+                                        model_as_of=model.as_of_, first_day=first,
+                                        last_day=last))
+            return [d for d in chosen if d not in set(skip)]
+
+        if every is None or (end is not None and (start is not None or model.as_of_)):
+            todo = choose(None, None)  # the dates need no data
+            snapshots = (compute_snapshots(model, eng, rel, resolved, todo, refit=refit)
+                         if todo else empty_snapshots(model))
+        else:
+            snapshots = compute_snapshots(model, eng, rel, resolved, choose, refit=refit)
+        dates = chosen
     snapshots.attrs["monetary"] = model.metric_options_.monetary
     snapshots.attrs["dates"] = [d.isoformat() for d in dates]
     return snapshots
@@ -138,8 +146,9 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
     snapshots = new if old is None or old.empty else _combine(old, new)
     snapshots.attrs["monetary"] = model.metric_options_.monetary
     order = segment_value_order(model)
-    moved = transitions(snapshots)
-    down = movers(snapshots, order)
+    coded = encode(snapshots)  # shared: millions of ids are factorised once
+    moved = transitions(snapshots, coded=coded)
+    down = movers(snapshots, order, coded=coded)
     files = {SNAPSHOTS_FILE: InBackground(lambda p: _write_parquet(snapshots, p)),
              "transitions.csv": lambda p: moved.to_csv(p, index=False),
              "movers.csv": lambda p: down.to_csv(p, index=False)}
@@ -148,7 +157,8 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
         from rfmkit.timeline.facts import history_facts
 
         def write_report(p: Path) -> None:
-            page = build_history_report(history_facts(snapshots, moved, down, order),
+            page = build_history_report(history_facts(snapshots, moved, down, order,
+                                                      coded=coded),
                                         segment_map=model.segment_map_.name, refit=refit)
             p.write_text(page, encoding="utf-8")
 

@@ -10,15 +10,16 @@ snapshot of a date equals ``RFMModel.segment(source, as_of=date)`` customer for 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
 from rfmkit.cleaning import QualityReport
 from rfmkit.engines import Engine
-from rfmkit.engines.snapshots import date_range, snapshot_metrics
+from rfmkit.engines.snapshots import date_range, snapshot_periods
 from rfmkit.errors import InputError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.metrics import RFMResult
@@ -64,21 +65,25 @@ def data_days(model: RFMModel, eng: Engine, rel: Any, resolved: ResolvedColumns
 
 
 def compute_snapshots(model: RFMModel, eng: Engine, rel: Any, resolved: ResolvedColumns,
-                      dates: Sequence[dt.date], *, refit: bool = False) -> pd.DataFrame:
+                      dates: Sequence[dt.date] | Callable[[Any, Any], Sequence[dt.date]], *,
+                      refit: bool = False) -> pd.DataFrame:
     """The snapshots of ``dates`` (columns :data:`SNAPSHOT_COLUMNS`, plus cluster columns when
-    the model has clusters), sorted by as-of date then customer id as ``score`` sorts them."""
+    the model has clusters), sorted by as-of date then customer id as ``score`` sorts them.
+
+    ``dates`` may be a function of the first and last purchase day returning the dates (the
+    engine finds those days in the same pass)."""
     columns = _columns(model)
-    if not dates:
+    choose = dates if callable(dates) else (lambda first, last, fixed=list(dates): fixed)
+    per, chosen = snapshot_periods(eng, rel, resolved, model.metric_options_,
+                                   model.cleaning_rules_, choose)
+    if not chosen:
         return _empty(columns)
-    dates = sorted(dates)
-    per = snapshot_metrics(eng, rel, resolved, model.metric_options_, model.cleaning_rules_,
-                           dates)
-    customers = expand_periods(per, dates, model.metric_options_)
+    customers = expand_periods(per, chosen, model.metric_options_)
     if customers.empty:
         return _empty(columns)
     if refit:
         return _refit(model, customers, resolved, columns)
-    scored = model._attach_scores(customers, model.scorer_.transform(customers))
+    scored = _score(model, customers)
     if model.clusterer_ is not None:
         model._attach_clusters(scored, model.clusterer_.predict(scored))
     return _finish(scored, columns)
@@ -105,6 +110,30 @@ def _refit(model: RFMModel, customers: pd.DataFrame, resolved: ResolvedColumns,
     return _finish(pd.concat(parts, ignore_index=True), columns)
 
 
+def _score(model: RFMModel, customers: pd.DataFrame) -> pd.DataFrame:
+    """Scores and segments of every row. A segment depends on the three scores alone, so the
+    model names each distinct score triple once (at most n_bins^3 of them, against millions of
+    rows) and the rows take their triple's segment: the same as scoring each row."""
+    scores = model.scorer_.transform(customers)
+    if any(scores[col].dtype.kind != "i" for col in SCORE_COLUMNS):
+        return model._attach_scores(customers, scores)  # percentile scores: few repeats
+    out = customers.copy()
+    for col in SCORE_COLUMNS:
+        out[col] = scores[col].to_numpy()
+    values = scores[list(SCORE_COLUMNS)].to_numpy(dtype="int64")
+    base = int(values.max()) + 1
+    key = (values[:, 0] * base + values[:, 1]) * base + values[:, 2]
+    present = np.flatnonzero(np.bincount(key, minlength=base ** 3))
+    inverse = np.searchsorted(present, key)
+    triples = np.stack([present // (base * base), present // base % base, present % base],
+                       axis=1)
+    distinct = pd.DataFrame(triples, columns=list(SCORE_COLUMNS)).astype(
+        scores.dtypes.to_dict())
+    named = model._attach_scores(distinct, distinct)
+    out[SEGMENT] = named[SEGMENT].take(inverse).array
+    return out
+
+
 def _columns(model: RFMModel) -> list[str]:
     return [*SNAPSHOT_COLUMNS, *(CLUSTER_COLUMNS if model.clusterer_ is not None else ())]
 
@@ -119,3 +148,8 @@ def _empty(columns: list[str]) -> pd.DataFrame:
     out = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     out[AS_OF] = out[AS_OF].astype("datetime64[s]")
     return out
+
+
+def empty_snapshots(model: RFMModel) -> pd.DataFrame:
+    """No snapshot, in the columns ``model`` gives."""
+    return _empty(_columns(model))

@@ -9,6 +9,7 @@ down in the last period, down meaning later in the segment map's ``value_order``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,14 +63,22 @@ class _Coded:
         self.new, self.gone = len(names), len(names) + 1
         self.as_of = pd.to_datetime(snapshots[AS_OF]).to_numpy()
         self.revenue = revenue.to_numpy(dtype="float64")
+        # the rows of each date, found once (a comparison over millions of rows per use adds up)
+        self.dates, self.day = np.unique(self.as_of, return_inverse=True)
+        by_day = np.argsort(self.day, kind="stable")
+        bounds = np.searchsorted(self.day[by_day], np.arange(len(self.dates) + 1))
+        self._rows = {d: by_day[bounds[i]:bounds[i + 1]] for i, d in enumerate(self.dates)}
+
+    def rows(self, day: Any) -> np.ndarray:
+        """Positions of the rows of snapshot ``day``, in their order."""
+        return self._rows.get(np.datetime64(day, "ns"), np.zeros(0, dtype="int64"))
 
     def period(self, start: pd.Timestamp, end: pd.Timestamp
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Customer code, segment before (or (new)), after (or (gone)) and spend in between,
         for every customer of either snapshot."""
         n = len(self.ids)
-        a = self.as_of == np.datetime64(start)
-        b = self.as_of == np.datetime64(end)
+        a, b = self.rows(start), self.rows(end)
         before = np.full(n, self.new)
         spent = np.zeros(n)
         before[self.customer[a]] = self.segment[a]
@@ -85,7 +94,14 @@ class _Coded:
         return customers, frm, to, revenue
 
 
-def transitions(snapshots: pd.DataFrame, *, monetary: str | None = None) -> pd.DataFrame:
+def encode(snapshots: pd.DataFrame, monetary: str | None = None) -> _Coded:
+    """The snapshots as codes, computed once and shared by the functions below (``coded=``)."""
+    _check(snapshots)
+    return _Coded(snapshots, customer_revenue(snapshots, monetary))
+
+
+def transitions(snapshots: pd.DataFrame, *, monetary: str | None = None,
+                coded: _Coded | None = None) -> pd.DataFrame:
     """The transition table of ``snapshots`` (what :func:`rfmkit.history` returns).
 
     One row per pair of consecutive as-of dates and segment pair with at least one customer:
@@ -93,8 +109,7 @@ def transitions(snapshots: pd.DataFrame, *, monetary: str | None = None) -> pd.D
     ``from_as_of``), ``to_segment``, ``customers``, ``revenue`` (what they spent between the
     two dates). The customers of each ``to_as_of`` add up to that snapshot's size.
     """
-    _check(snapshots)
-    coded = _Coded(snapshots, customer_revenue(snapshots, monetary))
+    coded = coded or encode(snapshots, monetary)
     width = len(coded.names)
     parts = []
     for start, end in _pairs(snapshots):
@@ -116,18 +131,18 @@ def transitions(snapshots: pd.DataFrame, *, monetary: str | None = None) -> pd.D
                            kind="stable").reset_index(drop=True)[list(TRANSITION_COLUMNS)]
 
 
-def last_period(snapshots: pd.DataFrame, *, monetary: str | None = None
-                ) -> pd.DataFrame | None:
+def last_period(snapshots: pd.DataFrame, *, monetary: str | None = None,
+                coded: _Coded | None = None) -> pd.DataFrame | None:
     """Every customer of the last two snapshots: ``customer_id``, ``from_segment``,
     ``to_segment``, ``row`` (the position of their row in the last snapshot, -1 when gone)
     and ``revenue`` (spent in between). None with fewer than two snapshots."""
     pairs = _pairs(snapshots)
     if not pairs:
         return None
-    coded = _Coded(snapshots, customer_revenue(snapshots, monetary))
+    coded = coded or encode(snapshots, monetary)
     start, end = pairs[-1]
     customers, frm, to, revenue = coded.period(start, end)
-    rows = np.flatnonzero(coded.as_of == np.datetime64(end))
+    rows = coded.rows(end)
     at = np.full(len(customers), -1)
     at[: len(rows)] = rows  # period() lists the last snapshot's customers first, in its order
     names = np.asarray(coded.names, dtype=object)
@@ -143,7 +158,7 @@ def value_rank(value_order: Sequence[str], names: pd.Series) -> pd.Series:
 
 
 def movers(snapshots: pd.DataFrame, value_order: Sequence[str], *,
-           monetary: str | None = None) -> pd.DataFrame:
+           monetary: str | None = None, coded: _Coded | None = None) -> pd.DataFrame:
     """Customers whose segment went down between the last two snapshots, most valuable first.
 
     Columns: ``customer_id``, ``from_as_of``, ``to_as_of``, ``from_segment``, ``to_segment``,
@@ -152,7 +167,7 @@ def movers(snapshots: pd.DataFrame, value_order: Sequence[str], *,
     the list a win-back campaign starts from.
     """
     _check(snapshots)
-    period = last_period(snapshots, monetary=monetary)
+    period = last_period(snapshots, monetary=monetary, coded=coded)
     if period is None or not value_order:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in MOVER_COLUMNS})
     steps = (value_rank(value_order, period["to_segment"])
@@ -160,7 +175,8 @@ def movers(snapshots: pd.DataFrame, value_order: Sequence[str], *,
     down = period[(steps > 0) & (period["row"].to_numpy() >= 0)].assign(
         steps_down=steps[steps > 0].astype("int64"))
     rows = down["row"].to_numpy()
-    total = customer_revenue(snapshots, monetary).to_numpy()
+    total = coded.revenue if coded is not None else customer_revenue(snapshots,
+                                                                       monetary).to_numpy()
     out = down[[CUSTOMER_ID, "from_as_of", "to_as_of", "from_segment", "to_segment",
                 "steps_down"]].reset_index(drop=True)
     for col in (RECENCY, FREQUENCY, MONETARY):
