@@ -145,3 +145,31 @@ def test_customer_level_input_is_refused(hand_model):
                                     monetary=float(i)) for i in range(6)]))
     with pytest.raises(rfmkit.InputError, match="customer-level table"):
         snapshots_of(model, customers, [D(2024, 1, 1)])
+
+
+@pytest.mark.parametrize("params", [{}, {"consolidate_days": True, "monetary": "mean"}],
+                         ids=["defaults", "consolidated-mean"])
+def test_the_all_in_engine_query_equals_the_numpy_expansion(synthetic_lines, params):
+    """SnapshotsQuery.snapshot_sql (the cumulative sums as SQL, for a warehouse) gives the
+    rows that expand_periods builds from the per-period rows."""
+    from rfmkit.engines.snapshots import snapshot_metrics
+    from rfmkit.metrics import normalise_types
+    from rfmkit.timeline.expansion import expand_periods
+
+    model = rfmkit.RFMModel(n_clusters="none", **params).fit(synthetic_lines)
+    dates = [D(2022, 3, 31), D(2022, 9, 30), D(2023, 2, 4)]
+    eng = get_engine("duckdb")
+    try:
+        rel, resolved = open_transactions(model, synthetic_lines, eng, table=None,
+                                          delimiter=None)
+        args = (eng, rel, resolved, model.metric_options_, model.cleaning_rules_, dates)
+        in_engine = snapshot_metrics(*args, per_period=False)
+        expanded = expand_periods(snapshot_metrics(*args), dates, model.metric_options_)
+    finally:
+        eng.close()
+    as_of = pd.to_datetime(in_engine.pop("as_of")).astype("datetime64[s]")
+    in_engine = normalise_types(in_engine).assign(as_of=as_of.to_numpy())
+    key = ["as_of", "customer_id"]
+    left = in_engine.sort_values(key).reset_index(drop=True)[list(expanded.columns)]
+    right = expanded.sort_values(key).reset_index(drop=True)
+    assert_frame_equal(left, right)
