@@ -13,21 +13,19 @@ import datetime as dt
 import pandas as pd
 
 from rfmkit.engines.tables import check_destination
-from rfmkit.errors import ParameterError
 from rfmkit.sql.metrics_query import quote
 
 SNAPSHOT_TABLE = "rfm_snapshots"
 
 
 def _duckdb_path(target: str) -> str:
-    if check_destination(target) != "duckdb":
-        raise ParameterError(
-            f"The snapshot store target={target!r} is not supported yet: use duckdb:PATH.db.")
     return target[len("duckdb:"):]
 
 
 def stored_dates(target: str, table: str = SNAPSHOT_TABLE) -> list[dt.date]:
     """The as-of dates already in ``table`` of ``target`` (none when it does not exist)."""
+    if check_destination(target) == "postgres":
+        return _postgres_dates(target, table)
     import duckdb
 
     path = _duckdb_path(target)
@@ -48,6 +46,8 @@ def write_snapshots(target: str, snapshots: pd.DataFrame, *, append: bool,
                     table: str = SNAPSHOT_TABLE) -> str:
     """Write ``snapshots`` into ``table``: replace it, or (``append=True``) replace only the
     rows of the dates in ``snapshots``. Returns the database path."""
+    if check_destination(target) == "postgres":
+        return _write_postgres(target, snapshots, append=append, table=table)
     import duckdb
 
     path = _duckdb_path(target)
@@ -73,3 +73,46 @@ def write_snapshots(target: str, snapshots: pd.DataFrame, *, append: bool,
     finally:
         con.close()
     return path
+
+
+def _postgres_dates(dsn: str, table: str) -> list[dt.date]:
+    from rfmkit.engines.postgres_tables import connect
+
+    with connect(dsn) as conn:
+        found = conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0]
+        if found is None:
+            return []
+        from psycopg import sql
+
+        rows = conn.execute(sql.SQL("SELECT DISTINCT as_of FROM {} ORDER BY 1").format(
+            sql.Identifier(table))).fetchall()
+    return [r[0] for r in rows]
+
+
+def _write_postgres(dsn: str, snapshots: pd.DataFrame, *, append: bool, table: str) -> str:
+    """Replace the table (atomically, as every result table), or delete the dates being
+    written and copy them in, in one transaction."""
+    from psycopg import sql
+
+    from rfmkit.engines.postgres_tables import (
+        arrow_from_pandas,
+        connect,
+        copy_arrow,
+        create_table_sql,
+        redact,
+        write_tables,
+    )
+
+    frame = snapshots.assign(as_of=pd.to_datetime(snapshots["as_of"]).dt.date)
+    if not append:
+        write_tables(dsn, {table: frame})
+        return f"{redact(dsn)} ({table})"
+    arrow = arrow_from_pandas(frame)
+    name = sql.Identifier(table)
+    with connect(dsn) as conn, conn.transaction(), conn.cursor() as cur:
+        if cur.execute("SELECT to_regclass(%s)", [table]).fetchone()[0] is None:
+            cur.execute(create_table_sql(name, arrow))
+        days = sorted(set(frame["as_of"]))
+        cur.execute(sql.SQL("DELETE FROM {} WHERE as_of = ANY(%s)").format(name), [days])
+        copy_arrow(cur, name, arrow)
+    return f"{redact(dsn)} ({table})"

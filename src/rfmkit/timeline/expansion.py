@@ -55,7 +55,15 @@ def expand_periods(per: pd.DataFrame, dates: Sequence[dt.date],
     first_of_customer[1:] = code[1:] != code[:-1]
     group = np.cumsum(first_of_customer)
     sums = {c: rows[c].to_numpy(dtype="int64") for c in _SUMMED}
-    cum = {c: pd.Series(v).groupby(group).cumsum().to_numpy() for c, v in sums.items()}
+    starts = np.flatnonzero(first_of_customer)
+    sizes = np.diff(np.append(starts, len(rows)))
+
+    def running(values: np.ndarray) -> np.ndarray:
+        """Sum so far within each customer's rows."""
+        total = np.cumsum(values)
+        return total - np.repeat(total[starts] - values[starts], sizes)
+
+    cum = {c: running(v) for c, v in sums.items()}
     first_ts = pd.Series(pd.to_datetime(rows["first_ts"]).astype("datetime64[us]"))
     last_ts = pd.Series(pd.to_datetime(rows["last_ts"]).astype("datetime64[us]"))
     # NaT (a period without purchase rows) stays NaT in cummin/cummax: carry the value before
@@ -79,7 +87,8 @@ def expand_periods(per: pd.DataFrame, dates: Sequence[dt.date],
     bought = units > 0
     take, date_index, freq = take[bought], date_index[bought], freq[bought]
     # by date, then customer: rows are already in customer order within each date
-    final = np.argsort(date_index, kind="stable")
+    small = np.int16 if n_dates < 2 ** 15 else np.int64  # int16: numpy's radix sort
+    final = np.argsort(date_index.astype(small), kind="stable")
     take, date_index, freq = take[final], date_index[final], freq[final]
     revenue = cum["amount_micros"][take].astype("float64") / MICROS
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -90,11 +99,11 @@ def expand_periods(per: pd.DataFrame, dates: Sequence[dt.date],
     return pd.DataFrame({
         CUSTOMER_ID: ordered.take(code[take]).reset_index(drop=True),
         AS_OF: as_of,
-        RECENCY: (as_of - last.astype("datetime64[D]")).astype("int64"),
-        FREQUENCY: freq.astype("int64"),
-        MONETARY: monetary.astype("float64"),
+        RECENCY: (as_of - last.astype("datetime64[D]")).astype("int64", copy=False),
+        FREQUENCY: freq.astype("int64", copy=False),
+        MONETARY: monetary.astype("float64", copy=False),
         FIRST_PURCHASE: first_ts[take],
         LAST_PURCHASE: last,
-        ORDERS: cum["n_orders"][take].astype("int64"),
+        ORDERS: cum["n_orders"][take],
         REVENUE: revenue,
     }, copy=False)

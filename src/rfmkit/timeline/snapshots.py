@@ -84,8 +84,6 @@ def compute_snapshots(model: RFMModel, eng: Engine, rel: Any, resolved: Resolved
     if refit:
         return _refit(model, customers, resolved, columns)
     scored = _score(model, customers)
-    if model.clusterer_ is not None:
-        model._attach_clusters(scored, model.clusterer_.predict(scored))
     return _finish(scored, columns)
 
 
@@ -111,12 +109,17 @@ def _refit(model: RFMModel, customers: pd.DataFrame, resolved: ResolvedColumns,
 
 
 def _score(model: RFMModel, customers: pd.DataFrame) -> pd.DataFrame:
-    """Scores and segments of every row. A segment depends on the three scores alone, so the
-    model names each distinct score triple once (at most n_bins^3 of them, against millions of
-    rows) and the rows take their triple's segment: the same as scoring each row."""
+    """Scores, segments and clusters of every row. A segment (and a cluster of score
+    features) depends on the three scores alone, so the model names each distinct score triple
+    once (at most n_bins^3 of them, against millions of rows) and the rows take their triple's:
+    the same as scoring each row."""
     scores = model.scorer_.transform(customers)
+    clusters = model.clusterer_
     if any(scores[col].dtype.kind != "i" for col in SCORE_COLUMNS):
-        return model._attach_scores(customers, scores)  # percentile scores: few repeats
+        scored = model._attach_scores(customers, scores)  # percentile scores: few repeats
+        if clusters is not None:
+            model._attach_clusters(scored, clusters.predict(scored))
+        return scored
     out = customers.copy()
     for col in SCORE_COLUMNS:
         out[col] = scores[col].to_numpy()
@@ -131,6 +134,11 @@ def _score(model: RFMModel, customers: pd.DataFrame) -> pd.DataFrame:
         scores.dtypes.to_dict())
     named = model._attach_scores(distinct, distinct)
     out[SEGMENT] = named[SEGMENT].take(inverse).array
+    if clusters is not None:
+        # clusters of score features depend on the scores alone too; of log-metrics, not
+        on_triples = clusters.features == "scores"
+        index = clusters.predict(named if on_triples else out)
+        model._attach_clusters(out, index[inverse] if on_triples else index)
     return out
 
 
