@@ -17,7 +17,6 @@ import pandas as pd
 from rfmkit.schema import CUSTOMER_ID, SCORE_COLUMNS, SEGMENT
 from rfmkit.sql.snapshots_query import AS_OF
 from rfmkit.timeline.transitions import GONE, NEW, encode
-from rfmkit.timeline.transitions import last_period as last_period_customers
 
 # PSI bands in common use (credit scoring): < 0.1 stable, 0.1-0.25 moderate, > 0.25 large.
 PSI_MODERATE, PSI_LARGE = 0.1, 0.25
@@ -28,14 +27,16 @@ TOP_SEGMENTS, BOTTOM_SEGMENTS = 2, 2  # "best" and "bottom" segments of the valu
 def psi(before: np.ndarray, after: np.ndarray) -> float:
     """Population stability index of two samples of one score: sum over score values of
     (after share - before share) x ln(after share / before share)."""
-    values = np.union1d(np.unique(before), np.unique(after))
-    if len(values) > 20:  # percentile scores: ten equal-width bins over 0..100
+    if before.dtype.kind in "iu" and after.dtype.kind in "iu":  # quantile scores 1..n
+        size = int(max(before.max(initial=0), after.max(initial=0))) + 1
+        b = np.bincount(before, minlength=size).astype(float)
+        a = np.bincount(after, minlength=size).astype(float)
+        seen = (a + b) > 0
+        b, a = b[seen], a[seen]
+    else:  # percentile scores: ten equal-width bins over 0..100
         edges = np.linspace(0, 100, 11)
         b = np.histogram(before, edges)[0].astype(float)
         a = np.histogram(after, edges)[0].astype(float)
-    else:
-        b = np.array([(before == v).sum() for v in values], dtype=float)
-        a = np.array([(after == v).sum() for v in values], dtype=float)
     b = np.maximum(b / max(b.sum(), 1), _EPS)
     a = np.maximum(a / max(a.sum(), 1), _EPS)
     return float(np.sum((a - b) * np.log(a / b)))
@@ -84,17 +85,19 @@ def time_in_segment(snapshots: pd.DataFrame, order: Sequence[str], coded: Any = 
     """Per segment, at the last date: customers, and how many consecutive snapshots they have
     been in it (mean and median, counting the last one)."""
     coded = coded or encode(snapshots)
-    customer, segment, as_of, names = coded.customer, coded.segment, coded.as_of, coded.names
-    by = np.lexsort((as_of, customer))
-    cust, seg, day = customer[by], segment[by], as_of[by]
-    new_run = np.ones(len(by), dtype=bool)
-    new_run[1:] = (seg[1:] != seg[:-1]) | (cust[1:] != cust[:-1])
-    starts = np.flatnonzero(new_run)
-    run = np.cumsum(new_run) - 1
-    length = np.arange(len(by)) - starts[run] + 1
-    last = day == day.max() if len(day) else np.zeros(0, dtype=bool)
-    now = pd.DataFrame({SEGMENT: np.asarray(names, dtype=object)[seg[last]],
-                        "snapshots": length[last]})
+    n = len(coded.ids)
+    segment = np.full(n, -1)
+    streak = np.zeros(n, dtype="int64")
+    rows = np.zeros(0, dtype="int64")
+    for day in coded.dates:  # date by date: each customer's run in their current segment
+        rows = coded.rows(day)
+        who, seg = coded.customer[rows], coded.segment[rows]
+        same = segment[who] == seg
+        streak[who] = np.where(same, streak[who] + 1, 1)
+        segment[who] = seg
+    who = coded.customer[rows]
+    names = np.asarray(coded.names, dtype=object)
+    now = pd.DataFrame({SEGMENT: names[segment[who]], "snapshots": streak[who]})
     out = now.groupby(SEGMENT)["snapshots"].agg(["size", "mean", "median"])
     out = out.reindex([s for s in order if s in out.index])
     return out.rename(columns={"size": "customers"}).reset_index()
@@ -146,12 +149,15 @@ def _spend_before(snapshots: pd.DataFrame, lost: pd.DataFrame, coded: Any) -> fl
     """Total spend so far of the customers who fell to the bottom (what is at stake)."""
     if lost.empty:
         return 0.0
-    period = last_period_customers(snapshots, coded=coded)
-    pairs = set(zip(lost.from_segment, lost.to_segment, strict=True))
-    keep = np.fromiter(((f, t) in pairs for f, t in zip(period.from_segment, period.to_segment,
-                                                         strict=True)), bool, len(period))
-    rows = period["row"].to_numpy()[keep & (period["row"].to_numpy() >= 0)]
-    return float(coded.revenue[rows].sum())
+    start, end = pd.Timestamp(lost.from_as_of.iloc[0]), pd.Timestamp(lost.to_as_of.iloc[0])
+    _, frm, to, _ = coded.period(start, end)
+    width = len(coded.names)
+    code = {name: i for i, name in enumerate(coded.names)}
+    keys = [code[f] * width + code[t] for f, t in zip(lost.from_segment, lost.to_segment,
+                                                      strict=True)]
+    rows = coded.rows(end)  # period() lists the later snapshot's customers first, in order
+    hit = np.isin(frm[: len(rows)] * width + to[: len(rows)], keys)
+    return float(coded.revenue[rows[hit]].sum())
 
 
 def history_facts(snapshots: pd.DataFrame, transitions: pd.DataFrame, movers: pd.DataFrame,

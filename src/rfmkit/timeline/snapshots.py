@@ -120,7 +120,7 @@ def _score(model: RFMModel, customers: pd.DataFrame) -> pd.DataFrame:
         if clusters is not None:
             model._attach_clusters(scored, clusters.predict(scored))
         return scored
-    out = customers.copy()
+    out = customers  # built for this call (expand_periods): extended in place, not copied
     for col in SCORE_COLUMNS:
         out[col] = scores[col].to_numpy()
     values = scores[list(SCORE_COLUMNS)].to_numpy(dtype="int64")
@@ -148,7 +148,8 @@ def _columns(model: RFMModel) -> list[str]:
 
 def _finish(scored: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = scored.loc[:, columns].reset_index(drop=True)
-    out[AS_OF] = pd.to_datetime(out[AS_OF]).astype("datetime64[s]")
+    if out[AS_OF].dtype != "datetime64[s]":
+        out[AS_OF] = pd.to_datetime(out[AS_OF]).astype("datetime64[s]")
     return out
 
 
