@@ -59,3 +59,19 @@ def test_postgres_store():
         return pd.DataFrame(rows, columns=["customer_id", "as_of"]).sort_values("as_of")
 
     check_store(dsn, read)
+
+
+@pytest.mark.postgres
+def test_snapshots_computed_inside_postgres_equal_duckdbs(synthetic_lines):
+    """The snapshot query translated for PostgreSQL and run there (engine='postgres')."""
+    import rfmkit
+    from pg_server import get_server
+    from rfmkit.engines.postgres_tables import write_tables
+
+    dsn = get_server().new_database()
+    write_tables(dsn, {"lines": synthetic_lines})
+    model = rfmkit.RFMModel(n_clusters="none", consolidate_days=True).fit(synthetic_lines)
+    dates = [D(2022, 6, 30), D(2022, 12, 31), D(2023, 2, 4)]
+    in_postgres = rfmkit.history(dsn, model, as_of=dates, engine="postgres", table="lines")
+    in_duckdb = rfmkit.history(synthetic_lines, model, as_of=dates)
+    pd.testing.assert_frame_equal(in_postgres, in_duckdb)
