@@ -58,3 +58,10 @@ def test_bad_dates_name_the_parameter(kwargs, message):
             "last_day": D(2011, 12, 9)}
     with pytest.raises(rfmkit.ParameterError, match=message):
         history_dates(**{**base, **kwargs})
+
+
+def test_a_model_fitted_on_all_the_data_asks_for_a_start():
+    with pytest.raises(rfmkit.ParameterError, match="no date after the model's. Give start="):
+        history_dates(every="month", as_of=None, start=None, end=None,
+                      model_as_of=D(2011, 12, 9), first_day=D(2010, 12, 1),
+                      last_day=D(2011, 12, 9))

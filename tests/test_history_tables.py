@@ -75,3 +75,21 @@ def test_snapshots_computed_inside_postgres_equal_duckdbs(synthetic_lines):
     in_postgres = rfmkit.history(dsn, model, as_of=dates, engine="postgres", table="lines")
     in_duckdb = rfmkit.history(synthetic_lines, model, as_of=dates)
     pd.testing.assert_frame_equal(in_postgres, in_duckdb)
+
+
+@pytest.mark.spark
+def test_snapshots_computed_inside_spark_equal_duckdbs(synthetic_lines):
+    """The snapshot query translated to Spark SQL and run by a local Spark session."""
+    import rfmkit
+    from rfmkit.engines.spark import SparkEngine
+    from spark_session import get_session
+
+    model = rfmkit.RFMModel(n_clusters="none").fit(synthetic_lines)
+    engine = SparkEngine(get_session())
+    try:
+        in_spark = rfmkit.history(synthetic_lines, model, every="quarter",
+                                  start="2022-01-01", engine=engine)
+    finally:
+        engine.close()
+    in_duckdb = rfmkit.history(synthetic_lines, model, every="quarter", start="2022-01-01")
+    pd.testing.assert_frame_equal(in_spark, in_duckdb)

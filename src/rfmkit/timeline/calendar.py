@@ -90,6 +90,11 @@ def history_dates(*, every: str | None, as_of: Iterable[dt.date | str] | None,
     if start is None:
         if model_as_of is not None:
             start = model_as_of + dt.timedelta(days=1)
+            if start > end:
+                raise ParameterError(
+                    f"The model was fitted on data up to {model_as_of.isoformat()} and the "
+                    f"history would end on {end.isoformat()}: no date after the model's. Give "
+                    "start= (an earlier first date), or newer transactions.")
         elif first_day is not None:
             start = first_day
         else:
