@@ -74,7 +74,7 @@ def history_dates(*, every: str | None, as_of: Iterable[dt.date | str] | None,
     given = list(as_of) if as_of is not None else []
     if (every is None) == (not given):
         raise ParameterError(
-            "Give either every='month'|'quarter'|'week' (with start= and end=) or a list of "
+            "Give either every= (month, quarter or week; with start= and end=) or a list of "
             "as_of= dates, not both and not neither.")
     if given:
         if start is not None or end is not None:
