@@ -161,3 +161,18 @@ def test_online_retail_snapshots_equal_score_as_of(shared_data, tmp_path):
     sizes = job.snapshots.groupby("as_of").size()
     into = job.transitions.groupby("to_as_of").customers.sum()
     assert [into[d] for d in dates[1:]] == [sizes[pd.Timestamp(d)] for d in dates[1:]]
+
+
+def test_the_command_appends_once(data, tmp_path):
+    source, model = data
+    args = ["history", source, "-m", model, "--as-of", "2022-12-31", "-o", tmp_path / "h",
+            "--to", f"duckdb:{tmp_path / 'h.db'}", "--append"]
+    first, second = cli(*args), cli(*args)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "Computed 2022-12-31" in first.stdout
+    assert "none (all stored already)" in second.stdout
+    con = duckdb.connect(str(tmp_path / "h.db"))
+    rows = con.execute("SELECT COUNT(*), COUNT(DISTINCT customer_id) FROM rfm_snapshots"
+                       ).fetchone()
+    con.close()
+    assert rows[0] == rows[1] > 0

@@ -126,10 +126,12 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
                 ) -> HistoryResult:
     """:func:`history`, then write ``out_dir/snapshots.parquet``, ``transitions.csv``,
     ``movers.csv`` and ``report.html`` all or nothing (and ``target``'s ``rfm_snapshots``
-    table, ``duckdb:PATH``).
+    table: ``duckdb:PATH`` or ``postgresql://...``).
 
     With ``append=True`` the snapshots already in ``out_dir`` are kept and only new dates are
     computed; a date already stored is not computed again, so appending twice leaves one copy.
+    The folder decides which dates are new; the table receives those dates (its rows of the
+    same dates replaced, in one transaction).
     """
     started = time.perf_counter()
     model = _as_model(model)
