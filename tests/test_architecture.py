@@ -54,6 +54,7 @@ FORBIDDEN = {
     "rfmkit.segmentation": (*DRIVERS, *TRANSACTIONS_SIDE, *LEAVING, "rfmkit.model",
                             "rfmkit.jobs", *FACE),
     "rfmkit.jobs": (*DRIVERS, *FACE),
+    "rfmkit.timeline": (*DRIVERS, *FACE),
     "rfmkit.demo": (*DRIVERS, *TRANSACTIONS_SIDE, *CUSTOMER_SIDE, *LEAVING, *FACE),
 }
 for _foundation in FOUNDATIONS:

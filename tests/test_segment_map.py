@@ -53,3 +53,33 @@ def test_to_dict_format():
             {"name": "C", "r": [3, 3], "f": [3, 5]},
         ],
     }
+
+
+# --- value_order (issue 14: what "down" means for customers who move) -----------------------
+def _with_order(order):
+    return {"name": "m", "levels": 5, "fallback": "Rest", "value_order": order,
+            "rules": [{"name": "Top", "r": 5}, {"name": "Low", "r": 1}]}
+
+
+def test_value_order_round_trips_and_builtin_maps_declare_it():
+    from rfmkit.segments.loading import builtin_segment_maps, load_segment_map
+
+    seg_map = SegmentMap.from_dict(_with_order(["Top", "Rest", "Low"]))
+    assert seg_map.value_order == ("Top", "Rest", "Low")
+    assert SegmentMap.from_dict(seg_map.to_dict()) == seg_map
+    for name in builtin_segment_maps():
+        built_in = load_segment_map(name)
+        assert sorted(built_in.value_order) == sorted(built_in.segment_names), name
+    assert "value_order" not in SegmentMap.from_dict(
+        {k: v for k, v in _with_order([]).items() if k != "value_order"}).to_dict()
+
+
+@pytest.mark.parametrize("order, message", [
+    (["Top", "Rest"], "leaves out 'Low'"),
+    (["Top", "Rest", "Low", "Top"], "repeats 'Top'"),
+    (["Top", "Rest", "Low", "Gold"], "names no segment 'Gold'"),
+    ("Top", "must be a list"),
+])
+def test_a_bad_value_order_is_refused_with_the_segment_names(order, message):
+    with pytest.raises(SegmentMapError, match=message):
+        SegmentMap.from_dict(_with_order(order))

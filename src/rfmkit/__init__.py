@@ -80,6 +80,13 @@ _EXPORTS: dict[str, str] = {
     "run_clv": "jobs",
     "CLVJobResult": "jobs",
     "CLVModel": "clv_model",
+    "HistoryResult": "timeline.job",
+    "SegmentOrderWarning": "errors",
+    "history": "timeline.job",
+    "model_sql_as_of_param": "export.sql_params",
+    "movers": "timeline.transitions",
+    "run_history": "timeline.job",
+    "transitions": "timeline.transitions",
 }
 
 __all__ = sorted(["__version__", *_EXPORTS])

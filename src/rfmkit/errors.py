@@ -57,3 +57,7 @@ class AsOfWarning(RFMKitWarning):
 
 class ModelVersionWarning(RFMKitWarning):
     """A model file was saved by another rfmkit version."""
+
+
+class SegmentOrderWarning(RFMKitWarning):
+    """A segment map declares no value order; a history ranks its segments in rule order."""

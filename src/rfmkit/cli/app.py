@@ -18,6 +18,7 @@ from rfmkit.cli import clv_command  # noqa: F401  (registers `rfmkit clv`)
 from rfmkit.cli.commands import app
 from rfmkit.cli.display import err, out, print_error
 from rfmkit.cli.errors import state
+from rfmkit.cli.history_command import history as _history  # noqa: F401 (registers it)
 
 
 def _print_version(value: bool) -> None:

@@ -312,8 +312,19 @@ def sql(
     ] = "transactions",
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Fixed reference date (default: the model's policy).")] = None,
+    as_of_param: Annotated[bool, typer.Option(
+        "--as-of-param", help="The as-of date as a bind parameter (duckdb $as_of, postgres "
+        "%(as_of)s, spark :as_of, snowflake %(as_of)s, bigquery @as_of): one query for every "
+        "scheduled snapshot.")] = False,
 ) -> None:
     """Print one SQL query that scores customers inside a database exactly like `score`."""
+    if as_of_param:
+        if as_of is not None:
+            raise rfmkit.ParameterError("--as-of-param leaves the date to the query's caller; "
+                                        "leave --as-of out.")
+        typer.echo(rfmkit.model_sql_as_of_param(model_path, dialect=dialect.value,
+                                                source=source))
+        return
     typer.echo(rfmkit.model_sql(model_path, dialect=dialect.value, source=source, as_of=as_of))
 
 

@@ -28,6 +28,9 @@ PARAMETER_FLAGS = {
     "dialect": "--dialect", "source": "--source", "n_rows": "--rows", "seed": "--seed",
     "out_dir": "--out",
 }
+# rfmkit history (issue 14)
+PARAMETER_FLAGS.update({"every": "--every", "start": "--start", "end": "--end",
+                        "refit": "--refit", "append": "--append"})
 # ColumnMapping role -> flag
 COLUMN_FLAGS = {
     "customer": "--customer", "order": "--order", "date": "--date", "amount": "--amount",

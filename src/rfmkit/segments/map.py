@@ -21,7 +21,7 @@ from rfmkit.segments.rules import SegmentRule, _fm, _is_int
 __all__ = ["SegmentMap"]
 
 _MAX_LEVELS = 100
-_MAP_KEYS = ("name", "description", "levels", "fallback", "rules")
+_MAP_KEYS = ("name", "description", "levels", "fallback", "rules", "value_order")
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,9 @@ class SegmentMap:
     fallback : str or None, default=None
         Segment of customers no rule matches; ``None`` makes them an error.
     description : str, default=""
+    value_order : sequence of str, default=()
+        Every segment name (rules and fallback), most valuable first: what "down" means when
+        customers move between segments (``rfmkit history``'s movers). Empty: not declared.
 
     Raises
     ------
@@ -59,6 +62,7 @@ class SegmentMap:
     rules: tuple[SegmentRule, ...]
     fallback: str | None = None
     description: str = ""
+    value_order: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -106,6 +110,7 @@ class SegmentMap:
                 )
         if not isinstance(self.description, str):
             raise SegmentMapError(f"Segment map {self.name!r}: description must be a string.")
+        _check_value_order(self)
 
     # --- structure -----------------------------------------------------------------------------
     @property
@@ -184,6 +189,8 @@ class SegmentMap:
         out["levels"] = self.levels
         out["fallback"] = self.fallback
         out["rules"] = [rule.to_dict() for rule in self.rules]
+        if self.value_order:
+            out["value_order"] = list(self.value_order)
         return out
 
     @classmethod
@@ -220,9 +227,39 @@ class SegmentMap:
                 rules=tuple(SegmentRule.from_dict(rule) for rule in rules),
                 fallback=data.get("fallback"),
                 description=data.get("description") or "",
+                value_order=_names(data.get("value_order")),
             )
         except SegmentMapError as exc:
             if source is None:
                 raise
             raise SegmentMapError(f"In {source}: {exc}") from exc
+
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """``value_order`` as given in a file: a list of names (anything else is refused later)."""
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    raise SegmentMapError(f"'value_order' must be a list of segment names, best first; got "
+                          f"{value!r}.")
+
+
+def _check_value_order(self: SegmentMap) -> None:
+    """A declared value order names every segment exactly once."""
+    order = self.value_order
+    if not order:
+        return
+    names = self.segment_names
+    repeated = sorted({n for n in order if list(order).count(n) > 1})
+    unknown = [n for n in order if n not in names]
+    missing = [n for n in names if n not in order]
+    if repeated or unknown or missing:
+        problems = [f"{what} {', '.join(map(repr, found))}" for what, found in (
+            ("repeats", repeated), ("names no segment", unknown), ("leaves out", missing))
+            if found]
+        raise SegmentMapError(
+            f"Segment map {self.name!r}: value_order {'; '.join(problems)}. List every segment "
+            f"once, most valuable first: {', '.join(map(repr, names))}.")
 

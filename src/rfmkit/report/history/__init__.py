@@ -1,0 +1,57 @@
+"""The history report: one self-contained HTML page over snapshots, like the main report.
+
+:func:`build_history_report` takes the plain figures of
+:func:`rfmkit.timeline.facts.history_facts` (it computes nothing itself), draws the charts as
+inline SVG and fills ``templates/history.html`` with the main report's stylesheet and script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from markupsafe import Markup
+
+from rfmkit._version import __version__
+from rfmkit.report.charts.svg import figure_svg
+from rfmkit.report.history.charts import plot_flow, plot_matrix, plot_sizes
+from rfmkit.report.render import _asset, _environment
+
+__all__ = ["build_history_report"]
+
+
+def _svg(fig: Any, chart_id: str, title: str, caption: str) -> dict[str, Any]:
+    return {"id": chart_id, "title": title, "caption": caption,
+            "svg": Markup(figure_svg(fig, chart_id, title=title))}
+
+
+def _drift_text(row: Mapping[str, Any]) -> str:
+    flagged = [(k[0].upper(), row[f"{k}_flag"]) for k in ("r_score", "f_score", "m_score")
+               if not row[f"{k}_flag"].startswith("stable")]
+    if not flagged:
+        return "stable"
+    return "; ".join(f"{score}: {flag}" for score, flag in flagged)
+
+
+def build_history_report(facts: Mapping[str, Any], *, title: str = "Who moved: RFM history",
+                         segment_map: str = "", refit: bool = False) -> str:
+    """The history report as one HTML document (a string)."""
+    charts: dict[str, list[dict[str, Any]]] = {"sizes": [], "moves": []}
+    charts["sizes"].append(_svg(
+        plot_sizes(facts), "history-sizes", "Segment sizes over time",
+        "Customers per segment at each as-of date; the best segment at the bottom."))
+    matrix = facts.get("matrix")
+    if matrix is not None:
+        charts["moves"].append(_svg(
+            plot_matrix(matrix), "history-matrix", "Transition heatmap",
+            "Counts and share of the row; (new) is customers with no purchase before."))
+        charts["moves"].append(_svg(
+            plot_flow(matrix, facts["order"]), "history-flow", "Flow",
+            "Band width: customers going from a segment (left) to a segment (right)."))
+    summary = {**facts, "title": title, "map": segment_map, "refit": refit,
+               "mode": "bin edges re-learned at each date" if refit else
+               "frozen model (bin edges of the fit)",
+               "rfmkit_version": __version__,
+               "drift_text": [_drift_text(row) for row in facts["drift"]]}
+    return _environment().get_template("history.html").render(
+        s=summary, charts=charts, css=_asset("report.css"), js=_asset("report.js"))
