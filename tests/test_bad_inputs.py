@@ -120,8 +120,11 @@ def test_bad_input(case, corpus, earlier_run, tmp_path):
         assert after == before_out, "an error replaced or wrote output"
     else:
         assert done.returncode == 0, done.stderr
-        warned = "Warning" in said
-        assert warned == (case["behaviour"] == "warning"), said
+        # about the input, that is: ties that collapse score bins on these small files are
+        # a statement about the scores (CollapsedBinsWarning), reported as usual
+        about_input = [w for w in said.split("Warning:")[1:] if not w.lstrip().startswith(
+            "Ties in '")]
+        assert bool(about_input) == (case["behaviour"] == "warning"), said
     for fragment in case["stderr"]:
         assert fragment.lower() in stderr.lower(), (fragment, said)
     if "no_file" in checks:

@@ -87,5 +87,5 @@ def _parse_date(text: str) -> dt.date:
         return dt.date.fromisoformat(text.strip()[:10])
     except ValueError:
         raise ParameterError(
-            f"The as-of date {text!r} is not a date. Write it as YYYY-MM-DD, e.g. 2011-12-09."
+            f"as_of={text!r} is not a date. Write it as YYYY-MM-DD, e.g. as_of='2011-12-09'."
         ) from None

@@ -155,15 +155,17 @@ def build() -> list[dict]:
 
     # --- values ---------------------------------------------------------------------------------
     ids = [str(10**17 + 7 * i) for i in range(1000)]
-    rows = [(cid, str(i), "2023-03-01", "10") for i, cid in enumerate(ids)]
-    rows += [(cid, str(5000 + i), "2023-03-02", "10") for i, cid in enumerate(ids)]
-    rows[5] = (ids[5] + ".0",) + rows[5][1:]
+    rows = [(cid, f"{i}-{k}", (dt.date(2023, 1, 1) + dt.timedelta(days=(i * 7 + k * 31) % 300)
+                               ).isoformat(), f"{10 + (i * 13 + k * 7) % 400}.{i % 100:02d}")
+            for i, cid in enumerate(ids) for k in range(1 + i % 4)]
+    rows[5] = (rows[5][0] + ".0",) + rows[5][1:]
     f = _write("long_ids_one_float.csv", _csv(rows))
     case("long_ids_one_float", "values", "18-digit ids, one written with a trailing .0",
          "silent", [f], checks={"customers": 1000, "has_customer": ids[999]})
-    pd.DataFrame({"customer_id": [float(i) for i in range(1, 21)],
-                  "order_id": range(20), "order_date": pd.Timestamp("2023-01-01")
-                  + pd.to_timedelta(range(20), unit="D"), "amount": 10.0}
+    varied = [(float(c), f"{c}-{k}",
+               pd.Timestamp("2023-01-01") + pd.Timedelta(days=(c * 11 + k * 23) % 90),
+               5.0 + (c * 17 + k * 5) % 60) for c in range(1, 21) for k in range(1 + c % 4)]
+    pd.DataFrame(varied, columns=["customer_id", "order_id", "order_date", "amount"]
                  ).to_parquet(FILES / "float_ids_integral.parquet", index=False)
     case("float_ids_integral", "values", "Parquet float ids that are whole numbers", "silent",
          ["files/float_ids_integral.parquet"], checks={"customers": 20, "has_customer": "17"})
@@ -177,13 +179,15 @@ def build() -> list[dict]:
                  ).to_parquet(FILES / "float_ids_huge.parquet", index=False)
     case("float_ids_beyond_2_53", "values", "Parquet float ids at or past 2^53", "error",
          ["files/float_ids_huge.parquet"], stderr=["customer_id"])
-    us = [(f"C{c}", str(c * 10 + d), f"01/0{d}/2023", "10") for c in range(40) for d in range(1, 8)
-          if (c + d) % 3]
+    us = [(f"C{c}", str(c * 10 + d), f"01/0{d}/2023", f"{10 + (c * 7 + d * 3) % 90}")
+          for c in range(40) for d in range(1, 8) if (c * d + c) % (2 + c % 4)]
     f = _write("ambiguous_dates.csv", _csv(us))
     case("ambiguous_dates", "values", "text dates that read both day-first and month-first",
          "error", [f], stderr=["order_date", "--date-format"])
     case("ambiguous_dates_with_format", "values", "the same with --date-format %m/%d/%Y",
-         "silent", [f, "--date-format", "%m/%d/%Y"], checks={"recency_max": 6})
+         "silent", [f, "--date-format", "%m/%d/%Y"],
+         checks={"recency_max": 7 - min(max(int(r[2][3:5]) for r in us if r[0] == c)
+                                        for c in {r[0] for r in us})})
     decided = us + [("C99", "9999", "13/01/2023", "10")]
     f = _write("dayfirst_dates.csv", _csv(decided))
     case("dates_decided_by_values", "values", "text dates where one value (13/01) decides",
