@@ -501,9 +501,10 @@ def test_percentile_preset_reproduces_method_p_and_names_clusters_sensibly():
         base = name.split(" (")[0]
         assert base in EXPECTED_SHAPE, name
         assert fits_shape(centroid, EXPECTED_SHAPE[base]), (name, centroid.round(1))
-    # cluster 0 is the best-valued one, and every description quotes its centroid
+    # cluster 0 is the best-valued one, and every description quotes its medians
     assert profile[schema.CLUSTER].tolist() == list(range(7)) and names[0] == "Champions"
-    assert all(d.endswith(").") for d in profile["description"])
+    assert all(f"last purchase {days(r)} day" in d
+               for d, r in zip(profile["description"], profile["recency_median"], strict=True))
 
 
 # --- Online Retail (Method Q) ---------------------------------------------------------------------
@@ -547,3 +548,25 @@ def test_online_retail_saved_model_scores_identically(online_retail_model, tmp_p
         again = loaded.predict(path)
     assert not record  # scoring never re-learns edges, so it never warns about merged bins
     assert_frame_equal(assignments(again), assignments(model.result_.customers))
+
+
+def days(median: float) -> str:
+    """A median recency as descriptions write it: 378.5 -> 378, 19.5 -> 19.5."""
+    return f"{median:,.0f}" if median >= 100 or float(median).is_integer() else f"{median:g}"
+
+
+# --- cluster names from the data -----------------------------------------------------------------
+def test_cluster_names_agree_with_the_medians(fitted):
+    # each metric is read on its realised levels (ties leave the demo's frequency with fewer)
+    assert fitted.scorer_.n_bins_[schema.FREQUENCY] < 5
+    profile = fitted.result_.clusters
+    assert profile[schema.CLUSTER_NAME].is_unique
+    for row in profile.itertuples():
+        name, text = row.cluster_name, row.description
+        if name.startswith(("One-Time Buyers", "New Customers")):
+            assert row.frequency_median == 1, row
+        if row.frequency_median == 1:
+            assert "rarely buy" in text, row
+        # the description quotes the cluster's own medians
+        assert f"last purchase {days(row.recency_median)} day" in text, row
+        assert f"median {row.frequency_median:g} order" in text, row
