@@ -83,3 +83,16 @@ def test_customer_level_input_does_not_print_as_of_none(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "200 customers" in done.stdout
     assert "None" not in done.stdout and "nan" not in done.stdout
+
+
+def test_install_hints_keep_their_brackets(big_spenders, tmp_path):
+    # Rich markup would read "[spark]" as a style and print "pip install 'rfmkit'"
+    script = ("import sys\nsys.modules['pyspark'] = None  # as if it were not installed\n"
+              "from rfmkit.cli import run\n"
+              f"sys.argv = ['rfmkit', 'segment', {str(big_spenders)!r}, '--out', "
+              f"{str(tmp_path / 'o')!r}, '--engine', 'spark']\nrun()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2
+    assert "[spark]'" in done.stderr and "pip install" in done.stderr, done.stderr
+    assert not (tmp_path / "o").exists()

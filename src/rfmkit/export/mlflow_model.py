@@ -40,7 +40,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from rfmkit._version import __version__
-from rfmkit.errors import EngineUnavailableError, InputError, ParameterError
+from rfmkit.errors import EngineUnavailableError, InputError, ParameterError, install_hint
 from rfmkit.export.persistence import FORMAT_VERSION, save_model
 from rfmkit.model import RFMModel
 from rfmkit.schema import (
@@ -64,7 +64,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["load_model_by_alias", "log_model", "model_signature", "predict_assignments"]
 
-_INSTALL = "pip install 'rfmkit[mlflow]'"
 #: The models-from-code file logged with every model (MLflow copies it into the model).
 CODE_FILE = Path(__file__).with_name("mlflow_pyfunc.py")
 #: Name of the model.json artifact, as the code file reads it.
@@ -77,7 +76,7 @@ def _import_mlflow():
         return importlib.import_module("mlflow")
     except ImportError:
         raise EngineUnavailableError(
-            f"MLflow support needs the mlflow package: {_INSTALL}"
+            f"MLflow support needs the mlflow package: {install_hint('mlflow')}"
         ) from None
 
 
