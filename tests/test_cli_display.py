@@ -96,3 +96,21 @@ def test_install_hints_keep_their_brackets(big_spenders, tmp_path):
     assert done.returncode == 2
     assert "[spark]'" in done.stderr and "pip install" in done.stderr, done.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_quiet_prints_nothing_on_success_not_even_warnings_or_mlflow(tmp_path):
+    from rfmkit.demo import write_transactions
+
+    data = write_transactions(tmp_path / "tx.parquet", 20_000, seed=5)
+    loud = subprocess.run([sys.executable, "-m", "rfmkit", "segment", str(data), "--out",
+                           str(tmp_path / "loud")], capture_output=True, text=True, timeout=300)
+    assert loud.returncode == 0 and "Warning:" in loud.stderr  # the data does warn
+    pytest.importorskip("mlflow")
+    quiet = subprocess.run(
+        [sys.executable, "-m", "rfmkit", "segment", str(data), "--out", str(tmp_path / "q"),
+         "-q", "--mlflow-register", "quiet_model", "--mlflow-tracking-uri",
+         f"sqlite:///{tmp_path / 'mlflow.db'}"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == "" and quiet.stderr == ""
+    assert (tmp_path / "q" / "model.json").exists()

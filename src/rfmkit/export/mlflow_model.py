@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -256,7 +258,7 @@ def log_model(
     example = _example_customers(model) if input_example is None else input_example
     params = {k: str(v) for k, v in sorted(model.params_.items())}
     params["segment_map"] = model.segment_map_.name  # the name, also for a SegmentMap object
-    with _tracking(mlflow, tracking_uri), tempfile.TemporaryDirectory() as tmp:
+    with _tracking(mlflow, tracking_uri), tempfile.TemporaryDirectory() as tmp, _hushed():
         json_path = save_model(model, Path(tmp) / "model.json")
         with _run(mlflow):
             info = mlflow.pyfunc.log_model(
@@ -274,6 +276,23 @@ def log_model(
             mlflow.MlflowClient().set_registered_model_alias(
                 registered_model_name, alias, str(info.registered_model_version))
     return info
+
+
+@contextlib.contextmanager
+def _hushed() -> Iterator[None]:
+    """MLflow's progress chatter (INFO log lines, "Successfully registered model" on stderr)
+    held back while logging: the caller reports the result (``ModelInfo``); MLflow's errors
+    are raised, and its warnings go through ``warnings`` as usual."""
+    loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def load_model_by_alias(name: str, alias: str, *, tracking_uri: str | None = None
