@@ -222,8 +222,8 @@ def test_model_in_a_pipeline(customers):
 def test_preset_defaults_and_explicit_parameters_win(customers):
     model = rfmkit.RFMModel(preset="quintile", columns=CRM, n_bins=4, caps={},
                             n_clusters="none", segment_map="rf-10")
-    with pytest.raises(SegmentMapError, match="levels 1..5 but the scores have 4 levels"):
-        model.fit(customers)  # the 10-segment map is written for 5 levels, not 4
+    model.fit(customers)  # the 10-segment map is written for 5 levels: 4 are rescaled
+    assert model.params_["n_bins"] == 4 and model.result_.customers[schema.SEGMENT].notna().all()
     model.set_params(n_bins=5).fit(customers)
     p = model.params_
     assert (p["n_bins"], p["caps"], p["n_clusters"], p["segment_map"]) == (5, {}, "none",
@@ -271,14 +271,13 @@ def test_nonsense_parameters_are_refused_before_any_data_is_read(params, match):
 
 
 def test_a_segment_map_is_loaded_and_fitted_to_the_bins_before_any_data_is_read(tmp_path):
-    with pytest.raises(SegmentMapError, match=r"written for score levels 1..5 but the scores have "
-                                              r"7 levels.*n_bins=5"):
-        rfmkit.RFMModel(n_bins=7).fit(MISSING)
     bad = tmp_path / "map.yaml"
     bad.write_text("levels: [5\n", encoding="utf-8")
     with pytest.raises(SegmentMapError, match=r"map\.yaml' is not valid YAML"):
         rfmkit.RFMModel(segment_map=str(bad)).fit(MISSING)
-    assert rfmkit.RFMModel(n_bins=10).resolved_params()["n_bins"] == 10  # a multiple fits
+    # any number of bins fits: levels are rescaled to the map's by quantile position
+    assert rfmkit.RFMModel(n_bins=10).resolved_params()["n_bins"] == 10
+    assert rfmkit.RFMModel(n_bins=7).resolved_params()["n_bins"] == 7
 
 
 # --- small data, one date, as-of (issue 12) ------------------------------------------------------
