@@ -569,3 +569,18 @@ def test_cluster_names_agree_with_the_medians(fitted):
         # the description quotes the cluster's own medians
         assert f"last purchase {days(row.recency_median)} day" in text, row
         assert f"median {row.frequency_median:g} order" in text, row
+
+
+def test_no_segments_and_any_bins(transactions, tmp_path):
+    model = rfmkit.RFMModel(n_bins=7, segment_map="none", n_clusters="none").fit(transactions)
+    c = model.result_.customers
+    assert c[schema.R_SCORE].max() == 7
+    assert set(c[schema.SEGMENT]) == {"All customers"}
+    assert model.result_.segments["customers"].tolist() == [len(c)]
+    again = rfmkit.load_model(rfmkit.save_model(model, tmp_path / "model.json"))
+    assert_frame_equal(assignments(again.predict(transactions)),
+                       assignments(model.predict(transactions)))
+    # 3 bins on the default 5-level map: levels 1, 3, 5, so both ends of the map are reached
+    three = rfmkit.RFMModel(n_bins=3, n_clusters="none").fit(transactions)
+    names = set(three.result_.customers[schema.SEGMENT])
+    assert {"Champions", "Lost"} <= names
