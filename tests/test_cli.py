@@ -328,16 +328,32 @@ def _tiny_csv(path, n_customers: int):
     (["--cap-monetary", "-5"], "--cap-frequency/--cap-monetary/--cap-quantile must give "
                                "'monetary' a cap > 0. Got -5.0 instead"),
     (["--cap-frequency", "0"], "must give 'frequency' a cap >= 1. Got 0.0 instead"),
-    (["--bins", "1000"], "--bins must be None or an int >= 2 and <= 20. Got 1000 instead"),
-    (["--bins", "7"], "written for score levels 1..5 but the scores have 7 levels"),
+    # "None" is Python's "not given": a CLI user is not told about it
+    (["--bins", "1000"], "--bins must be an int >= 2 and <= 20. Got 1000 instead"),
+    (["--scores", "foo"], "--scores must be one of 'quantile', 'percentile'. Got 'foo'"),
+    # any number of bins fits a map now; a map-name typo is still caught before the data
+    (["--bins", "7", "--segment-map", "rfm-grid-12"], "'rfm-grid-12' is neither a built-in"),
     (["--clusters", "0"], "--clusters must be"),
-], ids=["cap-monetary", "cap-frequency", "bins-1000", "bins-vs-map", "clusters-0"])
+], ids=["cap-monetary", "cap-frequency", "bins-1000", "scores-foo", "map-typo", "clusters-0"])
 def test_nonsense_parameters_are_refused_before_the_data_is_read(tmp_path, flags, message):
     # the input does not exist: an error about the parameter proves it came first
     out = _rfmkit("segment", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), *flags)
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert message in " ".join(out.stderr.split()), out.stderr
     assert "does not exist" not in out.stderr and not (tmp_path / "o").exists()
+
+
+def test_other_spellings_of_quantile_and_quintile_are_accepted_with_a_note(tmp_path):
+    data = _tiny_csv(tmp_path / "tx.csv", 30)
+    for flags, note in ((["--preset", "quantile"], "--preset quantile is read as --preset "
+                         "quintile"),
+                        (["--scores", "quintile"], "--scores quintile is read as --scores "
+                         "quantile")):
+        out = _rfmkit("segment", str(data), "--out", str(tmp_path / flags[1]), "--clusters",
+                      "none", *flags)
+        assert out.returncode == 0, out.stderr
+        assert note in " ".join(out.stderr.split()), out.stderr
+        assert "RFMModel" not in out.stderr and "score_method" not in out.stderr
 
 
 def test_out_that_is_a_file_is_refused_before_the_data_is_read(tmp_path):

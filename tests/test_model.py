@@ -584,3 +584,15 @@ def test_no_segments_and_any_bins(transactions, tmp_path):
     three = rfmkit.RFMModel(n_bins=3, n_clusters="none").fit(transactions)
     names = set(three.result_.customers[schema.SEGMENT])
     assert {"Champions", "Lost"} <= names
+
+
+def test_other_spellings_are_read_with_a_note(customers):
+    from rfmkit.errors import SpellingWarning
+
+    with pytest.warns(SpellingWarning, match=r"score_method='quintile' is read as "
+                                             r"score_method='quantile'"):
+        p = rfmkit.RFMModel(score_method="quintile", columns=CRM).resolved_params()
+    assert p["score_method"] == "quantile"
+    with pytest.warns(SpellingWarning, match=r"preset='quantile' is read as preset='quintile'"):
+        p = rfmkit.RFMModel(preset="quantile", columns=CRM).resolved_params()
+    assert p["n_init"] == rfmkit.RFMModel(preset="quintile").resolved_params()["n_init"]

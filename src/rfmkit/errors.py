@@ -94,5 +94,10 @@ class AsOfWarning(RFMKitWarning):
     after the data (recency is measured from it)."""
 
 
+class SpellingWarning(RFMKitWarning):
+    """A parameter value was given in another accepted spelling (``score_method="quintile"``,
+    ``preset="quantile"``); the message names the spelling used from now on."""
+
+
 class ModelVersionWarning(RFMKitWarning):
     """A model file was saved by another rfmkit version."""

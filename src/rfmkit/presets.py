@@ -103,9 +103,13 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+#: Other accepted spellings of preset names (RFMModel notes the one it uses).
+PRESET_SPELLINGS = {"quantile": "quintile", "quintiles": "quintile"}
+
+
 def get_preset(name: str) -> Preset:
     try:
-        return PRESETS[name]
+        return PRESETS[PRESET_SPELLINGS.get(name, name)]
     except KeyError:
         raise ParameterError(
             f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}."

@@ -38,6 +38,7 @@ _NAMES = "|".join(sorted(PARAMETER_FLAGS, key=len, reverse=True))
 _KEYWORD = re.compile(rf"(?<![\w.\-'\"])({_NAMES})=('[^']*'|\"[^\"]*\"|[^\s,;)]+(?<!\.))?")
 _PARAMETER_OF = re.compile(rf"[Tt]he '({_NAMES})' parameter of \w+")
 _COLUMNS = re.compile(r"ColumnMapping\(([^()]*)\)")
+_NONE_OR = re.compile(r"(--[\w/-]+) must be None or ")
 
 
 def _columns(match: re.Match[str]) -> str:
@@ -65,4 +66,6 @@ def to_flags(message: str) -> str:
         simple = re.fullmatch(r"'([\w.:/\[\]*-]+)'", value)
         return f"{flag} {simple.group(1) if simple else value}"
 
-    return _KEYWORD.sub(keyword, message)
+    message = _KEYWORD.sub(keyword, message)
+    # "None" is Python's "not given"; on a command line a flag is simply left out
+    return _NONE_OR.sub(r"\1 must be ", message)
