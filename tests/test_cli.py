@@ -334,7 +334,11 @@ def _tiny_csv(path, n_customers: int):
     # any number of bins fits a map now; a map-name typo is still caught before the data
     (["--bins", "7", "--segment-map", "rfm-grid-12"], "'rfm-grid-12' is neither a built-in"),
     (["--clusters", "0"], "--clusters must be"),
-], ids=["cap-monetary", "cap-frequency", "bins-1000", "scores-foo", "map-typo", "clusters-0"])
+    # Python's quantile strings ('q0.99') are not what a CLI user types
+    (["--cap-quantile", "2"], "invalid quantile cap 2.0 for 'frequency'. Give --cap-quantile a "
+                              "number in (0, 1], e.g. --cap-quantile 0.99"),
+], ids=["cap-monetary", "cap-frequency", "bins-1000", "scores-foo", "map-typo", "clusters-0",
+        "cap-quantile"])
 def test_nonsense_parameters_are_refused_before_the_data_is_read(tmp_path, flags, message):
     # the input does not exist: an error about the parameter proves it came first
     out = _rfmkit("segment", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), *flags)
