@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import warnings
 from typing import Any
 
 import numpy as np
@@ -25,10 +24,10 @@ from rfmkit.clustering.matching import match_clusters
 from rfmkit.clustering.naming import name_clusters
 from rfmkit.clustering.profiles import profile_clusters
 from rfmkit.engines import Engine
-from rfmkit.errors import ParameterError, SpellingWarning
+from rfmkit.errors import ParameterError
 from rfmkit.metric_options import METRIC_CONSTRAINTS, MetricOptions
 from rfmkit.metrics import RFMResult, compute_rfm
-from rfmkit.presets import PRESET_SPELLINGS, metric_settings, resolve_params
+from rfmkit.presets import metric_settings, resolve_params, respelled
 from rfmkit.schema import (
     CLUSTER,
     CLUSTER_NAME,
@@ -227,7 +226,7 @@ class RFMModel(BaseEstimator):
     def _resolve_params(self) -> dict[str, Any]:
         """Everything checkable without data: types and ranges, the content of caps, and
         whether the segment map loads and fits the score levels."""
-        own = _respelled(self.get_params(deep=False))
+        own = respelled(self.get_params(deep=False))
         validate_params(type(self).__name__, own, self._parameter_constraints)
         p = resolve_params(own["preset"], own)
         check_caps(p["caps"], owner=type(self).__name__)
@@ -458,25 +457,6 @@ class RFMModel(BaseEstimator):
             k_selection=k_selection,
             quality=quality,
         )
-
-
-# parameter -> {other spelling: the one used}: "quintile" scores are quantile scores in 5
-# bins, and the quantile preset is Method Q's quintile preset
-_SPELLINGS = {"score_method": {"quintile": "quantile", "quantiles": "quantile"},
-              "preset": PRESET_SPELLINGS}
-
-
-def _respelled(params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` with other accepted spellings replaced by the one used, with a note."""
-    out = dict(params)
-    for name, spellings in _SPELLINGS.items():
-        value = out.get(name)
-        if isinstance(value, str) and value in spellings:
-            out[name] = spellings[value]
-            warnings.warn(
-                f"{name}={value!r} is read as {name}={out[name]!r}, the spelling rfmkit uses "
-                f"for the {name.replace('_', ' ')}.", SpellingWarning, stacklevel=4)
-    return out
 
 
 def _levels(params: dict[str, Any]) -> int:
