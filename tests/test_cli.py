@@ -147,9 +147,10 @@ def test_bad_column_error_names_flag(tmp_path, capsys):
     # 'client' is recognised as the customer id; 'day' is not a known date name
     assert "sales.csv" in err and "--date" in err and "'day'" in err
     assert not (tmp_path / "o").exists()
-    assert main(["segment", str(path), "--out", str(tmp_path / "o"), "--quiet", "--customer",
+    assert main(["segment", str(path), "--out", str(tmp_path / "o"), "--customer",
                  "client", "--date", "day", "--amount", "total", "--clusters", "none"]) == 0
-    # one customer is scored (issue 12: any number of customers works), with warnings
+    # one customer is scored (issue 12: any number of customers works), with warnings (not
+    # under --quiet, which prints nothing on success: issue 13)
     err = " ".join(capsys.readouterr().err.split())
     assert "Only 1 customer for --bins 5" in err and "Traceback" not in err
     customers = pd.read_parquet(tmp_path / "o" / "customers.parquet")
@@ -387,7 +388,7 @@ def test_three_customers_and_a_tsne_report_on_two_work(tmp_path):
 
 def test_as_of_far_after_the_data_is_warned(tmp_path):
     out = _rfmkit("segment", str(_tiny_csv(tmp_path / "t.csv", 30)), "--out", str(tmp_path / "o"),
-                  "--as-of", "2030-01-01", "--clusters", "none", "-q")
+                  "--as-of", "2030-01-01", "--clusters", "none")  # -q would hide it
     assert out.returncode == 0, out.stderr
     assert "--as-of 2030-01-01 is 2,421 days after the latest purchase" in " ".join(
         out.stderr.split())
