@@ -148,9 +148,10 @@ def test_bad_column_error_names_flag(tmp_path, capsys):
     # 'client' is recognised as the customer id; 'day' is not a known date name
     assert "sales.csv" in err and "--date" in err and "'day'" in err
     assert not (tmp_path / "o").exists()
-    assert main(["segment", str(path), "--out", str(tmp_path / "o"), "--quiet", "--customer",
+    assert main(["segment", str(path), "--out", str(tmp_path / "o"), "--customer",
                  "client", "--date", "day", "--amount", "total", "--clusters", "none"]) == 0
-    # one customer is scored (issue 12: any number of customers works), with warnings
+    # one customer is scored (issue 12: any number of customers works), with warnings (not
+    # under --quiet, which prints nothing on success: issue 13)
     err = " ".join(capsys.readouterr().err.split())
     assert "Only 1 customer for --bins 5" in err and "Traceback" not in err
     customers = pd.read_parquet(tmp_path / "o" / "customers.parquet")
@@ -329,16 +330,36 @@ def _tiny_csv(path, n_customers: int):
     (["--cap-monetary", "-5"], "--cap-frequency/--cap-monetary/--cap-quantile must give "
                                "'monetary' a cap > 0. Got -5.0 instead"),
     (["--cap-frequency", "0"], "must give 'frequency' a cap >= 1. Got 0.0 instead"),
-    (["--bins", "1000"], "--bins must be None or an int >= 2 and <= 20. Got 1000 instead"),
-    (["--bins", "7"], "written for score levels 1..5 but the scores have 7 levels"),
+    # "None" is Python's "not given": a CLI user is not told about it
+    (["--bins", "1000"], "--bins must be an int >= 2 and <= 20. Got 1000 instead"),
+    (["--scores", "foo"], "--scores must be one of 'quantile', 'percentile'. Got 'foo'"),
+    # any number of bins fits a map now; a map-name typo is still caught before the data
+    (["--bins", "7", "--segment-map", "rfm-grid-12"], "'rfm-grid-12' is neither a built-in"),
     (["--clusters", "0"], "--clusters must be"),
-], ids=["cap-monetary", "cap-frequency", "bins-1000", "bins-vs-map", "clusters-0"])
+    # Python's quantile strings ('q0.99') are not what a CLI user types
+    (["--cap-quantile", "2"], "invalid quantile cap 2.0 for 'frequency'. Give --cap-quantile a "
+                              "number in (0, 1], e.g. --cap-quantile 0.99"),
+], ids=["cap-monetary", "cap-frequency", "bins-1000", "scores-foo", "map-typo", "clusters-0",
+        "cap-quantile"])
 def test_nonsense_parameters_are_refused_before_the_data_is_read(tmp_path, flags, message):
     # the input does not exist: an error about the parameter proves it came first
     out = _rfmkit("segment", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), *flags)
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert message in " ".join(out.stderr.split()), out.stderr
     assert "does not exist" not in out.stderr and not (tmp_path / "o").exists()
+
+
+def test_other_spellings_of_quantile_and_quintile_are_accepted_with_a_note(tmp_path):
+    data = _tiny_csv(tmp_path / "tx.csv", 30)
+    for flags, note in ((["--preset", "quantile"], "--preset quantile is read as --preset "
+                         "quintile"),
+                        (["--scores", "quintile"], "--scores quintile is read as --scores "
+                         "quantile")):
+        out = _rfmkit("segment", str(data), "--out", str(tmp_path / flags[1]), "--clusters",
+                      "none", *flags)
+        assert out.returncode == 0, out.stderr
+        assert note in " ".join(out.stderr.split()), out.stderr
+        assert "RFMModel" not in out.stderr and "score_method" not in out.stderr
 
 
 def test_out_that_is_a_file_is_refused_before_the_data_is_read(tmp_path):
@@ -368,7 +389,7 @@ def test_three_customers_and_a_tsne_report_on_two_work(tmp_path):
 
 def test_as_of_far_after_the_data_is_warned(tmp_path):
     out = _rfmkit("segment", str(_tiny_csv(tmp_path / "t.csv", 30)), "--out", str(tmp_path / "o"),
-                  "--as-of", "2030-01-01", "--clusters", "none", "-q")
+                  "--as-of", "2030-01-01", "--clusters", "none")  # -q would hide it
     assert out.returncode == 0, out.stderr
     assert "--as-of 2030-01-01 is 2,421 days after the latest purchase" in " ".join(
         out.stderr.split())

@@ -151,3 +151,87 @@ def test_bad_centroids():
         name_clusters([[1.0, 2.0]])
     with pytest.raises(InputError, match="missing or infinite"):
         name_clusters([[1.0, np.nan, 2.0]])
+
+
+# --- names from the data: realised levels per axis and the clusters' medians -------------------
+def test_frequency_with_three_levels_is_read_on_its_own_scale():
+    # the README demo: ties left frequency with 3 levels; f=2.2 is low on 1..5, medium on 1..3.
+    # With one 1..5 scale the cluster (median 3 orders, 36.6% of revenue) was "One-Time Buyers".
+    demo = [[2.17, 2.15, 4.26]]
+    assert name_clusters(demo, scale=(1, 5))[0].name == "One-Time Buyers"
+    assert name_clusters(demo, scale=[(1, 5), (1, 3), (1, 5)])[0].name == "At Risk"
+
+
+def test_one_time_buyers_have_a_median_of_one_purchase():
+    centroid = [[1.5, 1.3, 3.0]]
+    assert name_clusters(centroid, medians=[[400, 1, 80]])[0].name == "One-Time Buyers"
+    # same scores, but the median customer bought three times: not one-time buyers
+    (named,) = name_clusters(centroid, medians=[[400, 3, 80]])
+    assert named.name == "At Risk"
+    assert "3 orders" in named.description
+    # new customers likewise
+    assert name_clusters([[4.8, 1.2, 1.3]], medians=[[5, 1, 20]])[0].name == "New Customers"
+    assert name_clusters([[4.8, 1.2, 1.3]], medians=[[5, 2, 20]])[0].name == "Potential Loyalists"
+
+
+def test_a_median_of_one_purchase_is_never_called_frequent():
+    # f=3.0 is medium on 1..5, but half the cluster bought once: "rarely buy"
+    (named,) = name_clusters([[4.5, 3.0, 3.0]], medians=[[10, 1, 50]])
+    assert named.name == "Promising"
+    assert named.description.startswith("Bought recently, rarely buy")
+    (named,) = name_clusters([[4.5, 3.0, 3.0]])
+    assert named.name == "Potential Loyalists"
+
+
+def test_descriptions_quote_the_medians_in_words():
+    (champ,) = name_clusters([[4.6, 4.8, 4.9]], medians=[[41, 3, 250]])
+    assert champ.description == ("Bought recently, buy often and spend a lot: median 3 orders, "
+                                 "last purchase 41 days ago, median spend 250.")
+    (one,) = name_clusters([[1.2, 1.1, 1.3]], medians=[[1, 1, 1234.5]], frequency="days",
+                           monetary="mean")
+    assert one.description.endswith(": median 1 purchase day, last purchase 1 day ago, "
+                                    "median spend 1,234 per purchase.")
+    (two,) = name_clusters([[1.2, 1.1, 1.3]], medians=[[12.5, 2.5, 35.96]], frequency="rows")
+    assert two.description.endswith("median 2.5 purchases, last purchase 12.5 days ago, median "
+                                    "spend 35.96.")
+    frame = pd.DataFrame({"recency_median": [41.0], "frequency_median": [3.0],
+                          "monetary_median": [250.0]})
+    assert name_clusters([[4.6, 4.8, 4.9]], medians=frame)[0] == champ
+
+
+def test_qualifiers_follow_the_medians():
+    # by score means the first spends more; by median spend the second does: the words follow
+    # the medians, so "(higher spend)" never has the lower median spend
+    centroids = [[1.2, 1.3, 2.2], [1.3, 1.2, 1.1]]
+    by_scores = [n.name for n in name_clusters(centroids)]
+    assert by_scores == ["Lost (higher spend)", "Lost (lower spend)"]
+    by_medians = [n.name for n in name_clusters(centroids, medians=[[500, 1, 20], [480, 1, 30]])]
+    assert by_medians == ["Lost (lower spend)", "Lost (higher spend)"]
+    # more than three: the median itself
+    four = name_clusters([[1.2, 1.2, 1.1], [1.2, 1.2, 2.2], [1.2, 1.2, 1.6], [1.2, 1.2, 1.9]],
+                         medians=[[600, 1, 10], [600, 1, 40], [600, 1, 20], [600, 1, 30]])
+    assert [n.name for n in four] == ["Lost (spend 10)", "Lost (spend 40)", "Lost (spend 20)",
+                                      "Lost (spend 30)"]
+
+
+def test_names_with_medians_are_unique_and_agree_with_them():
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        k = int(rng.integers(2, 12))
+        centroids = rng.uniform(1, 5, size=(k, 3))
+        medians = np.column_stack([rng.integers(0, 700, k), rng.integers(1, 4, k),
+                                   rng.uniform(5, 900, k).round(2)])
+        named = name_clusters(centroids, medians=medians, scale=[(1, 5), (1, 3), (1, 5)])
+        assert len({n.name for n in named}) == k
+        for n, m in zip(named, medians, strict=True):
+            if n.name.startswith(("One-Time Buyers", "New Customers")):
+                assert m[1] == 1, (n, m)
+            if m[1] == 1:
+                assert "rarely buy" in n.description, (n, m)
+
+
+def test_bad_medians():
+    with pytest.raises(InputError, match=r"shape \(1, 3\)"):
+        name_clusters([[1.0, 1.0, 1.0]], medians=[[1.0, 2.0]])
+    with pytest.raises(InputError, match="medians table needs the columns"):
+        name_clusters([[1.0, 1.0, 1.0]], medians=pd.DataFrame({"a": [1.0]}))

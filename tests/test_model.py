@@ -222,8 +222,8 @@ def test_model_in_a_pipeline(customers):
 def test_preset_defaults_and_explicit_parameters_win(customers):
     model = rfmkit.RFMModel(preset="quintile", columns=CRM, n_bins=4, caps={},
                             n_clusters="none", segment_map="rf-10")
-    with pytest.raises(SegmentMapError, match="levels 1..5 but the scores have 4 levels"):
-        model.fit(customers)  # the 10-segment map is written for 5 levels, not 4
+    model.fit(customers)  # the 10-segment map is written for 5 levels: 4 are rescaled
+    assert model.params_["n_bins"] == 4 and model.result_.customers[schema.SEGMENT].notna().all()
     model.set_params(n_bins=5).fit(customers)
     p = model.params_
     assert (p["n_bins"], p["caps"], p["n_clusters"], p["segment_map"]) == (5, {}, "none",
@@ -271,14 +271,13 @@ def test_nonsense_parameters_are_refused_before_any_data_is_read(params, match):
 
 
 def test_a_segment_map_is_loaded_and_fitted_to_the_bins_before_any_data_is_read(tmp_path):
-    with pytest.raises(SegmentMapError, match=r"written for score levels 1..5 but the scores have "
-                                              r"7 levels.*n_bins=5"):
-        rfmkit.RFMModel(n_bins=7).fit(MISSING)
     bad = tmp_path / "map.yaml"
     bad.write_text("levels: [5\n", encoding="utf-8")
     with pytest.raises(SegmentMapError, match=r"map\.yaml' is not valid YAML"):
         rfmkit.RFMModel(segment_map=str(bad)).fit(MISSING)
-    assert rfmkit.RFMModel(n_bins=10).resolved_params()["n_bins"] == 10  # a multiple fits
+    # any number of bins fits: levels are rescaled to the map's by quantile position
+    assert rfmkit.RFMModel(n_bins=10).resolved_params()["n_bins"] == 10
+    assert rfmkit.RFMModel(n_bins=7).resolved_params()["n_bins"] == 7
 
 
 # --- small data, one date, as-of (issue 12) ------------------------------------------------------
@@ -501,9 +500,10 @@ def test_percentile_preset_reproduces_method_p_and_names_clusters_sensibly():
         base = name.split(" (")[0]
         assert base in EXPECTED_SHAPE, name
         assert fits_shape(centroid, EXPECTED_SHAPE[base]), (name, centroid.round(1))
-    # cluster 0 is the best-valued one, and every description quotes its centroid
+    # cluster 0 is the best-valued one, and every description quotes its medians
     assert profile[schema.CLUSTER].tolist() == list(range(7)) and names[0] == "Champions"
-    assert all(d.endswith(").") for d in profile["description"])
+    assert all(f"last purchase {days(r)} day" in d
+               for d, r in zip(profile["description"], profile["recency_median"], strict=True))
 
 
 # --- Online Retail (Method Q) ---------------------------------------------------------------------
@@ -561,3 +561,52 @@ def test_fingerprint_of_ids_held_in_several_arrow_chunks():
                         ignore_index=True)
     plain = chunked.assign(customer_id=chunked["customer_id"].astype(object))
     assert fingerprint(chunked) == fingerprint(plain)
+
+
+def days(median: float) -> str:
+    """A median recency as descriptions write it: 378.5 -> 378, 19.5 -> 19.5."""
+    return f"{median:,.0f}" if median >= 100 or float(median).is_integer() else f"{median:g}"
+
+
+# --- cluster names from the data -----------------------------------------------------------------
+def test_cluster_names_agree_with_the_medians(fitted):
+    # each metric is read on its realised levels (ties leave the demo's frequency with fewer)
+    assert fitted.scorer_.n_bins_[schema.FREQUENCY] < 5
+    profile = fitted.result_.clusters
+    assert profile[schema.CLUSTER_NAME].is_unique
+    for row in profile.itertuples():
+        name, text = row.cluster_name, row.description
+        if name.startswith(("One-Time Buyers", "New Customers")):
+            assert row.frequency_median == 1, row
+        if row.frequency_median == 1:
+            assert "rarely buy" in text, row
+        # the description quotes the cluster's own medians
+        assert f"last purchase {days(row.recency_median)} day" in text, row
+        assert f"median {row.frequency_median:g} order" in text, row
+
+
+def test_no_segments_and_any_bins(transactions, tmp_path):
+    model = rfmkit.RFMModel(n_bins=7, segment_map="none", n_clusters="none").fit(transactions)
+    c = model.result_.customers
+    assert c[schema.R_SCORE].max() == 7
+    assert set(c[schema.SEGMENT]) == {"All customers"}
+    assert model.result_.segments["customers"].tolist() == [len(c)]
+    again = rfmkit.load_model(rfmkit.save_model(model, tmp_path / "model.json"))
+    assert_frame_equal(assignments(again.predict(transactions)),
+                       assignments(model.predict(transactions)))
+    # 3 bins on the default 5-level map: levels 1, 3, 5, so both ends of the map are reached
+    three = rfmkit.RFMModel(n_bins=3, n_clusters="none").fit(transactions)
+    names = set(three.result_.customers[schema.SEGMENT])
+    assert {"Champions", "Lost"} <= names
+
+
+def test_other_spellings_are_read_with_a_note(customers):
+    from rfmkit.errors import SpellingWarning
+
+    with pytest.warns(SpellingWarning, match=r"score_method='quintile' is read as "
+                                             r"score_method='quantile'"):
+        p = rfmkit.RFMModel(score_method="quintile", columns=CRM).resolved_params()
+    assert p["score_method"] == "quantile"
+    with pytest.warns(SpellingWarning, match=r"preset='quantile' is read as preset='quintile'"):
+        p = rfmkit.RFMModel(preset="quantile", columns=CRM).resolved_params()
+    assert p["n_init"] == rfmkit.RFMModel(preset="quintile").resolved_params()["n_init"]

@@ -12,6 +12,11 @@ from rfmkit.report import build_report
 from rfmkit.segments.summary import SUMMARY_COLUMNS
 
 
+def days(median: float) -> str:
+    """A median recency as descriptions write it: 378.5 -> 378, 19.5 -> 19.5."""
+    return f"{median:,.0f}" if median >= 100 or float(median).is_integer() else f"{median:g}"
+
+
 def test_segment_rows_equal_the_segment_table(demo_summary, demo_model):
     table = demo_model.result_.segments
     rows = demo_summary["segments"]["rows"]
@@ -22,6 +27,12 @@ def test_segment_rows_equal_the_segment_table(demo_summary, demo_model):
         rule = demo_model.segment_map_.rule(row["segment"])
         assert row["action"] == rule.action and row["action"]
         assert row["description"] == rule.description
+        # the map's relative text ("recent") comes with what it means in this data
+        if row["customers"]:
+            assert row["medians"].startswith(f"Median {expected['frequency_median']:g} order")
+            assert f"last purchase {days(expected['recency_median'])} day" in row["medians"]
+        else:
+            assert row["medians"] == "No customers"
     assert demo_summary["segments"]["total_customers"] == len(demo_model.result_.customers)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from rfmkit import schema
 from rfmkit.errors import InputError, SchemaError, SegmentMapError
-from rfmkit.segments.assignment import assign_segments
+from rfmkit.segments.assignment import assign_segments, rescale_levels
 from rfmkit.segments.loading import DEFAULT_SEGMENT_MAP, load_segment_map
 from rfmkit.segments.map import SegmentMap
 from rfmkit.segments.rules import SegmentRule
@@ -82,12 +82,19 @@ def test_decile_scores_are_grouped_onto_a_five_level_map():
                                  "New Customers"]
 
 
-@pytest.mark.parametrize("n_levels", [4, 3, 6, 9])
-def test_incompatible_score_scales_are_rejected(n_levels):
-    scores = scores_frame([[1, 1, 1]])
-    with pytest.raises(SegmentMapError, match=rf"1\.\.5 but the scores have {n_levels} levels.*"
-                                              r"multiple of 5"):
-        assign_segments(scores, DEFAULT_SEGMENT_MAP, n_levels=n_levels)
+@pytest.mark.parametrize("n_levels, expected", [
+    (3, [1, 3, 5]), (4, [1, 2, 4, 5]), (7, [1, 2, 2, 3, 4, 4, 5]), (6, [1, 2, 3, 3, 4, 5]),
+    (10, [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]), (1, [3])])
+def test_any_number_of_levels_is_rescaled_by_quantile_position(n_levels, expected):
+    # score s covers the quantiles ((s-1)/n, s/n]; its middle decides the map level
+    assert rescale_levels(np.arange(1, n_levels + 1), n_levels, 5).tolist() == expected
+    scores = scores_frame([[s, s, s] for s in range(1, n_levels + 1)])
+    segments = assign_segments(scores, DEFAULT_SEGMENT_MAP, n_levels=n_levels)
+    direct = assign_segments(scores_frame([[e, e, e] for e in expected]), DEFAULT_SEGMENT_MAP,
+                             n_levels=5)
+    assert segments.tolist() == direct.tolist()
+    if n_levels > 1:
+        assert segments.iloc[-1] == "Champions" and segments.iloc[0] == "Lost"
 
 
 def test_scores_must_be_integer_levels_in_range():

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
 from rfmkit.errors import SegmentMapError
 from rfmkit.segments.assignment import assign_segments
 from rfmkit.segments.audit import SegmentAudit
 from rfmkit.segments.loading import DEFAULT_SEGMENT_MAP, builtin_segment_maps, load_segment_map
+from rfmkit.segments.map import SegmentMap
 from segment_support import GRID_11, scores_frame, small_map
 
 # The R rfm 0.3.0 cells no rule reaches, each checked by hand against the rules.
@@ -146,3 +150,35 @@ def test_a_map_that_is_not_utf8_names_the_file_and_the_encoding(tmp_path):
     path.write_bytes("name: Caf\u00e9\nlevels: 5\nrules: []\n".encode("latin-1"))
     with pytest.raises(SegmentMapError, match=r"latin\.yaml' is not UTF-8 text \(byte 0xe9"):
         load_segment_map(path)
+
+
+# --- the documented format, its example and "none" (issue 13) -----------------------------------
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "segment-map.yaml"
+
+
+def test_the_documented_example_file_loads_and_matches_the_docs():
+    seg_map = load_segment_map(EXAMPLE)
+    assert seg_map.name == "five-groups" and seg_map.levels == 5
+    assert seg_map.segment_names == ("Best", "Loyal", "New", "Slipping", "Gone", "Others")
+    assert seg_map.axes == ("r", "fm")
+    audit = seg_map.audit()
+    assert not audit.overlaps and not audit.unreachable
+    # the example shown in docs/segment-maps.md is the file, rule for rule
+    text = (DOCS / "segment-maps.md").read_text(encoding="utf-8")
+    shown = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert SegmentMap.from_dict(yaml.safe_load(shown)) == seg_map
+    # every key of the file is in the docs' tables
+    for key in ("name", "description", "levels", "fallback", "rules", "any_of", "action", "fm"):
+        assert f"`{key}`" in text
+
+
+def test_none_means_one_segment_for_everyone():
+    seg_map = load_segment_map("none")
+    assert seg_map.segment_names == ("All customers",)
+    scores = pd.DataFrame({"r_score": [1, 5, 3], "f_score": [2, 5, 1], "m_score": [4, 5, 1]})
+    for n_levels in (3, 5, 7):
+        got = assign_segments(scores.clip(upper=n_levels), seg_map, n_levels=n_levels)
+        assert got.tolist() == ["All customers"] * 3
+    with pytest.raises(SegmentMapError, match=r"'none' \(no segments\)"):
+        load_segment_map("nonee")

@@ -97,6 +97,8 @@ CASES = {
     "quintile": {"preset": "quintile", "n_init": 50},
     "percentile": {"preset": "percentile"},
     "10 bins": {"n_bins": 10},
+    "3 bins": {"n_bins": 3, "n_clusters": "none"},
+    "7 bins": {"n_bins": 7, "n_clusters": "none"},
     "net returns": {"returns": "net"},
     "days, mean, caps": {"frequency": "days", "monetary": "mean", "consolidate_days": True,
                          "caps": {"frequency": 6, "monetary": "q0.95"}},

@@ -28,7 +28,7 @@ from rfmkit.engines import Engine
 from rfmkit.errors import ParameterError
 from rfmkit.metric_options import METRIC_CONSTRAINTS, MetricOptions
 from rfmkit.metrics import RFMResult, compute_rfm
-from rfmkit.presets import metric_settings, resolve_params
+from rfmkit.presets import metric_settings, resolve_params, respelled
 from rfmkit.schema import (
     CLUSTER,
     CLUSTER_NAME,
@@ -229,9 +229,9 @@ class RFMModel(BaseEstimator):
     def _resolve_params(self) -> dict[str, Any]:
         """Everything checkable without data: types and ranges, the content of caps, and
         whether the segment map loads and fits the score levels."""
-        own = self.get_params(deep=False)
+        own = respelled(self.get_params(deep=False))
         validate_params(type(self).__name__, own, self._parameter_constraints)
-        p = resolve_params(self.preset, own)
+        p = resolve_params(own["preset"], own)
         check_caps(p["caps"], owner=type(self).__name__)
         check_map_levels(load_segment_map(p["segment_map"]), _levels(p))
         return p
@@ -342,13 +342,17 @@ class RFMModel(BaseEstimator):
                 "previous_model out.")
 
     def _name_clusters(self, scored: pd.DataFrame, labels: np.ndarray) -> None:
-        means = (scored[list(SCORE_COLUMNS)].groupby(labels).mean()
-                 .reindex(range(self.clusterer_.n_clusters_)))
-        # a constant metric (one realised bin) scores the middle of 1..n_bins
-        scale = (0.0, 100.0) if self.params_["score_method"] == "percentile" else (
-            1.0, float(max(n if n > 1 else self.params_["n_bins"]
-                           for n in self.scorer_.n_bins_.values())))
-        named = name_clusters(means.to_numpy(), scale=scale)
+        clusters = range(self.clusterer_.n_clusters_)
+        means = scored[list(SCORE_COLUMNS)].groupby(labels).mean().reindex(clusters)
+        medians = scored[[RECENCY, FREQUENCY, MONETARY]].groupby(labels).median().reindex(clusters)
+        # each metric on its realised levels (ties can leave frequency with 3 of 5); a
+        # constant metric (one realised bin) scores the middle of 1..n_bins
+        scale = (0.0, 100.0) if self.params_["score_method"] == "percentile" else [
+            (1.0, float(n if n > 1 else self.params_["n_bins"]))
+            for n in (self.scorer_.n_bins_[m] for m in (RECENCY, FREQUENCY, MONETARY))]
+        named = name_clusters(means.to_numpy(), scale=scale, medians=medians.to_numpy(),
+                              frequency=self.metric_options_.frequency,
+                              monetary=self.metric_options_.monetary)
         self.cluster_names_ = [str(n[0]) for n in named]
         self.cluster_descriptions_ = [str(n[1]) for n in named]
 

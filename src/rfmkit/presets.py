@@ -6,11 +6,12 @@ A preset is only a set of defaults: any option given explicitly wins over it.
 from __future__ import annotations
 
 import copy
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 from rfmkit.cleaning import CleaningRules
-from rfmkit.errors import ParameterError
+from rfmkit.errors import ParameterError, SpellingWarning
 from rfmkit.metric_options import MetricOptions
 
 # Library defaults; a preset overrides these, explicit parameters override both.
@@ -104,9 +105,13 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+#: Other accepted spellings of preset names (RFMModel notes the one it uses).
+PRESET_SPELLINGS = {"quantile": "quintile", "quintiles": "quintile"}
+
+
 def get_preset(name: str) -> Preset:
     try:
-        return PRESETS[name]
+        return PRESETS[PRESET_SPELLINGS.get(name, name)]
     except KeyError:
         raise ParameterError(
             f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}."
@@ -140,3 +145,22 @@ def metric_settings(params: dict[str, Any]) -> tuple[MetricOptions, CleaningRule
         returns=params["returns"], drop_cancellations=params["drop_cancellations"],
         drop_duplicates=params["drop_duplicates"])
     return options, cleaning
+
+
+# parameter -> {other spelling: the one used}: "quintile" scores are quantile scores in 5
+# bins, and the quantile preset is Method Q's quintile preset
+_SPELLINGS = {"score_method": {"quintile": "quantile", "quantiles": "quantile"},
+              "preset": PRESET_SPELLINGS}
+
+
+def respelled(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with other accepted spellings replaced by the one used, with a note."""
+    out = dict(params)
+    for name, spellings in _SPELLINGS.items():
+        value = out.get(name)
+        if isinstance(value, str) and value in spellings:
+            out[name] = spellings[value]
+            warnings.warn(
+                f"{name}={value!r} is read as {name}={out[name]!r}, the spelling rfmkit uses "
+                f"for the {name.replace('_', ' ')}.", SpellingWarning, stacklevel=4)
+    return out

@@ -142,7 +142,8 @@ def segment(
         "--cap-quantile", help="Cap frequency and monetary at this quantile, e.g. 0.99.",
         rich_help_panel="Scores")] = None,
     segment_map: Annotated[str | None, typer.Option(
-        "--segment-map", help="rfm-grid-11 (default), rf-10, r-rfm-0.3.0, or a JSON/YAML file.",
+        "--segment-map", help="rfm-grid-11 (default), rf-10, r-rfm-0.3.0, none (no segments), "
+        "or a JSON/YAML file (docs/segment-maps.md).",
         rich_help_panel="Segments")] = None,
     clusters: Annotated[str | None, typer.Option(
         "--clusters", help="auto, a number, or none.", rich_help_panel="Clusters")] = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -55,36 +56,88 @@ def print_warnings(caught: list[warnings.WarningMessage]) -> None:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
+class Col:
+    """A column of a summary table: numbers never wrap or shrink; text wraps. Columns with a
+    higher ``drop`` rank leave first when the terminal is too narrow (0: always shown)."""
+
+    def __init__(self, header: str, *, number: bool = True, drop: int = 0, min_width: int = 8):
+        self.header, self.number, self.drop, self.min_width = header, number, drop, min_width
+
+
+def _cell(value: float, spec: str) -> str:
+    """A number as text; "–" where there is none (an empty segment has no mean)."""
+    try:
+        return "–" if not math.isfinite(value) else format(value, spec)
+    except TypeError:
+        return "–"
+
+
+def _fitted_table(title: str, columns: list[Col], rows: list[list[str]]) -> Table:
+    """A table that fits the console without cutting a number: text columns wrap, and columns
+    that still do not fit are left out (named under the table)."""
+    def need(col: Col, cells: list[str]) -> int:
+        longest = max([len(col.header), *map(len, cells)])
+        if col.number:
+            return longest
+        words = max([1, *(len(w) for c in [col.header, *cells] for w in c.split())])
+        return min(longest, max(col.min_width, words))
+
+    keep = list(range(len(columns)))
+    # each column costs 3 more characters (padding and a border), plus the closing border
+    def width(ids: list[int]) -> int:
+        return sum(need(columns[i], [r[i] for r in rows]) + 3 for i in ids) + 1
+
+    while width(keep) > out.width:
+        droppable = [i for i in keep if columns[i].drop]
+        if not droppable:
+            break
+        keep.remove(max(droppable, key=lambda i: (columns[i].drop, i)))
+    left_out = [c.header for i, c in enumerate(columns) if i not in keep]
+    caption = (f"Not shown at {out.width} columns: {', '.join(left_out)} (see the files; a "
+               "wider terminal or COLUMNS=120 shows them)." if left_out else None)
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    for i in keep:
+        col = columns[i]
+        if col.number:
+            cells = [r[i] for r in rows]
+            # fold, never "…": even narrower than the columns that cannot leave, every digit
+            table.add_column(col.header, justify="right", no_wrap=True, overflow="fold",
+                             min_width=need(col, cells))
+        else:
+            table.add_column(col.header, justify="left", overflow="fold")
+    for r in rows:
+        table.add_row(*(r[i] for i in keep))
+    return table
+
+
 def print_summary(result: rfmkit.Segmentation, written: list[Path], seconds: float,
                   destination: str | None) -> None:
     q = result.quality
+    as_of = f" · as of {q.as_of}" if q.as_of is not None else ""
     out.print(
         f"[bold]{q.customers:,}[/] customers from {q.rows_used:,} of {q.rows_read:,} rows "
-        f"({q.rows_dropped:,} dropped) · as of {q.as_of} · {seconds:.1f} s", highlight=False)
+        f"({q.rows_dropped:,} dropped){as_of} · {seconds:.1f} s", highlight=False)
     dropped = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in q.dropped.items() if n)
     if dropped:
         out.print(f"Dropped: {dropped}", highlight=False)
     for note in q.warnings:
         out.print(f"[yellow]Warning:[/] {escape(to_flags(note))}", highlight=False)
-    table = Table(title="Segments", title_justify="left")
-    for col, just in (("segment", "left"), ("customers", "right"), ("share", "right"),
-                      ("revenue share", "right"), ("mean R", "right"), ("mean F", "right"),
-                      ("mean M", "right")):
-        table.add_column(col, justify=just, no_wrap=True)
-    for row in result.segments.itertuples(index=False):
-        table.add_row(row.segment, f"{row.customers:,}", f"{row.customer_share:.1%}",
-                      f"{row.revenue_share:.1%}", f"{row.recency_mean:,.0f}",
-                      f"{row.frequency_mean:,.1f}", f"{row.monetary_mean:,.2f}")
-    out.print(table)
+    columns = [Col("segment", number=False, min_width=15), Col("customers"), Col("share"),
+               Col("rev. share", drop=3), Col("mean R", drop=2), Col("mean F", drop=4),
+               Col("mean M", drop=1)]
+    rows = [[escape(str(row.segment)), f"{row.customers:,}", _cell(row.customer_share, ".1%"),
+             _cell(row.revenue_share, ".1%"), _cell(row.recency_mean, ",.0f"),
+             _cell(row.frequency_mean, ",.1f"), _cell(row.monetary_mean, ",.2f")]
+            for row in result.segments.itertuples(index=False)]
+    out.print(_fitted_table("Segments", columns, rows))
     if result.clusters is not None:
-        ct = Table(title="Clusters", title_justify="left")
-        for col in ("cluster", "name", "customers", "revenue share"):
-            ct.add_column(col, no_wrap=True, justify="left" if col == "name" else "right")
-        ct.add_column("description")
-        for row in result.clusters.itertuples(index=False):
-            ct.add_row(str(row.cluster), row.cluster_name, f"{row.customers:,}",
-                       f"{row.revenue_share:.1%}", row.description)
-        out.print(ct)
+        columns = [Col("cluster", drop=2), Col("name", number=False, min_width=12),
+                   Col("customers"), Col("rev. share", drop=1),
+                   Col("description", number=False, drop=3, min_width=24)]
+        rows = [[str(row.cluster), escape(str(row.cluster_name)), f"{row.customers:,}",
+                 _cell(row.revenue_share, ".1%"), escape(str(row.description))]
+                for row in result.clusters.itertuples(index=False)]
+        out.print(_fitted_table("Clusters", columns, rows))
     out.print("Wrote " + ", ".join(str(p) for p in written), highlight=False)
     if destination:
         out.print(f"Wrote tables to {destination}", highlight=False)

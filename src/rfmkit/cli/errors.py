@@ -25,14 +25,19 @@ def handle_errors(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         caught: list[warnings.WarningMessage] = []
+        succeeded = False
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", rfmkit.RFMKitWarning)
-                return fn(*args, **kwargs)
+                result = fn(*args, **kwargs)
+            succeeded = True
+            return result
         finally:
             # printed once the recording has ended: a warning re-emitted while still recording
-            # would be recorded again, and printing the list would never end
-            print_warnings(caught)
+            # would be recorded again, and printing the list would never end. --quiet: a run
+            # that succeeds prints nothing (the warnings are in quality.json and the report)
+            if not (succeeded and kwargs.get("quiet")):
+                print_warnings(caught)
 
     @functools.wraps(fn)
     def command(*args: Any, **kwargs: Any) -> Any:

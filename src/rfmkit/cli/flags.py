@@ -42,6 +42,13 @@ _NAMES = "|".join(sorted(PARAMETER_FLAGS, key=len, reverse=True))
 _KEYWORD = re.compile(rf"(?<![\w.\-'\"])({_NAMES})=('[^']*'|\"[^\"]*\"|[^\s,;)]+(?<!\.))?")
 _PARAMETER_OF = re.compile(rf"[Tt]he '({_NAMES})' parameter of \w+")
 _COLUMNS = re.compile(r"ColumnMapping\(([^()]*)\)")
+_NONE_OR = re.compile(r"(--[\w/-]+) must be None or ")
+_CAP_WORDS = (
+    ("Write a quantile as 'q' followed by a number in (0, 1], e.g. 'q0.99'",
+     "Give --cap-quantile a number in (0, 1], e.g. --cap-quantile 0.99"),
+    ("like 'q0.99'", "like --cap-quantile 0.99"),
+)
+_QUANTILE_CAP = re.compile(r"'q(\d*\.?\d+(?:[eE][-+]?\d+)?)'")
 
 
 def _columns(match: re.Match[str]) -> str:
@@ -71,4 +78,10 @@ def to_flags(message: str) -> str:
         simple = re.fullmatch(r"'([\w.:/\[\]*-]+)'", value)
         return f"{flag} {simple.group(1) if simple else value}"
 
-    return _KEYWORD.sub(keyword, message)
+    message = _KEYWORD.sub(keyword, message)
+    # "None" is Python's "not given"; on a command line a flag is simply left out
+    message = _NONE_OR.sub(r"\1 must be ", message)
+    # caps: Python's quantile strings ('q0.99') are --cap-quantile 0.99 on a command line
+    for python, flag in _CAP_WORDS:
+        message = message.replace(python, flag)
+    return _QUANTILE_CAP.sub(r"\1", message)

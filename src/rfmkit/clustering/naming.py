@@ -25,10 +25,21 @@ Spenders when they have bought rarely; middling recency is Need Attention when F
 are at least medium, else About To Sleep; lapsed customers are Can't Lose Them (high F and M), At
 Risk, Hibernating, One-Time Buyers (bought rarely, spent something) or Lost.
 
+Each axis has its own scale: ties can leave frequency with 3 levels while R and M have 5, and
+f=2.2 is low on 1..5 but medium on 1..3 (``scale=[(1, 5), (1, 3), (1, 5)]``).
+
+Given the clusters' medians of the metrics themselves (``medians=``), a name never contradicts
+them and the description quotes them: a cluster whose median customer bought once is "rarely
+buy" whatever its score mean, and "One-Time Buyers" / "New Customers" (one purchase) need a
+median frequency of 1, else frequency is read one level up (At Risk, Potential Loyalists). The
+description then reads e.g. "Bought recently, buy now and then and spend a lot: median 6 orders,
+last purchase 40 days ago, median spend 279."
+
 Names are unique: clusters that land on the same name are told apart by the axis on which they
 differ most (spend, then frequency, then recency on ties): two get "(higher spend)" / "(lower
 spend)", three get "(highest spend)" / "(mid spend)" / "(lowest spend)", more get the value,
-e.g. "Lost (m=1.8)". Never "Lost 2".
+e.g. "Lost (m=1.8)", or with medians the median itself, e.g. "Lost (spend 35)". Never "Lost 2".
+The order follows the medians when they differ, so "(higher spend)" has the higher median spend.
 """
 
 from __future__ import annotations
@@ -41,7 +52,8 @@ import pandas as pd
 from rfmkit import schema
 from rfmkit.errors import InputError, ParameterError
 
-__all__ = ["NAME_RULES", "VOCABULARY", "ClusterName", "centroid_levels", "name_clusters"]
+__all__ = ["NAME_RULES", "VOCABULARY", "ClusterName", "centroid_levels", "describe_medians",
+           "name_clusters"]
 
 LOW, MEDIUM, HIGH = "low", "medium", "high"
 #: A coordinate is low below this fraction of the scale, high from HIGH_FROM on.
@@ -187,28 +199,118 @@ def _decimals(lo: float, hi: float) -> int:
     return 0 if hi - lo > 10 else 1
 
 
+def _as_medians(medians, k: int) -> np.ndarray | None:
+    """(k, 3) medians of recency (days), frequency and monetary, or None."""
+    if medians is None:
+        return None
+    if isinstance(medians, pd.DataFrame):
+        for columns in (schema.METRIC_COLUMNS,
+                        tuple(f"{c}_median" for c in schema.METRIC_COLUMNS)):
+            if all(c in medians.columns for c in columns):
+                medians = medians.loc[:, list(columns)]
+                break
+        else:
+            raise InputError(
+                f"The medians table needs the columns {', '.join(schema.METRIC_COLUMNS)} (or "
+                f"their _median versions from profile_clusters); found "
+                f"{', '.join(map(str, medians.columns))}.")
+    try:
+        arr = np.asarray(medians, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"Cannot read the medians as numbers ({exc}).") from None
+    if arr.shape != (k, 3):
+        raise InputError(
+            f"medians must have shape ({k}, 3), recency, frequency and monetary per cluster; "
+            f"got {arr.shape}.")
+    return arr
+
+
+def _number(value: float) -> str:
+    """A median as people write it: 3, 2.5, 41, 1,250, 35.96."""
+    if not np.isfinite(value):
+        return "–"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+_FREQUENCY_UNITS = {"orders": ("order", "orders"), "days": ("purchase day", "purchase days"),
+                    "rows": ("purchase", "purchases")}
+
+
+def _median_texts(row: np.ndarray, frequency: str, monetary: str) -> dict[str, str]:
+    """The three medians in words: "last purchase 41 days ago", "3 orders", "spend 250"."""
+    recency, freq, money = row
+    one, many = _FREQUENCY_UNITS.get(frequency, _FREQUENCY_UNITS["orders"])
+    days = "day" if recency == 1 else "days"
+    return {"r": f"last purchase {_number(recency)} {days} ago",
+            "f": f"{_number(freq)} {one if freq == 1 else many}",
+            "m": f"spend {_number(money)}" + (" per purchase" if monetary == "mean" else "")}
+
+
+def describe_medians(recency: float, frequency: float, monetary: float, *,
+                     frequency_unit: str = "orders", monetary_kind: str = "sum") -> str:
+    """A group's medians in words, e.g. "median 3 orders, last purchase 41 days ago, median
+    spend 250" (``frequency_unit`` and ``monetary_kind`` as ``MetricOptions.frequency`` and
+    ``.monetary``); "no customers" when the medians are missing (an empty segment)."""
+    row = np.array([recency, frequency, monetary], dtype=np.float64)
+    if not np.isfinite(row).all():
+        return "no customers"
+    t = _median_texts(row, frequency_unit, monetary_kind)
+    return f"median {t['f']}, {t['r']}, median {t['m']}"
+
+
 def _describe(row: np.ndarray, levels: tuple[str, str, str], lo: np.ndarray,
-              hi: np.ndarray) -> str:
+              hi: np.ndarray, median: np.ndarray | None = None, frequency: str = "orders",
+              monetary: str = "sum") -> str:
+    if median is not None:
+        medians = describe_medians(*median, frequency_unit=frequency, monetary_kind=monetary)
+        return (f"{_PHRASES['r'][levels[0]]}, {_PHRASES['f'][levels[1]]} and "
+                f"{_PHRASES['m'][levels[2]]}: {medians}.")
     r, f, m = (f"{axis}={v:.{_decimals(a, b)}f}"
                for axis, v, a, b in zip(_AXES, row, lo, hi, strict=True))
     return (f"{_PHRASES['r'][levels[0]]} ({r}), {_PHRASES['f'][levels[1]]} ({f}) and "
             f"{_PHRASES['m'][levels[2]]} ({m}).")
 
 
-def _qualify(rows: np.ndarray, frac: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[str]:
+def _consistent_levels(levels: tuple[str, str, str], median: np.ndarray) -> tuple[str, str, str]:
+    """Levels the medians do not contradict: a median customer with one purchase rarely buys;
+    the one-purchase names need a median of one purchase."""
+    r, f, m = levels
+    freq = median[1]
+    if freq <= 1:
+        return (r, LOW, m)
+    if f == LOW and NAME_RULES[(r, f, m)] in (ONE_TIME, NEW):
+        return (r, MEDIUM, m)
+    return levels
+
+
+def _qualify(rows: np.ndarray, frac: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+             medians: np.ndarray | None = None, frequency: str = "orders",
+             monetary: str = "sum") -> list[str]:
     """Distinguishing qualifiers for clusters that share a name (rows of one group)."""
     spread = {axis: float(np.ptp(frac[:, _AXES.index(axis)])) for axis in _AXES}
     axis = max(_AXIS_PREFERENCE, key=lambda a: spread[a])  # first preferred axis on ties
     j = _AXES.index(axis)
     values = rows[:, j]
     g = len(rows)
+    if medians is not None:
+        # rank by the medians when they tell the clusters apart, so "higher spend" has the
+        # higher median spend (recency in days: fewer is more recent)
+        by_median = -medians[:, j] if axis == "r" else medians[:, j]
+        if len(np.unique(by_median)) == g:
+            values = by_median
     if g <= 3 and len(np.unique(values)) == g:
         words = _QUALIFIERS[axis][g - 2]
         rank = np.argsort(np.argsort(-values, kind="stable"), kind="stable")
         return [words[i] for i in rank]
+    if medians is not None:
+        texts = [_median_texts(row, frequency, monetary)[axis] for row in medians]
+        if len(set(texts)) == g:
+            return texts
     # Many clusters or ties on the axis: the values, with just enough decimals to differ.
     for decimals in range(_decimals(lo[j], hi[j]), 7):
-        texts = [f"{axis}={v:.{decimals}f}" for v in values]
+        texts = [f"{axis}={v:.{decimals}f}" for v in rows[:, j]]
         if len(set(texts)) == g:
             return texts
         texts = [", ".join(f"{a}={v:.{decimals}f}" for a, v in zip(_AXES, row, strict=True))
@@ -221,7 +323,8 @@ def _qualify(rows: np.ndarray, frac: np.ndarray, lo: np.ndarray, hi: np.ndarray)
     )
 
 
-def name_clusters(centroids, *, scale=(1, 5)) -> list[ClusterName]:
+def name_clusters(centroids, *, scale=(1, 5), medians=None, frequency="orders",
+                  monetary="sum") -> list[ClusterName]:
     """Name each cluster from its centroid's R, F, M levels; names are unique.
 
     Parameters
@@ -234,24 +337,39 @@ def name_clusters(centroids, *, scale=(1, 5)) -> list[ClusterName]:
         The score range: (1, n_bins) for quantile scores, (0, 100) for percentile scores; one
         pair per axis when the axes differ (e.g. ties left frequency with 4 bins:
         ``[(1, 5), (1, 4), (1, 5)]``).
+    medians : DataFrame, array of shape (n_clusters, 3) or None, default=None
+        Each cluster's median recency (days), frequency and monetary (columns recency,
+        frequency, monetary or their ``_median`` versions from ``profile_clusters``). With
+        them names never contradict the medians and descriptions quote them.
+    frequency : {"orders", "days", "rows"}, default="orders"
+        What frequency counts (``MetricOptions.frequency``), for the words of descriptions.
+    monetary : {"sum", "mean"}, default="sum"
+        Total spend or spend per purchase (``MetricOptions.monetary``), likewise.
 
     Returns
     -------
     list of ClusterName
         (name, description) per cluster, in the order of ``centroids``; for example
         ``ClusterName("Champions", "Bought recently (r=4.6), buy often (f=4.8) and spend a lot
-        (m=4.9).")``.
+        (m=4.9).")``, or with medians ``"Bought recently, buy often and spend a lot: median 12
+        orders, last purchase 9 days ago, median spend 1,250."``.
     """
     arr = _as_array(centroids)
     lo, hi = _check_scale(scale)
+    med = _as_medians(medians, len(arr))
     frac = np.clip((arr - lo) / (hi - lo), 0.0, 1.0)
     levels = [tuple(_level(v) for v in row) for row in frac]
+    if med is not None:
+        levels = [_consistent_levels(lv, m) for lv, m in zip(levels, med, strict=True)]
     base = [NAME_RULES[lv] for lv in levels]
     names = list(base)
     for name in dict.fromkeys(base):
         members = [i for i, b in enumerate(base) if b == name]
         if len(members) > 1:
-            for i, q in zip(members, _qualify(arr[members], frac[members], lo, hi), strict=True):
+            qualifiers = _qualify(arr[members], frac[members], lo, hi,
+                                  None if med is None else med[members], frequency, monetary)
+            for i, q in zip(members, qualifiers, strict=True):
                 names[i] = f"{name} ({q})"
-    return [ClusterName(n, _describe(row, lv, lo, hi))
-            for n, row, lv in zip(names, arr, levels, strict=True)]
+    return [ClusterName(n, _describe(row, lv, lo, hi, None if med is None else med[i],
+                                     frequency, monetary))
+            for i, (n, row, lv) in enumerate(zip(names, arr, levels, strict=True))]

@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from rfmkit.engines.base import Engine, Relation
-from rfmkit.errors import EngineUnavailableError, ParameterError
+from rfmkit.errors import EngineUnavailableError, ParameterError, install_hint
 
 # name -> (module, class, pip extra, what the extra installs)
 _ENGINES = {
@@ -30,7 +30,7 @@ def get_engine(engine: str | Engine = "duckdb", **options: Any) -> Engine:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        hint = f"pip install 'rfmkit[{extra}]'" if extra else "pip install rfmkit"
+        hint = install_hint(extra) if extra else "pip install rfmkit"
         raise EngineUnavailableError(
             f"The {engine} engine needs a package that is not installed ({exc.name or exc}). "
             f"Install it with: {hint}"

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import pyarrow as pa
 
-from rfmkit.errors import EngineUnavailableError, InputError, ParameterError
+from rfmkit.errors import EngineUnavailableError, InputError, ParameterError, install_hint
 
 if TYPE_CHECKING:
     import psycopg
@@ -48,7 +48,7 @@ def import_psycopg():
     except ImportError as exc:
         raise EngineUnavailableError(
             f"PostgreSQL support needs a package that is not installed ({exc.name or exc}). "
-            "Install it with: pip install 'rfmkit[postgres]'"
+            f"Install it with: {install_hint('postgres')}"
         ) from exc
     return psycopg
 

@@ -44,7 +44,7 @@ from rfmkit.engines import csv_encoding
 from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
 from rfmkit.engines.input_checks import prepare_input
-from rfmkit.errors import EngineUnavailableError, InputError
+from rfmkit.errors import EngineUnavailableError, InputError, install_hint
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import CUSTOMER_ID, ResolvedColumns
 from rfmkit.sql.dialects import spark_sql
@@ -60,7 +60,6 @@ from rfmkit.sql.metrics_query import (
     quote,
 )
 
-_INSTALL = "pip install 'rfmkit[spark]'"
 _CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
 # What Spark cannot read natively (or reads differently) goes through DuckDB: small files only.
@@ -173,7 +172,7 @@ class SparkEngine:
         except ImportError as exc:
             raise EngineUnavailableError(
                 f"The spark engine needs a package that is not installed ({exc.name or exc}). "
-                f"Install it with: {_INSTALL}"
+                f"Install it with: {install_hint('spark')}"
             ) from exc
         self._own_session = False
         if spark is None:

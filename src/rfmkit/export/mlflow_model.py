@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -40,7 +42,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from rfmkit._version import __version__
-from rfmkit.errors import EngineUnavailableError, InputError, ParameterError
+from rfmkit.errors import EngineUnavailableError, InputError, ParameterError, install_hint
 from rfmkit.export.persistence import FORMAT_VERSION, save_model
 from rfmkit.model import RFMModel
 from rfmkit.schema import (
@@ -64,7 +66,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["load_model_by_alias", "log_model", "model_signature", "predict_assignments"]
 
-_INSTALL = "pip install 'rfmkit[mlflow]'"
 #: The models-from-code file logged with every model (MLflow copies it into the model).
 CODE_FILE = Path(__file__).with_name("mlflow_pyfunc.py")
 #: Name of the model.json artifact, as the code file reads it.
@@ -77,7 +78,7 @@ def _import_mlflow():
         return importlib.import_module("mlflow")
     except ImportError:
         raise EngineUnavailableError(
-            f"MLflow support needs the mlflow package: {_INSTALL}"
+            f"MLflow support needs the mlflow package: {install_hint('mlflow')}"
         ) from None
 
 
@@ -257,7 +258,7 @@ def log_model(
     example = _example_customers(model) if input_example is None else input_example
     params = {k: str(v) for k, v in sorted(model.params_.items())}
     params["segment_map"] = model.segment_map_.name  # the name, also for a SegmentMap object
-    with _tracking(mlflow, tracking_uri), tempfile.TemporaryDirectory() as tmp:
+    with _tracking(mlflow, tracking_uri), tempfile.TemporaryDirectory() as tmp, _hushed():
         json_path = save_model(model, Path(tmp) / "model.json")
         with _run(mlflow):
             info = mlflow.pyfunc.log_model(
@@ -275,6 +276,23 @@ def log_model(
             mlflow.MlflowClient().set_registered_model_alias(
                 registered_model_name, alias, str(info.registered_model_version))
     return info
+
+
+@contextlib.contextmanager
+def _hushed() -> Iterator[None]:
+    """MLflow's progress chatter (INFO log lines, "Successfully registered model" on stderr)
+    held back while logging: the caller reports the result (``ModelInfo``); MLflow's errors
+    are raised, and its warnings go through ``warnings`` as usual."""
+    loggers = [logging.getLogger(name) for name in ("mlflow", "alembic")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def load_model_by_alias(name: str, alias: str, *, tracking_uri: str | None = None

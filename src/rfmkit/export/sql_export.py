@@ -304,8 +304,9 @@ def _segment_cte(model: RFMModel) -> str:
         else:
             level = s
         level = f"CAST({level} AS BIGINT)"
-        if n_levels != L:
-            level = f"CAST(FLOOR(({level} - 1) / {n_levels // L}) + 1 AS BIGINT)"
+        if n_levels != L:  # as segments.assignment.rescale_levels: by quantile position
+            level = (f"CAST(FLOOR(CAST((2 * {level} - 1) * {L} AS DOUBLE) / {2 * n_levels}) "
+                     "+ 1 AS BIGINT)")
         levels[axis] = level
     whens = []
     for rule in seg_map.rules:

@@ -12,7 +12,7 @@ from rfmkit.segments.loading import load_segment_map
 from rfmkit.segments.map import SegmentMap
 from rfmkit.segments.rules import _fm, _is_int
 
-__all__ = ["assign_segments", "check_map_levels"]
+__all__ = ["assign_segments", "check_map_levels", "rescale_levels"]
 
 _AXIS_SCORE = {"r": schema.R_SCORE, "f": schema.F_SCORE, "m": schema.M_SCORE}
 
@@ -36,24 +36,27 @@ def _map_levels(scores: pd.DataFrame, axis: str, n_levels: int, map_levels: int)
             f"({int(bad.sum())} bad value(s)). Convert percentile scores (0..100) with "
             "rfmkit.score_levels first, and pass the number of score levels as n_levels."
         )
-    levels = values.astype("int64")
+    return rescale_levels(values.astype("int64"), n_levels, map_levels)
+
+
+def rescale_levels(levels: np.ndarray, n_levels: int, map_levels: int) -> np.ndarray:
+    """Score levels ``1..n_levels`` as the levels ``1..map_levels`` of a map, by quantile
+    position: score ``s`` covers the quantiles ((s-1)/n, s/n] and goes to the map level whose
+    range holds their middle, ``floor((2s - 1) L / 2n) + 1`` (exact integers; a middle on a
+    boundary goes up). With n a multiple of L this groups n / L consecutive scores per level
+    (10 deciles: 1-2 -> 1, ..., 9-10 -> 5); 3 levels on a 5-level map are 1, 3, 5; 7 are
+    1, 2, 2, 3, 4, 4, 5."""
     if n_levels == map_levels:
         return levels
-    return (levels - 1) // (n_levels // map_levels) + 1
+    return ((2 * levels - 1) * map_levels) // (2 * n_levels) + 1
 
 
 def check_map_levels(segment_map: SegmentMap, n_levels: int) -> None:
-    """Raise SegmentMapError unless scores on ``n_levels`` levels can be read by the map: the
-    same number of levels, or a multiple of it (checked before any data is read)."""
+    """Raise SegmentMapError unless scores on ``n_levels`` levels can be read by the map
+    (checked before any data is read). Any number of levels can: they are rescaled to the
+    map's by quantile position (:func:`rescale_levels`)."""
     if not _is_int(n_levels) or n_levels < 1:
         raise SegmentMapError(f"n_levels must be a positive int. Got {n_levels!r} instead.")
-    L = segment_map.levels
-    if n_levels != L and n_levels % L:
-        raise SegmentMapError(
-            f"Segment map {segment_map.name!r} is written for score levels 1..{L} but the scores "
-            f"have {n_levels} levels; rescaling needs a multiple of {L} ({L}, {2 * L}, "
-            f"{3 * L}, ...). Score with n_bins={L}, or use a map written for {n_levels} levels."
-        )
 
 
 def assign_segments(
@@ -70,8 +73,8 @@ def assign_segments(
     segment_map : SegmentMap or str
         A map, or a name/path for :func:`load_segment_map`.
     n_levels : int
-        Number of score levels. When it differs from ``segment_map.levels`` it must be a
-        multiple of it; scores are then grouped: ``level = ceil(score * L / n_levels)``.
+        Number of score levels. When it differs from ``segment_map.levels`` the levels are
+        rescaled to the map's by quantile position (:func:`rescale_levels`).
 
     Returns
     -------

@@ -14,11 +14,23 @@ import yaml
 
 from rfmkit.errors import SegmentMapError
 from rfmkit.segments.map import SegmentMap
+from rfmkit.segments.rules import SegmentRule
 
-__all__ = ["DEFAULT_SEGMENT_MAP", "builtin_segment_maps", "load_segment_map"]
+__all__ = ["DEFAULT_SEGMENT_MAP", "NO_SEGMENTS", "builtin_segment_maps", "load_segment_map"]
 
 #: Name of the built-in map used when none is chosen.
 DEFAULT_SEGMENT_MAP = "rfm-grid-11"
+#: ``segment_map="none"``: no segmentation, every customer in one segment (scores and clusters
+#: only), so any score scale works and every output keeps its columns.
+NO_SEGMENTS = "none"
+ALL_CUSTOMERS = "All customers"
+
+
+def _no_segments() -> SegmentMap:
+    return SegmentMap(
+        name=NO_SEGMENTS, levels=5, fallback=None,
+        description="No segments: every customer is in one group (segment_map='none').",
+        rules=[SegmentRule(ALL_CUSTOMERS, description="Every customer; no rule segments.")])
 
 _MAPS_PACKAGE = "rfmkit.segments.builtin"
 _MAP_SUFFIXES = (".yaml", ".yml", ".json")
@@ -39,7 +51,8 @@ def load_segment_map(name_or_path: str | Path | SegmentMap) -> SegmentMap:
     Parameters
     ----------
     name_or_path : str, pathlib.Path or SegmentMap
-        A name from :func:`builtin_segment_maps`, or a file path. A :class:`SegmentMap` is
+        A name from :func:`builtin_segment_maps`, ``"none"`` (no segments: one segment, "All
+        customers"), or a file path. A :class:`SegmentMap` is
         returned unchanged. YAML is read with ``yaml.safe_load``. A file without a ``name`` key
         is named after the file.
 
@@ -50,6 +63,8 @@ def load_segment_map(name_or_path: str | Path | SegmentMap) -> SegmentMap:
     """
     if isinstance(name_or_path, SegmentMap):
         return name_or_path
+    if name_or_path == NO_SEGMENTS:
+        return _no_segments()
     builtins = builtin_segment_maps()
     if isinstance(name_or_path, str) and name_or_path in builtins:
         text = resources.files(_MAPS_PACKAGE).joinpath(f"{name_or_path}.yaml").read_text(
@@ -59,8 +74,9 @@ def load_segment_map(name_or_path: str | Path | SegmentMap) -> SegmentMap:
     path = Path(name_or_path)
     if not path.is_file():
         raise SegmentMapError(
-            f"{str(name_or_path)!r} is neither a built-in segment map ({', '.join(builtins)}) "
-            "nor an existing file. Give a built-in name or the path of a .yaml or .json map."
+            f"{str(name_or_path)!r} is neither a built-in segment map ({', '.join(builtins)}), "
+            f"{NO_SEGMENTS!r} (no segments) nor an existing file. Give a built-in name or the "
+            "path of a .yaml or .json map (format: docs/segment-maps.md)."
         )
     suffix = path.suffix.lower()
     if suffix not in _MAP_SUFFIXES:

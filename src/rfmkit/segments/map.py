@@ -50,11 +50,10 @@ class SegmentMap:
 
     Notes
     -----
-    Scores on ``n`` levels are applied to a map written for ``L`` levels only when ``n`` is a
-    multiple of ``L``: each map level then groups ``n / L`` consecutive score levels,
-    ``level = ceil(score * L / n)`` (deciles on a 5-level map: 1-2 -> 1, ..., 9-10 -> 5).
-    Other combinations (quartiles on a 5-level map) would give some map levels more score levels
-    than others, or leave some unreachable, and raise :class:`~rfmkit.errors.SegmentMapError`.
+    Scores on any number ``n`` of levels are applied to a map written for ``L`` levels: they
+    are rescaled by quantile position, ``floor((2 score - 1) L / 2n) + 1``
+    (:func:`rfmkit.segments.assignment.rescale_levels`; deciles on a 5-level map: 1-2 -> 1,
+    ..., 9-10 -> 5; 3 levels: 1, 3, 5). The file format is in docs/segment-maps.md.
     """
 
     name: str

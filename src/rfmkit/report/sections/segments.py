@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rfmkit import schema
+from rfmkit.clustering.naming import describe_medians
 from rfmkit.report.sections.common import customer_revenue, plain, records
 from rfmkit.scoring.levels import score_levels
 
@@ -22,10 +23,16 @@ def segments(model: Any, result: Any) -> dict[str, Any]:
     """The segment table, each row with its rule's description and action."""
     seg_map = model.segment_map_
     rules = {rule.name: rule for rule in seg_map.rules}
+    options = model.metric_options_
     rows = []
     for row in records(result.segments):
         rule = rules.get(row[schema.SEGMENT])
         row["description"] = rule.description if rule is not None else ""
+        # the map's text is relative to the data ("recent"); this says what it means here
+        row["medians"] = describe_medians(
+            *(row[f"{m}_median"] if row[f"{m}_median"] is not None else math.nan
+              for m in schema.METRIC_COLUMNS),
+            frequency_unit=options.frequency, monetary_kind=options.monetary).capitalize()
         row["action"] = rule.action if rule is not None else ""
         row["fallback"] = row[schema.SEGMENT] == seg_map.fallback
         rows.append(row)

@@ -1,0 +1,116 @@
+"""What the command line prints (cli/display.py), through a real process at common widths."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rfmkit.cli.display import _cell
+
+
+@pytest.fixture(scope="module")
+def big_spenders(tmp_path_factory):
+    """Orders of 1,000 to 9,999.99, so mean spend prints like 27,213.42 (the widest numbers)."""
+    rng = np.random.default_rng(3)
+    rows = []
+    for c in range(120):
+        for o in range(int(rng.integers(1, 8))):
+            day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 365)))
+            rows.append((f"C{c:03d}", f"O{c:03d}-{o}", day.date().isoformat(),
+                         round(float(rng.uniform(1000, 9999.99)), 2)))
+    path = tmp_path_factory.mktemp("data") / "tx.csv"
+    pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"]).to_csv(
+        path, index=False)
+    return path
+
+
+def _segment(path, out, columns: int) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": str(columns)}
+    done = subprocess.run([sys.executable, "-m", "rfmkit", "segment", str(path), "--out",
+                           str(out)], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_tables_never_cut_numbers(big_spenders, tmp_path, columns):
+    done = _segment(big_spenders, tmp_path / "out", columns)
+    text = done.stdout
+    assert "…" not in text
+    assert max(map(len, text.splitlines())) <= columns
+    segments = pd.read_csv(tmp_path / "out" / "segments.csv")
+    clusters = pd.read_csv(tmp_path / "out" / "clusters.csv")
+    # the columns that are always shown carry every value in full
+    for row in segments.itertuples():
+        assert f"{row.customers:,}" in text and f"{row.customer_share:.1%}" in text
+    for row in clusters.itertuples():
+        assert f"{row.customers:,}" in text
+    if columns == 80:
+        # the spend column (7,264.12-wide numbers) fits at 80; a column that does not is
+        # named under the table instead of being cut
+        assert all(f"{v:,.2f}" in text for v in segments["monetary_mean"].dropna())
+        assert "Not shown at 80 columns: mean F" in text
+    else:
+        assert "Not shown at 60 columns" in text and "mean F" in text
+
+
+def test_empty_values_print_a_dash_not_nan():
+    assert _cell(math.nan, ",.2f") == "–" and _cell(None, ".1%") == "–"
+    assert _cell(7264.123, ",.2f") == "7,264.12"
+
+
+def test_customer_level_input_does_not_print_as_of_none(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 200
+    table = pd.DataFrame({"Customer": [f"K{i}" for i in range(n)],
+                          "Recency": rng.integers(0, 400, n),
+                          "Frequency": rng.integers(1, 20, n),
+                          "Monetary": rng.uniform(10, 5000, n).round(2)})
+    path = tmp_path / "customers.csv"
+    table.to_csv(path, index=False)
+    env = {**os.environ, "COLUMNS": "100"}
+    done = subprocess.run(
+        [sys.executable, "-m", "rfmkit", "segment", str(path), "--out", str(tmp_path / "o"),
+         "--customer", "Customer", "--recency", "Recency", "--frequency-column", "Frequency",
+         "--monetary-column", "Monetary", "--clusters", "none"],
+        capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "200 customers" in done.stdout
+    assert "None" not in done.stdout and "nan" not in done.stdout
+
+
+def test_install_hints_keep_their_brackets(big_spenders, tmp_path):
+    # Rich markup would read "[spark]" as a style and print "pip install 'rfmkit'"
+    script = ("import sys\nsys.modules['pyspark'] = None  # as if it were not installed\n"
+              "from rfmkit.cli import run\n"
+              f"sys.argv = ['rfmkit', 'segment', {str(big_spenders)!r}, '--out', "
+              f"{str(tmp_path / 'o')!r}, '--engine', 'spark']\nrun()\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2
+    assert "[spark]'" in done.stderr and "pip install" in done.stderr, done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_quiet_prints_nothing_on_success_not_even_warnings_or_mlflow(tmp_path):
+    from rfmkit.demo import write_transactions
+
+    data = write_transactions(tmp_path / "tx.parquet", 20_000, seed=5)
+    loud = subprocess.run([sys.executable, "-m", "rfmkit", "segment", str(data), "--out",
+                           str(tmp_path / "loud")], capture_output=True, text=True, timeout=300)
+    assert loud.returncode == 0 and "Warning:" in loud.stderr  # the data does warn
+    pytest.importorskip("mlflow")
+    quiet = subprocess.run(
+        [sys.executable, "-m", "rfmkit", "segment", str(data), "--out", str(tmp_path / "q"),
+         "-q", "--mlflow-register", "quiet_model", "--mlflow-tracking-uri",
+         f"sqlite:///{tmp_path / 'mlflow.db'}"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == "" and quiet.stderr == ""
+    assert (tmp_path / "q" / "model.json").exists()
