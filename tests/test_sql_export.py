@@ -238,7 +238,7 @@ def test_unknown_dialect_and_unfitted_model(transactions):
     model = rfmkit.RFMModel(n_clusters="none").fit(transactions)
     with pytest.raises(ParameterError, match="Unknown SQL dialect 'oracle'"):
         rfmkit.model_sql(model, dialect="oracle")
-    with pytest.raises(ParameterError, match="as-of date"):
+    with pytest.raises(ParameterError, match="is not a date"):
         rfmkit.model_sql(model, as_of="last tuesday")
     from sklearn.exceptions import NotFittedError
 
