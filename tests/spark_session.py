@@ -24,9 +24,10 @@ def get_session():
     if _FAILURE is None and importlib.util.find_spec("pyspark") is None:
         _FAILURE = "PySpark is not installed (pip install 'rfmkit[spark]')"
     if _FAILURE is None:
-        from rfmkit.engines.spark import SparkEngine, _java_available
+        from rfmkit.engines.resources import java_available
+        from rfmkit.engines.spark import SparkEngine
 
-        if not _java_available():
+        if not java_available():
             _FAILURE = "no Java runtime for Spark (java not on PATH, JAVA_HOME not set)"
         else:
             from pyspark.sql import SparkSession

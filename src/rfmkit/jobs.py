@@ -33,7 +33,18 @@ from rfmkit.model import RFMModel
 from rfmkit.segmentation import Segmentation
 
 # Options an engine takes, and the engine each belongs to.
-_ENGINE_OPTIONS = {"master": "spark", "query": "postgres"}
+# engine option -> the engines that take it
+_ENGINE_OPTIONS = {"master": ("spark",), "query": ("postgres",),
+                   "threads": ("duckdb", "spark"), "memory_limit": ("duckdb", "spark")}
+_OPTION_PURPOSE = {
+    "master": "sets the Spark session's master",
+    "query": "runs a SELECT inside PostgreSQL, for a postgresql:// input; for other inputs use "
+             "table=",
+    "threads": "sets the worker threads of DuckDB or of a new Spark session; PostgreSQL's are "
+               "the server's setting (max_parallel_workers_per_gather)",
+    "memory_limit": "sets the memory of DuckDB or of a new Spark session; PostgreSQL's are the "
+                    "server's settings (work_mem, shared_buffers)",
+}
 
 
 @dataclass
@@ -204,19 +215,16 @@ def _as_of(as_of: dt.date | str | None) -> dt.date | None:
 @contextlib.contextmanager
 def _open_engine(name: str, options: Mapping[str, Any] | None) -> Iterator[Engine]:
     """The engine asked for, closed afterwards (its temporary tables and views dropped)."""
-    options = dict(options or {})
+    options = {k: v for k, v in (options or {}).items() if v is not None}
     for option in options:
-        owner = _ENGINE_OPTIONS.get(option)
-        if owner is None:
+        owners = _ENGINE_OPTIONS.get(option)
+        if owners is None:
+            known = (f"{o}= (engine={' or '.join(e)})" for o, e in _ENGINE_OPTIONS.items())
+            raise ParameterError(f"Unknown engine option {option}=. Known: {', '.join(known)}.")
+        if name not in owners:
             raise ParameterError(
-                f"Unknown engine option {option}=. Known: "
-                f"{', '.join(f'{o}= (engine={e!r})' for o, e in _ENGINE_OPTIONS.items())}.")
-        if owner != name:
-            what = ("sets the Spark session's master" if option == "master" else
-                    "runs a SELECT inside PostgreSQL, for a postgresql:// input; for other "
-                    "inputs use table=")
-            raise ParameterError(
-                f"{option}= {what}; it needs engine={owner!r} (the engine is {name}).")
+                f"{option}= {_OPTION_PURPOSE[option]}; it needs engine="
+                f"{' or '.join(repr(e) for e in owners)} (the engine is {name}).")
     eng = get_engine(name, **options)
     try:
         yield eng
