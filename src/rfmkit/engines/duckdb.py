@@ -7,7 +7,6 @@ hosts cannot download. DataFrames and Arrow tables are registered without copyin
 
 from __future__ import annotations
 
-import functools
 import glob
 import itertools
 import os
@@ -24,6 +23,7 @@ from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
 from rfmkit.engines.excel import read_excel
 from rfmkit.engines.input_checks import has_utc_offsets, prepare_input
+from rfmkit.engines.interrupts import interruptible
 from rfmkit.errors import InputError, ParameterError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ResolvedColumns
@@ -65,24 +65,6 @@ def duckdb_kind(type_name: str) -> str:
     if t == "DATE":
         return DATE
     return OTHER
-
-
-def _interruptible(method: Any) -> Any:
-    """Ctrl-C inside a query arrives as DuckDB's "Query interrupted" (a RuntimeError or an
-    InterruptException): hand it back as the KeyboardInterrupt it was."""
-
-    @functools.wraps(method)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except duckdb.InterruptException:
-            raise KeyboardInterrupt from None
-        except RuntimeError as exc:
-            if str(exc).strip().rstrip("!.").endswith("Query interrupted"):
-                raise KeyboardInterrupt from None
-            raise
-
-    return call
 
 
 def _suffix(path: str) -> str:
@@ -148,7 +130,7 @@ class DuckDBEngine:
         self._transcoded = csv_encoding.Transcoded()
 
     # --- reading ---------------------------------------------------------------------------------
-    @_interruptible
+    @interruptible
     def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None,
              encoding: str | None = None) -> Relation:
         """Open ``source``; ``encoding`` is the text encoding of CSV files (default: detected
@@ -303,7 +285,7 @@ class DuckDBEngine:
         return f"SELECT * FROM {quote(alias)}.{quote(table)}"
 
     # --- metrics ---------------------------------------------------------------------------------
-    @_interruptible
+    @interruptible
     def customer_metrics(self, rel: Relation, columns: ResolvedColumns,
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
@@ -349,11 +331,11 @@ class DuckDBEngine:
         self.con.execute(f"CREATE TEMP TABLE {flagged} AS {sql}")
         return flagged, lambda: self.con.execute(f"DROP TABLE IF EXISTS {flagged}")
 
-    @_interruptible
+    @interruptible
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
         return run_customer_table(rel, columns, fetch=self._rows, fetch_frame=self._frame)
 
-    @_interruptible
+    @interruptible
     def query(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).fetch_df()
 
@@ -374,7 +356,7 @@ class DuckDBEngine:
         ``.write_parquet(...)``, ...). The relation keeps this engine's connection alive."""
         return self.con.sql(sql)
 
-    @_interruptible
+    @interruptible
     def run_sql_into(self, sql: str, table: list[str] | tuple[str, ...], *,
                      rel: Relation | None = None) -> tuple[str, int]:
         """Replace ``table`` (``[schema,] name``) with the result of DuckDB ``sql``, in one
