@@ -1,4 +1,5 @@
-"""The charts of the HTML report, in page order, and the drawing of them all as inline SVG."""
+"""The charts of the HTML report, in page order (that of ``summary.SECTIONS``), and the drawing
+of them all as inline SVG."""
 
 from __future__ import annotations
 
@@ -98,15 +99,11 @@ def _cluster_map_caption(s: Mapping[str, Any]) -> str:
 
 
 CHARTS: tuple[ChartSpec, ...] = (
-    ChartSpec("distributions", "distributions", "Distributions of R, F and M",
-              _distributions_caption, plot_distributions, lambda s: True),
-    ChartSpec("scores", "scores", "Score distributions", _scores_caption, plot_scores,
-              lambda s: True),
+    ChartSpec("segment-grid", "segments", "The segment grid", _segment_grid_caption,
+              plot_segment_grid, lambda s: s.get("segment_grid") is not None),
     ChartSpec("segments", "segments", "Customers and revenue per segment",
               "Bars in segment-map order; shares of all customers and of all revenue.",
               plot_segments, lambda s: True),
-    ChartSpec("segment-grid", "segments", "The segment grid", _segment_grid_caption,
-              plot_segment_grid, lambda s: s.get("segment_grid") is not None),
     ChartSpec("rf-grid", "segments", "R x F grid",
               "Each cell: customers with that recency and frequency score, and their mean "
               "monetary value.", plot_rf_grid, lambda s: True),
@@ -124,6 +121,10 @@ CHARTS: tuple[ChartSpec, ...] = (
               _has_clusters),
     ChartSpec("cluster-map", "clusters", "Cluster map", _cluster_map_caption,
               plot_cluster_map, _has_clusters),
+    ChartSpec("distributions", "distributions", "Distributions of R, F and M",
+              _distributions_caption, plot_distributions, lambda s: True),
+    ChartSpec("scores", "scores", "Score distributions", _scores_caption, plot_scores,
+              lambda s: True),
     ChartSpec("transitions-segments", "transitions", "Segments: previous model -> this model",
               "Rows: the segment the previous model gives; columns: the one this model gives, "
               "both on the same current data. Colour: share of the row.",
