@@ -508,3 +508,20 @@ def test_cli_encodings(tmp_path, capsys):
                                   pd.read_parquet(tmp_path / "score" / "customers.parquet"))
     err = _refused(["segment", str(latin), "--encoding", "klingon"], tmp_path / "k", capsys)
     assert "--encoding klingon is not a known text encoding" in err
+
+
+def test_currency_writes_the_report_s_money(transactions, segmented, tmp_path, capsys):
+    out = tmp_path / "seg"
+    assert main(["segment", str(transactions), "--out", str(out), "--quiet", "--currency",
+                 "EUR", "--clusters", "none"]) == 0
+    assert "revenue (€)" in (out / "report.html").read_text(encoding="utf-8")
+    report = tmp_path / "rep"
+    assert main(["report", str(transactions), "--model", str(segmented / "model.json"),
+                 "--out", str(report), "--quiet", "--currency", "£"]) == 0
+    assert "revenue (£)" in (report / "report.html").read_text(encoding="utf-8")
+    # a bad currency fails before any data is read, naming the flag
+    capsys.readouterr()
+    assert main(["report", str(transactions), "--model", str(segmented / "model.json"),
+                 "--out", str(tmp_path / "bad"), "--currency", "12"]) == 2
+    assert "--currency must be an ISO 4217 code" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

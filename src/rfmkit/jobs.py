@@ -67,15 +67,18 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
                 target: str | None = None,
                 previous_model: str | os.PathLike | RFMModel | None = None,
                 registered_model_name: str | None = None, alias: str | None = None,
-                tracking_uri: str | None = None) -> JobResult:
+                tracking_uri: str | None = None, currency: str | None = None) -> JobResult:
     """Fit an :class:`~rfmkit.RFMModel` on ``source`` and write every output to ``out_dir``.
 
     ``params`` are :class:`~rfmkit.RFMModel`'s parameters (``n_bins``, ``segment_map``, ...);
     ``preset`` fills those left out. ``target`` (``duckdb:PATH`` or ``postgresql://...``) also
     receives the result tables. With ``registered_model_name`` the model is logged to MLflow
     and registered (``alias`` and ``tracking_uri`` as in :func:`~rfmkit.log_model`).
+    ``currency`` (an ISO 4217 code such as ``"EUR"`` or a symbol such as ``"€"``) writes the
+    report's money values in that currency.
     """
     started = time.perf_counter()
+    _check_currency(currency)
     if (alias or tracking_uri) and not registered_model_name:
         given = "alias" if alias else "tracking_uri"
         raise ParameterError(
@@ -90,7 +93,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
         model.fit(source, table=table, delimiter=delimiter, encoding=encoding, engine=eng)
     result = model.result_
     written, destination = write_outputs(
-        out_dir, segmentation_files(result, fmt=fmt, model=model), result, target=target,
+        out_dir, segmentation_files(result, fmt=fmt, model=model, currency=currency), result,
+        target=target,
         replaces=OUTPUT_NAMES)
     registered = None
     if registered_model_name:
@@ -125,15 +129,18 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
                engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
                as_of: dt.date | str | None = None, title: str | None = None,
-               projection: str = "pca") -> JobResult:
-    """Apply a saved model to ``source`` and write ``out_dir/report.html``."""
+               projection: str = "pca", currency: str | None = None) -> JobResult:
+    """Apply a saved model to ``source`` and write ``out_dir/report.html`` (money in
+    ``currency``: an ISO 4217 code or a symbol; see :func:`~rfmkit.build_report`)."""
     from rfmkit.report import build_report
 
     started = time.perf_counter()
+    _check_currency(currency)
     _check_outputs("parquet", None, out_dir)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
-    page = build_report(model, result, title=title, projection=projection).html()
+    page = build_report(model, result, title=title, projection=projection,
+                        currency=currency).html()
     written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")},
                           resolve=resolver())
     return JobResult(result, written, model, seconds=time.perf_counter() - started)
@@ -152,6 +159,13 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
     with _open_engine(engine, engine_options) as eng:
         return score_in_engine(model, source, engine=eng, table=table, delimiter=delimiter,
                                encoding=encoding, as_of=as_of, into=into)
+
+
+def _check_currency(currency: str | None) -> None:
+    """The report's currency, checked before any data is read."""
+    from rfmkit.report.money import resolve_currency
+
+    resolve_currency(currency)
 
 
 def _check_outputs(fmt: str, target: str | None, out_dir: str | os.PathLike) -> None:

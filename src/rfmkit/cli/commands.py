@@ -15,6 +15,7 @@ from rfmkit.cli.errors import handle_errors
 from rfmkit.cli.options import (
     Amount,
     AsOfApplied,
+    Currency,
     Customer,
     DateCol,
     DateFormat,
@@ -169,6 +170,7 @@ def segment(
     mlflow_tracking_uri: Annotated[str | None, typer.Option(
         "--mlflow-tracking-uri", help="Tracking server / registry, e.g. sqlite:///mlflow.db "
         "(default: MLFLOW_TRACKING_URI).", rich_help_panel="MLflow")] = None,
+    currency: Currency = None,
 ) -> None:
     """Compute RFM metrics, scores, segments and clusters; write them and model.json to --out."""
     params = dict(
@@ -191,7 +193,7 @@ def segment(
             delimiter=delimiter, encoding=encoding, fmt=fmt.value, target=to,
             previous_model=previous_model,
             registered_model_name=mlflow_register, alias=mlflow_alias,
-            tracking_uri=mlflow_tracking_uri)
+            tracking_uri=mlflow_tracking_uri, currency=currency)
     if quiet:
         return
     print_summary(job.result, job.written, job.seconds, to)
@@ -281,8 +283,10 @@ def report(
     as_of: AsOfApplied = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
     projection: Annotated[Projection, typer.Option(
-        "--projection", help="Cluster map: pca (all customers) or tsne (seeded sample).")
+        "--projection", help="Cluster map: pca (default; fast at any size) or tsne (a seeded "
+        "sample of at most 2,000 customers; a few seconds more).")
     ] = Projection.pca,
+    currency: Currency = None,
     quiet: Quiet = False,
 ) -> None:
     """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
@@ -290,7 +294,7 @@ def report(
         job = rfmkit.run_report(input, model_path, out_dir, engine=engine,
                                 engine_options=engine_options(spark_master, query), table=table,
                                 delimiter=delimiter, encoding=encoding, as_of=as_of, title=title,
-                                projection=projection.value)
+                                projection=projection.value, currency=currency)
     if not quiet:
         out.print(f"Wrote {job.written[0]}", highlight=False)
 

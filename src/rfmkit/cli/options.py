@@ -90,3 +90,6 @@ def engine_options(spark_master: str | None, query: str | None) -> dict[str, str
     """--spark-master and --query as the library's engine options."""
     options = {"master": spark_master, "query": query}
     return {name: value for name, value in options.items() if value is not None}
+Currency = Annotated[str | None, typer.Option(
+    "--currency", help="Currency of the amounts in the report: an ISO code (EUR, USD, GBP, ...) "
+    "or a symbol (€).", rich_help_panel="Report")]
