@@ -211,6 +211,31 @@ def test_engine_options_need_their_engine(transactions, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_threads_and_memory_limit_reach_the_engine_and_change_nothing(transactions, tmp_path):
+    import pandas as pd
+
+    base, limited = tmp_path / "base", tmp_path / "limited"
+    assert main(["segment", str(transactions), "--out", str(base), "-q"]) == 0
+    assert main(["segment", str(transactions), "--out", str(limited), "-q", "--threads", "1",
+                 "--memory-limit", "512MB"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(limited / "customers.parquet"),
+                                  pd.read_parquet(base / "customers.parquet"))
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--memory-limit", "2 gigs"], "--memory-limit '2 gigs' is not a size"),
+    (["--memory-limit", "2MB"], "--memory-limit 2MB is below 64MB"),
+    (["--threads", "0"], "--threads"),
+    (["--engine", "postgres", "--threads", "2"], "it needs --engine duckdb or --engine spark"),
+])
+def test_bad_threads_or_memory_limit_name_the_flag_and_write_nothing(transactions, tmp_path,
+                                                                    capsys, flags, named):
+    out = tmp_path / "o"
+    assert main(["segment", str(transactions), "--out", str(out), *flags]) == 2
+    assert named in " ".join(capsys.readouterr().err.split())
+    assert not out.exists()
+
+
 @pytest.mark.postgres
 def test_postgres_query_input_and_table_output(transactions, segmented, tmp_path):
     """--engine postgres --query aggregates in the database; --to writes the tables there."""

@@ -26,7 +26,7 @@ def test_threads_are_whole_numbers_of_at_least_one(value, expected):
 
 @pytest.mark.parametrize("value", [0, -2, 1.5, "4", True])
 def test_other_thread_counts_are_refused_with_the_parameter_named(value):
-    with pytest.raises(ParameterError, match="threads must be a whole number"):
+    with pytest.raises(ParameterError, match="must be a whole number of at least 1"):
         check_threads(value)
 
 
@@ -40,7 +40,7 @@ def test_memory_limits_read_in_bytes(text, expected):
 
 @pytest.mark.parametrize("text", ["2 gigs", "2", "GB", "-1GB", "80%"])
 def test_memory_limits_that_are_not_sizes_are_refused(text):
-    with pytest.raises(ParameterError, match="memory_limit must be a size such as '2GB'"):
+    with pytest.raises(ParameterError, match="is not a size: give one such as '2GB'"):
         memory_bytes(text)
 
 
@@ -134,7 +134,7 @@ def test_postgres_has_no_threads_or_memory_limit_of_its_own():
     with pytest.raises(ParameterError, match="max_parallel_workers_per_gather") as info:
         with _open_engine("postgres", {"threads": 2}):
             pass
-    assert "engine='duckdb' or 'spark'" in str(info.value)
+    assert "engine='duckdb' or engine='spark'" in str(info.value)
     with pytest.raises(ParameterError, match="work_mem"):
         with _open_engine("postgres", {"memory_limit": "2GB"}):
             pass

@@ -238,7 +238,7 @@ def _open_engine(name: str, options: Mapping[str, Any] | None) -> Iterator[Engin
         if name not in owners:
             raise ParameterError(
                 f"{option}= {_OPTION_PURPOSE[option]}; it needs engine="
-                f"{' or '.join(repr(e) for e in owners)} (the engine is {name}).")
+                f"{' or engine='.join(repr(e) for e in owners)} (the engine is {name}).")
     eng = get_engine(name, **options)
     try:
         yield eng

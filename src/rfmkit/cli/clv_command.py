@@ -21,6 +21,7 @@ from rfmkit.cli.options import (
     Delimiter,
     Encoding,
     Engine,
+    MemoryLimit,
     Order,
     OutDir,
     Price,
@@ -29,6 +30,7 @@ from rfmkit.cli.options import (
     Quiet,
     SparkMaster,
     TableOpt,
+    Threads,
     date_order,
     engine_options,
 )
@@ -64,6 +66,7 @@ def clv(
     table: TableOpt = None, delimiter: Delimiter = None, date_format: DateFormat = None,
     dayfirst: DayFirst = None, encoding: Encoding = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
+    threads: Threads = None, memory_limit: MemoryLimit = None,
     quiet: Quiet = False,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma: P(alive), expected purchases and CLV per customer and
@@ -76,7 +79,7 @@ def clv(
             time_unit=time_unit, horizon=horizon, discount_rate=discount_rate,
             model=model_path, columns=columns, date_format=date_format,
             date_order=date_order(dayfirst), engine=engine,
-            engine_options=engine_options(spark_master, query), table=table,
+            engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
             delimiter=delimiter, encoding=encoding)
     if quiet:
         return

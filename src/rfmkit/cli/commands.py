@@ -27,6 +27,7 @@ from rfmkit.cli.options import (
     Fmt,
     FormatOpt,
     FrequencyCol,
+    MemoryLimit,
     ModelPath,
     MonetaryCol,
     Order,
@@ -39,6 +40,7 @@ from rfmkit.cli.options import (
     RecencyCol,
     SparkMaster,
     TableOpt,
+    Threads,
     To,
     date_order,
     engine_options,
@@ -161,6 +163,7 @@ def segment(
         rich_help_panel="Clusters")] = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
     spark_master: SparkMaster = None, query: Query = None,
+    threads: Threads = None, memory_limit: MemoryLimit = None,
     mlflow_register: Annotated[str | None, typer.Option(
         "--mlflow-register", help="Log the fitted model to MLflow and register it as a new "
         "version of this registered model.", rich_help_panel="MLflow")] = None,
@@ -189,7 +192,7 @@ def segment(
     with Status(quiet, f"Segmenting {input}"):
         job = rfmkit.run_segment(
             input, out_dir, preset=preset, params=params, engine=engine,
-            engine_options=engine_options(spark_master, query), table=table,
+            engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
             delimiter=delimiter, encoding=encoding, fmt=fmt.value, target=to,
             previous_model=previous_model,
             registered_model_name=mlflow_register, alias=mlflow_alias,
@@ -225,6 +228,7 @@ def score(
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
     engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
+    threads: Threads = None, memory_limit: MemoryLimit = None,
     as_of: AsOfApplied = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
     into: Annotated[str | None, typer.Option(
@@ -234,7 +238,7 @@ def score(
         rich_help_panel="Output")] = None,
 ) -> None:
     """Apply a saved model to new data: frozen bin edges, segment map and clusters."""
-    options = engine_options(spark_master, query)
+    options = engine_options(spark_master, query, threads, memory_limit)
     if into is not None:
         given = [flag for flag, value in (("--out", out_dir), ("--to", to)) if value is not None]
         if given:
@@ -280,6 +284,7 @@ def report(
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
     engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
+    threads: Threads = None, memory_limit: MemoryLimit = None,
     as_of: AsOfApplied = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
     projection: Annotated[Projection, typer.Option(
@@ -292,7 +297,7 @@ def report(
     """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
     with Status(quiet, f"Reporting on {input}"):
         job = rfmkit.run_report(input, model_path, out_dir, engine=engine,
-                                engine_options=engine_options(spark_master, query), table=table,
+                                engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
                                 delimiter=delimiter, encoding=encoding, as_of=as_of, title=title,
                                 projection=projection.value, currency=currency)
     if not quiet:

@@ -29,6 +29,7 @@ PARAMETER_FLAGS = {
     "out_dir": "--out",
 }
 PARAMETER_FLAGS["currency"] = "--currency"
+PARAMETER_FLAGS.update({"threads": "--threads", "memory_limit": "--memory-limit"})
 # rfmkit history (issue 14)
 PARAMETER_FLAGS.update({"every": "--every", "start": "--start", "end": "--end",
                         "refit": "--refit", "append": "--append"})

@@ -26,7 +26,7 @@ def check_threads(threads: int | None) -> int | None:
     if threads is None:
         return None
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ParameterError(f"threads must be a whole number of at least 1, not {threads!r}.")
+        raise ParameterError(f"threads={threads!r} must be a whole number of at least 1.")
     return threads
 
 
@@ -37,12 +37,12 @@ def memory_bytes(memory_limit: str | None) -> int | None:
     match = _SIZE.match(str(memory_limit))
     if not match:
         raise ParameterError(
-            f"memory_limit must be a size such as '2GB', '500MB' or '1.5GiB', not "
-            f"{memory_limit!r}.")
+            f"memory_limit={memory_limit!r} is not a size: give one such as '2GB', '500MB' or "
+            "'1.5GiB'.")
     size = int(float(match.group(1)) * _FACTORS[match.group(2).upper()])
     if size < SMALLEST_LIMIT:
         raise ParameterError(
-            f"memory_limit {memory_limit!r} is below 64MB, too little to aggregate in; "
+            f"memory_limit={memory_limit!r} is below 64MB, too little to aggregate in; "
             "give at least '64MB' (a limit such as '2GB' is typical).")
     return size
 
