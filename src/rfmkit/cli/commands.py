@@ -297,7 +297,8 @@ def report(
     """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
     with Status(quiet, f"Reporting on {input}"):
         job = rfmkit.run_report(input, model_path, out_dir, engine=engine,
-                                engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
+                                engine_options=engine_options(spark_master, query, threads,
+                                                              memory_limit), table=table,
                                 delimiter=delimiter, encoding=encoding, as_of=as_of, title=title,
                                 projection=projection.value, currency=currency)
     if not quiet:

@@ -81,7 +81,8 @@ def history(
         job = rfmkit.run_history(
             input, model_path, out_dir, every=None if every is None else every.value,
             as_of=as_of or None, start=start, end=end, refit=refit, append=append, target=to,
-            engine=engine, engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
+            engine=engine, table=table,
+            engine_options=engine_options(spark_master, query, threads, memory_limit),
             delimiter=delimiter)
     if quiet:
         return
