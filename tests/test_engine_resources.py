@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -10,10 +11,10 @@ import pytest
 
 from rfmkit.engines.duckdb import DuckDBEngine
 from rfmkit.engines.resources import (
+    SpillFolder,
     check_threads,
     memory_bytes,
     spark_settings,
-    spill_folder,
 )
 from rfmkit.errors import ParameterError
 from rfmkit.jobs import _open_engine
@@ -122,12 +123,16 @@ def test_a_callers_connection_keeps_its_own_spill_setting():
 
 
 def test_the_spill_folder_goes_with_an_unclosed_engine():
-    folder = spill_folder()
-    path = folder.name
+    eng = DuckDBEngine()
+    path = eng._spill.name
     assert os.path.isdir(path)
-    with pytest.warns(ResourceWarning, match="Implicitly cleaning up"):  # as an unclosed file
-        del folder  # TemporaryDirectory's finalizer removes it
+    del eng  # never closed: the folder still goes, without a warning
+    gc.collect()
     assert not os.path.exists(path)
+    folder = SpillFolder()
+    folder.cleanup()
+    folder.cleanup()  # twice is harmless
+    assert not os.path.exists(folder.name)
 
 
 def test_postgres_has_no_threads_or_memory_limit_of_its_own():

@@ -10,7 +10,6 @@ from __future__ import annotations
 import glob
 import itertools
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +102,10 @@ class DuckDBEngine:
         threads = resources.check_threads(threads)
         limit = resources.memory_bytes(memory_limit)
         self._own = connection is None
-        self._spill: tempfile.TemporaryDirectory | None = None
+        self._spill: resources.SpillFolder | None = None
         if self._own:
             try:
-                self._spill = resources.spill_folder(spill_directory)
+                self._spill = resources.SpillFolder(spill_directory)
             except OSError as exc:
                 raise ParameterError(f"spill_directory {spill_directory!r} cannot hold a "
                                      f"spill folder: {exc.strerror or exc}.") from None
@@ -295,7 +294,7 @@ class DuckDBEngine:
                 rel = self._as_instants(rel, columns.mapping.date)
             customers, report = run_customer_metrics(
                 rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame,
-                store=self._store, money=money)
+                store=self._store, money=money, dedup="hashed")
         except duckdb.InterruptException:
             raise
         except duckdb.Error as exc:

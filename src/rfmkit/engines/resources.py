@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+import weakref
 
 from rfmkit.errors import ParameterError
 
@@ -72,12 +73,17 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
-def spill_folder(parent: str | None = None) -> tempfile.TemporaryDirectory:
-    """A private folder for DuckDB's spill files, removed on ``cleanup()`` (or when the engine
-    is garbage-collected unclosed).
+class SpillFolder:
+    """A private folder for DuckDB's spill files, removed by :meth:`cleanup`, or silently when
+    its engine is garbage-collected unclosed (as DuckDB's own connections close).
 
     DuckDB's own default is ``.tmp`` in the current directory: a scheduled job would leave it
     in whatever folder it ran from, and two runs would share it.
     """
-    return tempfile.TemporaryDirectory(prefix="rfmkit-spill-", dir=parent,
-                                       ignore_cleanup_errors=True)
+
+    def __init__(self, parent: str | None = None) -> None:
+        self.name = tempfile.mkdtemp(prefix="rfmkit-spill-", dir=parent)
+        self._remove = weakref.finalize(self, shutil.rmtree, self.name, ignore_errors=True)
+
+    def cleanup(self) -> None:
+        self._remove()
