@@ -58,6 +58,7 @@ OUTPUT_COLUMNS = [
 class Reference:
     customers: pd.DataFrame
     dropped: dict[str, int]
+    dropped_revenue: dict[str, float]  # every reason but duplicates and unparseable amounts
     rows_read: int
     rows_used: int
     customers_without_purchases: int
@@ -165,9 +166,12 @@ def reference_rfm(
     else:
         rules.append(("non_positive_amount", amt == 0))
     remaining = pd.Series(True, index=df.index)
+    dropped_revenue = {r: 0.0 for r in REASONS if r not in ("duplicate_row", "unparseable_amount")}
     for reason, broken in rules:
         hit = remaining & broken.fillna(False).astype(bool)
         dropped[reason] += int(hit.sum())
+        if reason in dropped_revenue:
+            dropped_revenue[reason] = float(amt[hit].sum())
         remaining &= ~hit
 
     kept = pd.DataFrame({
@@ -233,6 +237,7 @@ def reference_rfm(
     return Reference(
         customers=out,
         dropped=dropped,
+        dropped_revenue=dropped_revenue,
         rows_read=rows_read,
         rows_used=rows_used,
         customers_without_purchases=int(kept["customer_id"].nunique()) - len(out),

@@ -211,6 +211,31 @@ def test_engine_options_need_their_engine(transactions, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_threads_and_memory_limit_reach_the_engine_and_change_nothing(transactions, tmp_path):
+    import pandas as pd
+
+    base, limited = tmp_path / "base", tmp_path / "limited"
+    assert main(["segment", str(transactions), "--out", str(base), "-q"]) == 0
+    assert main(["segment", str(transactions), "--out", str(limited), "-q", "--threads", "1",
+                 "--memory-limit", "512MB"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(limited / "customers.parquet"),
+                                  pd.read_parquet(base / "customers.parquet"))
+
+
+@pytest.mark.parametrize("flags, named", [
+    (["--memory-limit", "2 gigs"], "--memory-limit '2 gigs' is not a size"),
+    (["--memory-limit", "2MB"], "--memory-limit 2MB is below 64MB"),
+    (["--threads", "0"], "--threads"),
+    (["--engine", "postgres", "--threads", "2"], "it needs --engine duckdb or --engine spark"),
+])
+def test_bad_threads_or_memory_limit_name_the_flag_and_write_nothing(transactions, tmp_path,
+                                                                    capsys, flags, named):
+    out = tmp_path / "o"
+    assert main(["segment", str(transactions), "--out", str(out), *flags]) == 2
+    assert named in " ".join(capsys.readouterr().err.split())
+    assert not out.exists()
+
+
 @pytest.mark.postgres
 def test_postgres_query_input_and_table_output(transactions, segmented, tmp_path):
     """--engine postgres --query aggregates in the database; --to writes the tables there."""
@@ -508,3 +533,20 @@ def test_cli_encodings(tmp_path, capsys):
                                   pd.read_parquet(tmp_path / "score" / "customers.parquet"))
     err = _refused(["segment", str(latin), "--encoding", "klingon"], tmp_path / "k", capsys)
     assert "--encoding klingon is not a known text encoding" in err
+
+
+def test_currency_writes_the_report_s_money(transactions, segmented, tmp_path, capsys):
+    out = tmp_path / "seg"
+    assert main(["segment", str(transactions), "--out", str(out), "--quiet", "--currency",
+                 "EUR", "--clusters", "none"]) == 0
+    assert "revenue (€)" in (out / "report.html").read_text(encoding="utf-8")
+    report = tmp_path / "rep"
+    assert main(["report", str(transactions), "--model", str(segmented / "model.json"),
+                 "--out", str(report), "--quiet", "--currency", "£"]) == 0
+    assert "revenue (£)" in (report / "report.html").read_text(encoding="utf-8")
+    # a bad currency fails before any data is read, naming the flag
+    capsys.readouterr()
+    assert main(["report", str(transactions), "--model", str(segmented / "model.json"),
+                 "--out", str(tmp_path / "bad"), "--currency", "12"]) == 2
+    assert "--currency must be an ISO 4217 code" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -142,6 +142,9 @@ def assert_matches_reference(result, ref):
     assert_same_customers(result.customers, ref.customers)
     quality = result.quality.to_dict()
     assert quality["dropped"] == ref.dropped
+    # the amount the dropped rows carried, per reason (not measured: duplicates, bad amounts)
+    assert {r: quality["dropped_revenue"][r] for r in ref.dropped_revenue} == pytest.approx(
+        ref.dropped_revenue, rel=1e-9, abs=1e-6)
     assert quality["rows_read"] == ref.rows_read
     assert quality["rows_used"] == ref.rows_used
     assert quality["customers"] == len(ref.customers)

@@ -42,7 +42,7 @@ def test_report_without_clusters(plain_model):
     s = report.to_dict()
     assert s["clusters"] is None
     assert s["headline"]["clusters"] is None
-    assert s["sections"] == ["overview", "distributions", "scores", "segments"]
+    assert s["sections"] == ["overview", "segments", "distributions", "scores"]
     html = report.html()
     assert 'id="clusters"' not in html and 'id="chart-cluster-map"' not in html
     assert 'id="chart-rf-grid"' in html
@@ -57,10 +57,10 @@ def test_html_has_every_section_and_chart(demo_html, demo_summary):
     assert "<h1>Demo &lt;shop&gt; &amp; co</h1>" in demo_html
     for section in demo_summary["sections"]:
         assert len(re.findall(rf'<section id="{section}"', demo_html)) == 1, section
-    for chart in ("distributions", "scores", "segments", "rf-grid", "pareto", "k-selection",
-                  "cluster-profile", "cluster-sizes", "cluster-map"):
+    for chart in ("distributions", "scores", "segments", "segment-grid", "rf-grid", "pareto",
+                  "k-selection", "cluster-profile", "cluster-sizes", "cluster-map"):
         assert f'<figure id="chart-{chart}"' in demo_html
-    assert demo_html.count("<svg") == 9
+    assert demo_html.count("<svg") == 10
     for row in demo_summary["segments"]["rows"]:
         assert f"<strong>{row['segment']}</strong>".replace("'", "&#39;") in demo_html
         assert row["action"].replace("'", "&#39;") in demo_html

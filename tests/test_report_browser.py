@@ -86,8 +86,21 @@ def _check_in_browser(playwright_driver, tmp_path: Path, name: str, model: RFMMo
             assert locator.is_visible(), section
             box = locator.bounding_box()
             assert box is not None and box["height"] > 100, section
+        # the page opens with the findings, in plain words, before any technical detail
+        first = page.locator("section#overview ol.findings li.finding")
+        assert 3 <= first.count() <= 5
+        assert first.first.bounding_box()["y"] < 900  # on the first screen
+        folded = page.locator("details.tech")
+        assert folded.count() >= 3
+        assert all(folded.nth(i).get_attribute("open") is None for i in range(folded.count()))
+        for jargon in ("k-means with", "ARI", "PC1", "Gini"):  # only in folded details
+            for i in range(page.locator(f"text={jargon}").count()):
+                assert not page.locator(f"text={jargon}").nth(i).is_visible(), jargon
         charts = page.locator("figure.chart-box svg")
         assert charts.count() >= 8
+        visible = [i for i in range(charts.count()) if charts.nth(i).is_visible()]
+        assert len(visible) >= 7  # the folded ones: k-selection, R x F grid
+        page.eval_on_selector_all("details", "ds => ds.forEach(d => { d.open = true; })")
         for i in range(charts.count()):
             box = charts.nth(i).bounding_box()
             assert box is not None and box["width"] > 300 and box["height"] > 100, i
@@ -100,6 +113,11 @@ def _check_in_browser(playwright_driver, tmp_path: Path, name: str, model: RFMMo
 
         shot = tmp_path / f"report-{name}.png"
         page.screenshot(path=str(shot), full_page=True)
+        # a narrow window (760 px): the page reflows, nothing but a table scrolls sideways
+        page.set_viewport_size({"width": 760, "height": 900})
+        assert page.evaluate("document.documentElement.scrollWidth") <= 760
+        page.screenshot(path=str(tmp_path / f"report-{name}-760.png"), full_page=True)
+        page.set_viewport_size({"width": 1366, "height": 900})
 
         # the sortable tables really sort (inline script, no library)
         header = page.locator("#table-segments thead th").nth(1)
@@ -125,6 +143,8 @@ def _check_in_browser(playwright_driver, tmp_path: Path, name: str, model: RFMMo
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
         shutil.copy2(shot, Path(target) / shot.name)
+        narrow = tmp_path / f"report-{name}-760.png"
+        shutil.copy2(narrow, Path(target) / narrow.name)
 
 
 def test_demo_report_in_chromium(playwright_driver, tmp_path):

@@ -8,6 +8,7 @@ import re
 import pytest
 from matplotlib.figure import Figure
 
+from rfmkit import schema
 from rfmkit.report import Report, build_report
 from rfmkit.report import charts as report_charts
 
@@ -87,3 +88,32 @@ def test_report_html_is_drawn_once_and_the_same(demo_summary):
     html = fresh.html()
     assert html == Report(demo_summary).html()
     assert fresh.html() is html  # drawn once
+
+
+def test_silhouette_axis_starts_at_zero(demo_summary):
+    fig = report_charts.plot_k_selection(demo_summary)
+    silhouette, stability = fig.axes[1], fig.axes[2]
+    assert silhouette.get_ylim()[0] <= 0 and silhouette.get_ylim()[1] >= 1
+    assert stability.get_ylim()[0] <= 0
+
+
+def test_long_names_are_wrapped_never_cut(demo_model):
+    import dataclasses
+
+    long = "Big spenders who have not come back since the spring sale"
+    result = demo_model.result_
+    clusters = result.clusters.copy()
+    clusters[schema.CLUSTER_NAME] = clusters[schema.CLUSTER_NAME].astype(object)
+    clusters.loc[clusters.index[0], schema.CLUSTER_NAME] = long
+    first = int(clusters.loc[clusters.index[0], schema.CLUSTER])
+    s = build_report(demo_model, dataclasses.replace(result, clusters=clusters)).to_dict()
+    for plot in (report_charts.plot_cluster_profile, report_charts.plot_cluster_sizes):
+        fig = plot(s)
+        ax = fig.axes[0]
+        texts = [t.get_text() for t in ax.get_yticklabels()]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts += [t.get_text() for t in legend.get_texts()]
+        joined = [" ".join(t.split("\n")) for t in texts]
+        assert f"{first}: {long}" in joined, plot.__name__
+        assert not any("…" in t for t in texts)

@@ -128,3 +128,24 @@ def test_tiny_clusters_are_warned():
     assert "4 customers" in messages[0]
     assert s["clusters"]["features"] == "log-metrics"
     assert s["clusters"]["map"]["jitter"] == 0  # continuous features are not jittered
+
+
+def test_tsne_maps_at_most_its_cap(demo_model, monkeypatch):
+    from rfmkit.report.sections import cluster_map
+
+    monkeypatch.setattr(cluster_map, "TSNE_MAX_POINTS", 60)
+    m = build_report(demo_model, demo_model.result_, scatter_sample=500,
+                     projection="tsne").to_dict()["clusters"]["map"]
+    assert m["sample_size"] <= 60 + 30 * demo_model.clusterer_.n_clusters_  # every cluster kept
+    assert len(set(m["cluster"])) == demo_model.clusterer_.n_clusters_
+
+
+def test_the_default_map_is_pca_on_all_customers_in_plain_words(demo_summary):
+    m = demo_summary["clusters"]["map"]
+    assert m["projection"] == "pca"
+    assert len(m["axis_words"]) == 2 and all(m["axis_words"])
+    from rfmkit.report.sections.cluster_map import axis_words
+
+    assert axis_words([0.7, 0.1, 0.7], ["r_score", "f_score", "m_score"]) == \
+        "more recent, spend more"
+    assert axis_words([-0.9, 0.1, 0.1], ["recency", "frequency", "monetary"]) == "more recent"

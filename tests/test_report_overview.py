@@ -46,3 +46,28 @@ def test_applied_model_report(demo_model, demo_tx):
     trained = build_report(demo_model, demo_model.result_).to_dict()
     assert s["scores"]["metrics"]["monetary"]["edges"] == \
         trained["scores"]["metrics"]["monetary"]["edges"]
+
+
+def test_dropped_rows_carry_their_amount(demo_summary, demo_model):
+    q = demo_summary["quality"]
+    quality = demo_model.result_.quality
+    rows = {d["reason"]: d for d in q["dropped"]}
+    tx = demo_model_transactions()
+    # duplicates come first (a row is counted under the first rule it breaks)
+    missing = tx.drop_duplicates()
+    missing = missing[missing["customer_id"].isna()]
+    amount = (missing["quantity"] * missing["unit_price"]).sum()
+    assert rows["missing_customer"]["revenue"] == pytest.approx(amount, rel=1e-9)
+    assert rows["missing_customer"]["revenue"] == quality.dropped_revenue["missing_customer"]
+    assert rows["missing_customer"]["rows"] == len(missing)
+    assert rows["missing_customer"]["row_share"] == pytest.approx(len(missing) / len(tx))
+    assert rows["cancellation"]["revenue"] < 0  # cancellations are refunds
+    # duplicates are copies of kept rows: not counted as money left out
+    assert rows["duplicate_row"]["rows"] > 0 and rows["duplicate_row"]["revenue"] is None
+    assert quality.to_dict()["dropped_revenue"]["duplicate_row"] is None
+
+
+def demo_model_transactions():
+    import report_support
+
+    return report_support.demo_tx().to_pandas()

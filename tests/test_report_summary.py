@@ -37,11 +37,12 @@ def test_summary_is_plain_json(demo_summary):
 
 def test_summary_structure_and_sections(demo_summary, demo_model):
     assert set(demo_summary) == {
-        "schema_version", "rfmkit_version", "title", "sections", "headline", "method",
-        "quality", "warnings", "distributions", "scores", "segments", "grid", "pareto",
-        "clusters", "transitions"}
-    assert demo_summary["sections"] == ["overview", "distributions", "scores", "segments",
-                                        "clusters"]
+        "schema_version", "rfmkit_version", "title", "currency", "sections", "findings",
+        "headline", "method", "quality", "warnings", "distributions", "scores", "segments",
+        "segment_grid", "grid", "pareto", "clusters", "transitions"}
+    # what to do first (summary, segments, clusters), how it was computed after
+    assert demo_summary["sections"] == ["overview", "segments", "clusters", "distributions",
+                                        "scores"]
     assert demo_summary["transitions"] is None
     assert demo_summary["title"] == "RFM segmentation report"
     assert demo_summary["method"]["preset"] == "default"
@@ -72,6 +73,6 @@ def test_bad_arguments(demo_model):
 
 
 def test_sections_constant_is_the_page_order():
-    assert SECTIONS == ("overview", "distributions", "scores", "segments", "clusters",
+    assert SECTIONS == ("overview", "segments", "clusters", "distributions", "scores",
                         "transitions")
     assert Report.__module__ == "rfmkit.report"

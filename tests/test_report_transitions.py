@@ -76,3 +76,12 @@ def test_no_previous_means_no_transitions(demo_model):
     result = dataclasses.replace(demo_model.result_, previous=None)
     s = build_report(demo_model, result).to_dict()
     assert s["transitions"] is None and "transitions" not in s["sections"]
+
+
+def test_the_section_is_called_a_model_change(demo_model):
+    result = demo_model.result_
+    previous = result.customers[[schema.CUSTOMER_ID, schema.SEGMENT]].copy()
+    html = build_report(demo_model, dataclasses.replace(result, previous=previous)).html()
+    assert "Model change: how the new model re-labels the same customers" in html
+    assert "same, current data" in html and "moved between" not in html
+    assert '<a href="#transitions">Model change</a>' in html

@@ -78,12 +78,16 @@ class CleaningRules:
 
 @dataclass
 class QualityReport:
-    """Counts of rows read, removed by each rule, and used; written to ``quality.json``."""
+    """Counts of rows read, removed by each rule (with the amount they carried), and used;
+    written to ``quality.json``."""
 
     source: str
     rows_read: int
     dropped: dict[str, int] = field(default_factory=dict)
     rows_used: int = 0
+    # The sum of the amount of the rows each rule removed (a row without a numeric amount
+    # carries none; exact duplicates are copies of kept rows, not money lost).
+    dropped_revenue: dict[str, float] = field(default_factory=dict)
     customers: int = 0
     customers_without_purchases: int = 0
     as_of: dt.date | None = None
@@ -99,12 +103,20 @@ class QualityReport:
     def rows_dropped(self) -> int:
         return sum(self.dropped.values())
 
+    def revenue_dropped(self, reason: str) -> float | None:
+        """The amount the rows dropped for ``reason`` carried: 0.0 when none was dropped,
+        None when it was not measured (duplicates, unparseable amounts, older reports)."""
+        if reason in self.dropped_revenue:
+            return float(self.dropped_revenue[reason])
+        return 0.0 if self.dropped.get(reason, 0) == 0 else None
+
     def to_dict(self) -> dict:
         return {
             "source": self.source,
             "rows_read": self.rows_read,
             "rows_dropped": self.rows_dropped,
             "dropped": {k: self.dropped.get(k, 0) for k in DROP_REASONS},
+            "dropped_revenue": {k: self.revenue_dropped(k) for k in DROP_REASONS},
             "rows_used": self.rows_used,
             "customers": self.customers,
             "customers_without_purchases": self.customers_without_purchases,

@@ -35,7 +35,18 @@ from rfmkit.progress import Progress, reporting, stage
 from rfmkit.segmentation import Segmentation
 
 # Options an engine takes, and the engine each belongs to.
-_ENGINE_OPTIONS = {"master": "spark", "query": "postgres"}
+# engine option -> the engines that take it
+_ENGINE_OPTIONS = {"master": ("spark",), "query": ("postgres",),
+                   "threads": ("duckdb", "spark"), "memory_limit": ("duckdb", "spark")}
+_OPTION_PURPOSE = {
+    "master": "sets the Spark session's master",
+    "query": "runs a SELECT inside PostgreSQL, for a postgresql:// input; for other inputs use "
+             "table=",
+    "threads": "sets the worker threads of DuckDB or of a new Spark session; PostgreSQL's are "
+               "the server's setting (max_parallel_workers_per_gather)",
+    "memory_limit": "sets the memory of DuckDB or of a new Spark session; PostgreSQL's are the "
+                    "server's settings (work_mem, shared_buffers)",
+}
 
 
 def _reports(job: Any) -> Any:
@@ -108,16 +119,20 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
                 target: str | None = None,
                 previous_model: str | os.PathLike | RFMModel | None = None,
                 registered_model_name: str | None = None, alias: str | None = None,
-                tracking_uri: str | None = None, progress: Progress | None = None) -> JobResult:
+                tracking_uri: str | None = None, currency: str | None = None,
+                progress: Progress | None = None) -> JobResult:
     """Fit an :class:`~rfmkit.RFMModel` on ``source`` and write every output to ``out_dir``.
 
     ``params`` are :class:`~rfmkit.RFMModel`'s parameters (``n_bins``, ``segment_map``, ...);
     ``preset`` fills those left out. ``target`` (``duckdb:PATH`` or ``postgresql://...``) also
     receives the result tables. With ``registered_model_name`` the model is logged to MLflow
     and registered (``alias`` and ``tracking_uri`` as in :func:`~rfmkit.log_model`).
-    ``progress`` receives each stage as it starts (:class:`~rfmkit.ProgressEvent`).
+    ``currency`` (an ISO 4217 code such as ``"EUR"`` or a symbol such as ``"€"``) writes the
+    report's money values in that currency. ``progress`` receives each stage as it starts
+    (:class:`~rfmkit.ProgressEvent`).
     """
     started = time.perf_counter()
+    _check_currency(currency)
     if (alias or tracking_uri) and not registered_model_name:
         given = "alias" if alias else "tracking_uri"
         raise ParameterError(
@@ -137,7 +152,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     result = model.result_
     stage("Writing outputs")
     written, destination = write_outputs(
-        out_dir, segmentation_files(result, fmt=fmt, model=model), result, target=target,
+        out_dir, segmentation_files(result, fmt=fmt, model=model, currency=currency), result,
+        target=target,
         replaces=OUTPUT_NAMES)
     registered = None
     if registered_model_name:
@@ -177,18 +193,22 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
                engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
                as_of: dt.date | str | None = None, title: str | None = None,
-               projection: str = "pca", progress: Progress | None = None) -> JobResult:
-    """Apply a saved model to ``source`` and write ``out_dir/report.html``."""
+               projection: str = "pca", currency: str | None = None,
+               progress: Progress | None = None) -> JobResult:
+    """Apply a saved model to ``source`` and write ``out_dir/report.html`` (money in
+    ``currency``: an ISO 4217 code or a symbol; see :func:`~rfmkit.build_report`)."""
     from rfmkit.report import build_report
     from rfmkit.report.summary import check_report_params
 
     started = time.perf_counter()
+    _check_currency(currency)
     _check_outputs("parquet", None, out_dir)
     check_report_params(title=title, projection=projection)  # before the data, too
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
     stage("Writing the report")
-    page = build_report(model, result, title=title, projection=projection).html()
+    page = build_report(model, result, title=title, projection=projection,
+                        currency=currency).html()
     written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")},
                           resolve=resolver())
     return JobResult(result, written, model, seconds=time.perf_counter() - started,
@@ -211,6 +231,13 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
         stage(f"Scoring inside {engine} into {into}")
         return score_in_engine(model, source, engine=eng, table=table, delimiter=delimiter,
                                encoding=encoding, as_of=as_of, into=into)
+
+
+def _check_currency(currency: str | None) -> None:
+    """The report's currency, checked before any data is read."""
+    from rfmkit.report.money import resolve_currency
+
+    resolve_currency(currency)
 
 
 def _check_outputs(fmt: str, target: str | None, out_dir: str | os.PathLike) -> None:
@@ -263,19 +290,16 @@ def _as_of(as_of: dt.date | str | None) -> dt.date | None:
 @contextlib.contextmanager
 def _open_engine(name: str, options: Mapping[str, Any] | None) -> Iterator[Engine]:
     """The engine asked for, closed afterwards (its temporary tables and views dropped)."""
-    options = dict(options or {})
+    options = {k: v for k, v in (options or {}).items() if v is not None}
     for option in options:
-        owner = _ENGINE_OPTIONS.get(option)
-        if owner is None:
+        owners = _ENGINE_OPTIONS.get(option)
+        if owners is None:
+            known = (f"{o}= (engine={' or '.join(e)})" for o, e in _ENGINE_OPTIONS.items())
+            raise ParameterError(f"Unknown engine option {option}=. Known: {', '.join(known)}.")
+        if name not in owners:
             raise ParameterError(
-                f"Unknown engine option {option}=. Known: "
-                f"{', '.join(f'{o}= (engine={e!r})' for o, e in _ENGINE_OPTIONS.items())}.")
-        if owner != name:
-            what = ("sets the Spark session's master" if option == "master" else
-                    "runs a SELECT inside PostgreSQL, for a postgresql:// input; for other "
-                    "inputs use table=")
-            raise ParameterError(
-                f"{option}= {what}; it needs engine={owner!r} (the engine is {name}).")
+                f"{option}= {_OPTION_PURPOSE[option]}; it needs engine="
+                f"{' or engine='.join(repr(e) for e in owners)} (the engine is {name}).")
     eng = get_engine(name, **options)
     try:
         yield eng

@@ -23,6 +23,7 @@ from rfmkit.cli.options import (
     Encoding,
     Engine,
     JsonSummary,
+    MemoryLimit,
     Order,
     OutDir,
     Price,
@@ -31,6 +32,7 @@ from rfmkit.cli.options import (
     Quiet,
     SparkMaster,
     TableOpt,
+    Threads,
     date_order,
     engine_options,
 )
@@ -66,6 +68,7 @@ def clv(
     table: TableOpt = None, delimiter: Delimiter = None, date_format: DateFormat = None,
     dayfirst: DayFirst = None, encoding: Encoding = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
+    threads: Threads = None, memory_limit: MemoryLimit = None,
     quiet: Quiet = False, json_summary: JsonSummary = False,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma: P(alive), expected purchases and CLV per customer and
@@ -78,7 +81,7 @@ def clv(
             time_unit=time_unit, horizon=horizon, discount_rate=discount_rate,
             model=model_path, columns=columns, date_format=date_format,
             date_order=date_order(dayfirst), engine=engine,
-            engine_options=engine_options(spark_master, query), table=table,
+            engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
             delimiter=delimiter, encoding=encoding, progress=progress)
     if json_summary:
         return job.summary()

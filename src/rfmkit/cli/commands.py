@@ -16,6 +16,7 @@ from rfmkit.cli.feedback import Progress
 from rfmkit.cli.options import (
     Amount,
     AsOfApplied,
+    Currency,
     Customer,
     DateCol,
     DateFormat,
@@ -28,6 +29,7 @@ from rfmkit.cli.options import (
     FormatOpt,
     FrequencyCol,
     JsonSummary,
+    MemoryLimit,
     ModelPath,
     MonetaryCol,
     Order,
@@ -40,6 +42,7 @@ from rfmkit.cli.options import (
     RecencyCol,
     SparkMaster,
     TableOpt,
+    Threads,
     To,
     date_order,
     engine_options,
@@ -162,6 +165,7 @@ def segment(
         rich_help_panel="Clusters")] = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
     json_summary: JsonSummary = False, spark_master: SparkMaster = None, query: Query = None,
+    threads: Threads = None, memory_limit: MemoryLimit = None,
     mlflow_register: Annotated[str | None, typer.Option(
         "--mlflow-register", help="Log the fitted model to MLflow and register it as a new "
         "version of this registered model.", rich_help_panel="MLflow")] = None,
@@ -171,6 +175,7 @@ def segment(
     mlflow_tracking_uri: Annotated[str | None, typer.Option(
         "--mlflow-tracking-uri", help="Tracking server / registry, e.g. sqlite:///mlflow.db "
         "(default: MLFLOW_TRACKING_URI).", rich_help_panel="MLflow")] = None,
+    currency: Currency = None,
 ) -> None:
     """Compute RFM metrics, scores, segments and clusters; write them and model.json to --out."""
     params = dict(
@@ -189,11 +194,11 @@ def segment(
     with Progress(quiet, f"Segmenting {input}") as progress:
         job = rfmkit.run_segment(
             input, out_dir, preset=preset, params=params, engine=engine,
-            engine_options=engine_options(spark_master, query), table=table,
+            engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
             delimiter=delimiter, encoding=encoding, fmt=fmt.value, target=to,
             previous_model=previous_model,
             registered_model_name=mlflow_register, alias=mlflow_alias,
-            tracking_uri=mlflow_tracking_uri, progress=progress)
+            tracking_uri=mlflow_tracking_uri, currency=currency, progress=progress)
     if json_summary:
         return job.summary()
     if quiet:
@@ -227,6 +232,7 @@ def score(
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
     engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
+    threads: Threads = None, memory_limit: MemoryLimit = None,
     as_of: AsOfApplied = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
     json_summary: JsonSummary = False,
@@ -237,7 +243,7 @@ def score(
         rich_help_panel="Output")] = None,
 ) -> None:
     """Apply a saved model to new data: frozen bin edges, segment map and clusters."""
-    options = engine_options(spark_master, query)
+    options = engine_options(spark_master, query, threads, memory_limit)
     if into is not None:
         given = [flag for flag, value in (("--out", out_dir), ("--to", to)) if value is not None]
         if given:
@@ -289,19 +295,24 @@ def report(
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
     engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
+    threads: Threads = None, memory_limit: MemoryLimit = None,
     as_of: AsOfApplied = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
     projection: Annotated[Projection, typer.Option(
-        "--projection", help="Cluster map: pca (all customers) or tsne (seeded sample).")
+        "--projection", help="Cluster map: pca (default; fast at any size) or tsne (a seeded "
+        "sample of at most 2,000 customers; a few seconds more).")
     ] = Projection.pca,
+    currency: Currency = None,
     quiet: Quiet = False, json_summary: JsonSummary = False,
 ) -> None:
     """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
     with Progress(quiet, f"Reporting on {input}") as progress:
         job = rfmkit.run_report(input, model_path, out_dir, engine=engine,
-                                engine_options=engine_options(spark_master, query), table=table,
+                                engine_options=engine_options(spark_master, query, threads,
+                                                              memory_limit), table=table,
                                 delimiter=delimiter, encoding=encoding, as_of=as_of, title=title,
-                                projection=projection.value, progress=progress)
+                                projection=projection.value, currency=currency,
+                                progress=progress)
     if json_summary:
         return job.summary()
     if not quiet:

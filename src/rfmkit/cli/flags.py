@@ -28,6 +28,8 @@ PARAMETER_FLAGS = {
     "dialect": "--dialect", "source": "--source", "n_rows": "--rows", "seed": "--seed",
     "out_dir": "--out",
 }
+PARAMETER_FLAGS["currency"] = "--currency"
+PARAMETER_FLAGS.update({"threads": "--threads", "memory_limit": "--memory-limit"})
 # rfmkit history (issue 14)
 PARAMETER_FLAGS.update({"every": "--every", "start": "--start", "end": "--end",
                         "refit": "--refit", "append": "--append"})

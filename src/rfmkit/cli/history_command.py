@@ -18,12 +18,14 @@ from rfmkit.cli.options import (
     Delimiter,
     Engine,
     JsonSummary,
+    MemoryLimit,
     ModelPath,
     OutDir,
     Query,
     Quiet,
     SparkMaster,
     TableOpt,
+    Threads,
     To,
     engine_options,
 )
@@ -73,6 +75,7 @@ def history(
         "idempotent per date.", rich_help_panel="Output")] = False,
     table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
+    threads: Threads = None, memory_limit: MemoryLimit = None,
     to: To = None, quiet: Quiet = False, json_summary: JsonSummary = False,
 ) -> None:
     """Score customers at many as-of dates with a frozen model: who moved between segments."""
@@ -80,7 +83,8 @@ def history(
         job = rfmkit.run_history(
             input, model_path, out_dir, every=None if every is None else every.value,
             as_of=as_of or None, start=start, end=end, refit=refit, append=append, target=to,
-            engine=engine, engine_options=engine_options(spark_master, query), table=table,
+            engine=engine, table=table,
+            engine_options=engine_options(spark_master, query, threads, memory_limit),
             delimiter=delimiter, progress=progress)
     if json_summary:
         return job.summary()

@@ -66,6 +66,14 @@ SparkMaster = Annotated[str | None, typer.Option(
 Query = Annotated[str | None, typer.Option(
     "--query", help="SELECT returning the transactions, instead of --table (--engine postgres; "
     "runs inside the database).", rich_help_panel="Input")]
+Threads = Annotated[int | None, typer.Option(
+    "--threads", min=1, help="Worker threads of DuckDB, or cores of a new Spark session "
+    "(default: all cores). Results never depend on it.", show_default=False,
+    rich_help_panel="Input")]
+MemoryLimit = Annotated[str | None, typer.Option(
+    "--memory-limit", help="Memory for the engine, e.g. 2GB: DuckDB spills to a private "
+    "temporary folder beyond it; for Spark, the driver's memory (local) or each executor's.",
+    show_default=False, rich_help_panel="Input")]
 AsOfApplied = Annotated[str | None, typer.Option(
     "--as-of", help="Reference date (default: the model's policy).")]
 ModelPath = Annotated[Path, typer.Option("--model", "-m", help="model.json to apply.")]
@@ -90,7 +98,12 @@ def date_order(dayfirst: bool | None) -> str | None:
     return None if dayfirst is None else ("dayfirst" if dayfirst else "monthfirst")
 
 
-def engine_options(spark_master: str | None, query: str | None) -> dict[str, str]:
-    """--spark-master and --query as the library's engine options."""
-    options = {"master": spark_master, "query": query}
+def engine_options(spark_master: str | None, query: str | None, threads: int | None = None,
+                   memory_limit: str | None = None) -> dict[str, object]:
+    """--spark-master, --query, --threads and --memory-limit as the library's engine options."""
+    options = {"master": spark_master, "query": query, "threads": threads,
+               "memory_limit": memory_limit}
     return {name: value for name, value in options.items() if value is not None}
+Currency = Annotated[str | None, typer.Option(
+    "--currency", help="Currency of the amounts in the report: an ISO code (EUR, USD, GBP, ...) "
+    "or a symbol (€).", rich_help_panel="Report")]

@@ -9,6 +9,7 @@ engines differ only in how they translate and run SQL, so reports and errors rea
 from __future__ import annotations
 
 import datetime as dt
+import math
 import warnings
 from collections.abc import Callable
 
@@ -132,10 +133,14 @@ def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options
     dropped = {reason: int(rollup[f"dropped_{reason}"].sum())
                for reason in query.reasons(options.as_of)}
     rows_used = int(rollup["n_kept"].sum())
+    # fsum: the exact sum of the per-customer (exact decimal) sums, in any row order
+    revenue = {reason: math.fsum(rollup[f"dropped_amount_{reason}"].dropna().astype("float64"))
+               for reason in query.amount_reasons(options.as_of)}
     if rules.drop_duplicates:
         dropped["duplicate_row"] = rows_read - rows_used - sum(dropped.values())
     report = QualityReport(
         source=rel.label, rows_read=rows_read, dropped=dropped, rows_used=rows_used,
+        dropped_revenue=revenue,
         as_of_policy="fixed" if options.as_of else "latest", warnings=warnings,
     )
     latest_day = pd.to_datetime(rollup["last_row_day"]).max()

@@ -7,10 +7,10 @@ hosts cannot download. DataFrames and Arrow tables are registered without copyin
 
 from __future__ import annotations
 
-import functools
 import glob
 import itertools
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,13 @@ import duckdb
 import pandas as pd
 
 from rfmkit.cleaning import CleaningRules, QualityReport
-from rfmkit.engines import csv_encoding
+from rfmkit.engines import csv_encoding, resources
 from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
 from rfmkit.engines.excel import read_excel
 from rfmkit.engines.input_checks import has_utc_offsets, prepare_input
-from rfmkit.errors import InputError
+from rfmkit.engines.interrupts import interruptible
+from rfmkit.errors import InputError, ParameterError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import ResolvedColumns
 from rfmkit.sql.metrics_query import (
@@ -66,24 +67,6 @@ def duckdb_kind(type_name: str) -> str:
     return OTHER
 
 
-def _interruptible(method: Any) -> Any:
-    """Ctrl-C inside a query arrives as DuckDB's "Query interrupted" (a RuntimeError or an
-    InterruptException): hand it back as the KeyboardInterrupt it was."""
-
-    @functools.wraps(method)
-    def call(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except duckdb.InterruptException:
-            raise KeyboardInterrupt from None
-        except RuntimeError as exc:
-            if str(exc).strip().rstrip("!.").endswith("Query interrupted"):
-                raise KeyboardInterrupt from None
-            raise
-
-    return call
-
-
 def _suffix(path: str) -> str:
     name = path.lower()
     for suffix in sorted(
@@ -104,7 +87,10 @@ class DuckDBEngine:
     threads : int or None
         DuckDB worker threads (default: DuckDB's, all cores). Results never depend on it.
     memory_limit : str or None
-        e.g. ``"2GB"``; DuckDB spills to disk beyond it.
+        e.g. ``"2GB"``; beyond it DuckDB spills to disk, into ``spill_directory``.
+    spill_directory : str or None
+        Where a private spill folder is made (default: the system's temporary folder); it is
+        removed on :meth:`close`. Only for the connections the engine opens itself.
     connection : duckdb.DuckDBPyConnection or None
         Use an existing connection (its tables are then readable with ``table=``).
     """
@@ -112,8 +98,18 @@ class DuckDBEngine:
     name = "duckdb"
 
     def __init__(self, *, threads: int | None = None, memory_limit: str | None = None,
+                 spill_directory: str | None = None,
                  connection: duckdb.DuckDBPyConnection | None = None):
+        threads = resources.check_threads(threads)
+        limit = resources.memory_bytes(memory_limit)
         self._own = connection is None
+        self._spill: tempfile.TemporaryDirectory | None = None
+        if self._own:
+            try:
+                self._spill = resources.spill_folder(spill_directory)
+            except OSError as exc:
+                raise ParameterError(f"spill_directory {spill_directory!r} cannot hold a "
+                                     f"spill folder: {exc.strerror or exc}.") from None
         self.con = connection if connection is not None else duckdb.connect(":memory:")
         if self._own:
             # Every result is sorted by rfmkit afterwards: let DuckDB hand rows back in any
@@ -122,18 +118,19 @@ class DuckDBEngine:
             # DuckDB's own progress bar writes to stdout, mixing with a caller's output
             # (the command line shows its own status); off for the connections we open.
             self.con.execute("SET enable_progress_bar = false")
+            self.con.execute(f"SET temp_directory = {literal(self._spill.name)}")
             self._keep_try_casts()
         if threads is not None:
-            self.con.execute(f"SET threads = {int(threads)}")
-        if memory_limit is not None:
-            self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
+            self.con.execute(f"SET threads = {threads}")
+        if limit is not None:
+            self.con.execute(f"SET memory_limit = '{limit}B'")
         self._counter = itertools.count()
         self._attached: dict[str, str] = {}
         self._csv_files: dict[str, tuple[list[str], str]] = {}  # view -> (files, codec)
         self._transcoded = csv_encoding.Transcoded()
 
     # --- reading ---------------------------------------------------------------------------------
-    @_interruptible
+    @interruptible
     def read(self, source: Any, *, table: str | None = None, delimiter: str | None = None,
              encoding: str | None = None) -> Relation:
         """Open ``source``; ``encoding`` is the text encoding of CSV files (default: detected
@@ -288,7 +285,7 @@ class DuckDBEngine:
         return f"SELECT * FROM {quote(alias)}.{quote(table)}"
 
     # --- metrics ---------------------------------------------------------------------------------
-    @_interruptible
+    @interruptible
     def customer_metrics(self, rel: Relation, columns: ResolvedColumns,
                          options: MetricOptions, rules: CleaningRules
                          ) -> tuple[pd.DataFrame, QualityReport]:
@@ -334,11 +331,11 @@ class DuckDBEngine:
         self.con.execute(f"CREATE TEMP TABLE {flagged} AS {sql}")
         return flagged, lambda: self.con.execute(f"DROP TABLE IF EXISTS {flagged}")
 
-    @_interruptible
+    @interruptible
     def customer_table(self, rel: Relation, columns: ResolvedColumns) -> pd.DataFrame:
         return run_customer_table(rel, columns, fetch=self._rows, fetch_frame=self._frame)
 
-    @_interruptible
+    @interruptible
     def query(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).fetch_df()
 
@@ -350,6 +347,8 @@ class DuckDBEngine:
         if self._own:
             self.con.close()
         self._transcoded.close()
+        if self._spill is not None:
+            self._spill.cleanup()
 
     # --- scoring in place (rfmkit.score_in_engine) -----------------------------------------------
     def lazy(self, sql: str) -> duckdb.DuckDBPyRelation:
@@ -357,7 +356,7 @@ class DuckDBEngine:
         ``.write_parquet(...)``, ...). The relation keeps this engine's connection alive."""
         return self.con.sql(sql)
 
-    @_interruptible
+    @interruptible
     def run_sql_into(self, sql: str, table: list[str] | tuple[str, ...], *,
                      rel: Relation | None = None) -> tuple[str, int]:
         """Replace ``table`` (``[schema,] name``) with the result of DuckDB ``sql``, in one
@@ -389,8 +388,6 @@ class DuckDBEngine:
                 "SELECT database_name, path FROM duckdb_databases() "
                 "WHERE database_name = current_database()").fetchone()
             if file is None and self._own:
-                from rfmkit.errors import ParameterError
-
                 shown = rel.label if rel is not None else "the input"
                 raise ParameterError(
                     f"{shown} is not a table in a DuckDB database, so there is no database to "

@@ -12,6 +12,7 @@ import datetime as dt
 
 import pandas as pd
 
+from rfmkit.engines.interrupts import interruptible
 from rfmkit.engines.tables import check_destination
 from rfmkit.sql.metrics_query import quote
 
@@ -42,6 +43,7 @@ def stored_dates(target: str, table: str = SNAPSHOT_TABLE) -> list[dt.date]:
         con.close()
 
 
+@interruptible
 def write_snapshots(target: str, snapshots: pd.DataFrame, *, append: bool,
                     table: str = SNAPSHOT_TABLE) -> str:
     """Write ``snapshots`` into ``table``: replace it, or (``append=True``) replace only the

@@ -30,7 +30,6 @@ import glob
 import gzip
 import itertools
 import os
-import shutil
 import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -40,11 +39,11 @@ import pandas as pd
 import sqlglot
 
 from rfmkit.cleaning import CleaningRules, QualityReport
-from rfmkit.engines import csv_encoding
+from rfmkit.engines import csv_encoding, resources
 from rfmkit.engines.aggregation import run_customer_metrics, run_customer_table
 from rfmkit.engines.base import Relation
 from rfmkit.engines.input_checks import prepare_input
-from rfmkit.errors import EngineUnavailableError, InputError, install_hint
+from rfmkit.errors import EngineUnavailableError, InputError, ParameterError, install_hint
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import CUSTOMER_ID, ResolvedColumns
 from rfmkit.sql.dialects import spark_sql
@@ -103,13 +102,6 @@ def spark_kind(data_type: Any) -> str:
     return OTHER
 
 
-def _java_available() -> bool:
-    home = os.environ.get("JAVA_HOME")
-    if home and os.path.exists(os.path.join(home, "bin", "java")):
-        return True
-    return shutil.which("java") is not None
-
-
 @contextmanager
 def _quiet_pandas_warnings():
     # PySpark warns about pandas >= 3 (and uses pandas APIs pandas 3 deprecates) in code paths
@@ -131,7 +123,7 @@ def _suffix(path: str) -> str:
 
 
 def _is_remote(path: str) -> bool:
-    return "://" in path or path.startswith("dbfs:")
+    return "://" in path or path.startswith("dbfs:")  # a cluster's storage, not a local file
 
 
 def sniff_delimiter(path: str) -> str:
@@ -160,12 +152,17 @@ class SparkEngine:
         Application name of a new session.
     config : dict, optional
         Extra settings for a new session (e.g. ``{"spark.driver.memory": "4g"}``).
+    threads, memory_limit : int, str, optional
+        Cores and memory (``"2GB"``) of a new session: the driver's for a local master, the
+        executors' on a cluster (:func:`rfmkit.engines.resources.spark_settings`).
     """
 
     name = "spark"
 
     def __init__(self, spark: Any = None, *, master: str = "local[2]", app_name: str = "rfmkit",
-                 config: dict[str, str] | None = None):
+                 config: dict[str, str] | None = None, threads: int | None = None,
+                 memory_limit: str | None = None):
+        threads, memory = resources.check_threads(threads), resources.memory_bytes(memory_limit)
         try:
             import pyspark  # noqa: F401
             from pyspark.sql import SparkSession
@@ -178,15 +175,20 @@ class SparkEngine:
         if spark is None:
             spark = SparkSession.getActiveSession()
         if spark is None:
-            spark = self._new_session(SparkSession, master, app_name, config or {})
+            master, limits = resources.spark_settings(master, threads, memory)
+            spark = self._new_session(SparkSession, master, app_name, {**limits, **(config or {})})
             self._own_session = True
+        elif threads is not None or memory is not None:
+            raise ParameterError(
+                "threads= and memory_limit= set up a Spark session rfmkit starts; one is already"
+                " running: set spark.cores.max and spark.executor.memory in its configuration.")
         self.spark = spark
         self._counter = itertools.count()
         self._views: list[str] = []
 
     @staticmethod
     def _new_session(session_class: Any, master: str, app_name: str, config: dict[str, str]):
-        if not _java_available():
+        if not resources.java_available():
             raise EngineUnavailableError(
                 "The spark engine needs a Java runtime (Java 17 or 21), and none was found: "
                 "`java` is not on PATH and JAVA_HOME is not set. Install one (e.g. "
@@ -417,7 +419,7 @@ def _backquote(name: str) -> str:
 
 
 def _has_glob(path: str) -> bool:
-    return any(ch in path for ch in "*?[{")
+    return any(ch in path for ch in "*?[{")  # Hadoop's glob syntax has {a,b} too
 
 
 def _check_local_path(path: str) -> None:

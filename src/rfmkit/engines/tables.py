@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from rfmkit.engines.interrupts import interruptible, is_interrupt
 from rfmkit.errors import InputError, ParameterError
 from rfmkit.sql.metrics_query import literal, quote
 
@@ -117,6 +118,7 @@ class DuckDBTransaction:
                        "first": next(iter(self.tables))}
         self._con: Any = None
 
+    @interruptible
     def prepare(self) -> None:
         import duckdb
 
@@ -134,11 +136,14 @@ class DuckDBTransaction:
                         f"{literal(_MARK + self.record['run'])}")
         except duckdb.Error as exc:
             self.rollback()
+            if is_interrupt(exc):
+                raise KeyboardInterrupt from None
             raise _duckdb_error(self.path, exc) from None
         except BaseException:
             self.rollback()
             raise
 
+    @interruptible
     def commit(self) -> None:
         import duckdb
 
@@ -146,6 +151,8 @@ class DuckDBTransaction:
             self._con.execute("COMMIT")
         except duckdb.Error as exc:
             self.rollback()
+            if is_interrupt(exc):
+                raise KeyboardInterrupt from None
             raise _duckdb_error(self.path, exc) from None
         self._con.close()
         self._con = None

@@ -32,13 +32,14 @@ SCORE_NAMES = tuple(n for n in OUTPUT_NAMES if n != "model.json")
 
 
 def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
-                       model: RFMModel | None = None, report: bool = True
-                       ) -> dict[str, Callable[[Path], None]]:
+                       model: RFMModel | None = None, report: bool = True,
+                       currency: str | None = None) -> dict[str, Callable[[Path], None]]:
     """File name -> writer, for every output of one run (for :func:`rfmkit.write_files`).
 
     With ``model``, also ``model.json`` and (unless ``report=False``) ``report.html``. The
     report is built by its writer, last, while customers.parquet is written in the background
-    (:class:`~rfmkit.atomic_files.InBackground`).
+    (:class:`~rfmkit.atomic_files.InBackground`), its money in ``currency`` (see
+    :func:`~rfmkit.build_report`).
     """
     if fmt not in FORMATS:
         raise ParameterError(f"Unknown output format fmt={fmt!r}. Choose parquet or csv.")
@@ -66,7 +67,8 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
             def write_report(p: Path) -> None:
                 # built when written: meanwhile the customer table is written in the background
                 stage("Writing the report")
-                p.write_text(build_report(model, result).html(), encoding="utf-8")
+                page = build_report(model, result, currency=currency).html()
+                p.write_text(page, encoding="utf-8")
 
             files["report.html"] = write_report
     return files

@@ -136,6 +136,8 @@ def _quality_from_dict(d: dict) -> QualityReport:
     return QualityReport(
         source=d["source"], rows_read=d["rows_read"], dropped=dict(d["dropped"]),
         rows_used=d["rows_used"], customers=d["customers"],
+        dropped_revenue={k: float(v) for k, v in (d.get("dropped_revenue") or {}).items()
+                         if v is not None},
         customers_without_purchases=d["customers_without_purchases"],
         as_of=None if d["as_of"] is None else dt.date.fromisoformat(d["as_of"]),
         as_of_policy=d["as_of_policy"], warnings=list(d["warnings"]))

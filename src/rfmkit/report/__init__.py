@@ -95,7 +95,7 @@ class Report:
 
 def build_report(model: Any, result: Any, *, title: str | None = None,
                  scatter_sample: int = 5000, projection: str = "pca",
-                 random_state: int = 0) -> Report:
+                 random_state: int = 0, currency: str | None = None) -> Report:
     """Build the report of a fitted model's segmentation.
 
     Parameters
@@ -113,6 +113,10 @@ def build_report(model: Any, result: Any, *, title: str | None = None,
         Projection of the clustering features for the map; t-SNE runs on the sample.
     random_state : int, default=0
         Seed of the map's sample, jitter and t-SNE.
+    currency : str or None, default=None
+        The currency of the amounts: an ISO 4217 code (``"EUR"``, written ``€1,234.50``;
+        codes without a common symbol as ``CHF 1,234.50``) or a symbol (``"€"``, ``"kr"``).
+        None writes plain numbers.
 
     Returns
     -------
@@ -121,7 +125,8 @@ def build_report(model: Any, result: Any, *, title: str | None = None,
     from rfmkit.report.summary import summarize
 
     return Report(summarize(model, result, title=title, scatter_sample=scatter_sample,
-                            projection=projection, random_state=random_state))
+                            projection=projection, random_state=random_state,
+                            currency=currency))
 
 
 def __getattr__(name: str) -> Any:

@@ -17,7 +17,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from rfmkit.report.charts import cluster_colour, render_charts
+from rfmkit.report.charts import cluster_colour, render_charts, segment_colour
+from rfmkit.report.money import money_text
 
 __all__ = ["render_html"]
 
@@ -34,9 +35,10 @@ def fmt_int(value: Any) -> str:
     return _DASH if _missing(value) else f"{int(round(value)):,}"
 
 
-def fmt_money(value: Any) -> str:
-    """Two decimals with thousands separators."""
-    return _DASH if _missing(value) else f"{value:,.2f}"
+def fmt_money(value: Any, currency: Mapping[str, str] | None = None, *, compact: bool = False,
+              whole: bool = False) -> str:
+    """Money in the report's currency: ``€1,234.50`` (two decimals, thousands separators)."""
+    return money_text(value, currency, compact=compact, whole=whole)
 
 
 def fmt_num(value: Any) -> str:
@@ -89,7 +91,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters.update(int=fmt_int, money=fmt_money, num=fmt_num, pct=fmt_pct, sortkey=sort_key,
                        compact=fmt_compact,
-                       colour=cluster_colour)
+                       colour=cluster_colour, segment_colour=segment_colour)
     return env
 
 
@@ -101,12 +103,12 @@ def _asset(name: str) -> Markup:
 
 
 _SECTION_TITLES = {
-    "overview": "Overview",
-    "distributions": "Distributions",
-    "scores": "Scores",
+    "overview": "Summary",
     "segments": "Segments",
     "clusters": "Clusters",
-    "transitions": "Transitions",
+    "distributions": "Distributions",
+    "scores": "Scores",
+    "transitions": "Model change",
 }
 
 

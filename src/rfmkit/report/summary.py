@@ -19,11 +19,14 @@ from sklearn.utils.validation import check_is_fitted
 from rfmkit import schema
 from rfmkit._version import __version__
 from rfmkit.errors import InputError, ParameterError
+from rfmkit.report.money import resolve_currency
 from rfmkit.report.sections import (
     clusters,
     distributions,
+    findings,
     overview,
     scores,
+    segment_grid,
     segments,
     transitions,
 )
@@ -34,8 +37,9 @@ __all__ = ["SCHEMA_VERSION", "SECTIONS", "summarize"]
 #: Version of the dict's layout; bumped when a key changes meaning or disappears.
 SCHEMA_VERSION = 1
 
-#: Every section the report can have, in page order. ``summary["sections"]`` lists those present.
-SECTIONS = ("overview", "distributions", "scores", "segments", "clusters", "transitions")
+#: Every section the report can have, in page order: what to do first, how it was computed
+#: after. ``summary["sections"]`` lists those present.
+SECTIONS = ("overview", "segments", "clusters", "distributions", "scores", "transitions")
 
 
 def check_report_params(*, title: Any = None, projection: Any = "pca") -> None:
@@ -108,7 +112,8 @@ def _warnings(result: Any, score_section: dict[str, Any],
 
 
 def summarize(model: Any, result: Any, *, title: str | None = None, scatter_sample: int = 5000,
-              projection: str = "pca", random_state: int = 0) -> dict[str, Any]:
+              projection: str = "pca", random_state: int = 0,
+              currency: str | None = None) -> dict[str, Any]:
     """Everything the report shows, as a plain JSON-able dict.
 
     Parameters
@@ -126,16 +131,22 @@ def summarize(model: Any, result: Any, *, title: str | None = None, scatter_samp
         sample.
     random_state : int, default=0
         Seed of the map sample, jitter and t-SNE.
+    currency : str or None, default=None
+        ISO 4217 code (``"EUR"``) or symbol (``"€"``) money is written with
+        (:func:`~rfmkit.report.money.resolve_currency`); None: plain numbers.
 
     Returns
     -------
     dict
-        Keys ``schema_version``, ``rfmkit_version``, ``title``, ``sections``, ``headline``,
-        ``method``, ``quality``, ``warnings``, ``distributions``, ``scores``, ``segments``,
-        ``grid``, ``pareto``, ``clusters`` (None without clustering) and ``transitions`` (None
-        without previous assignments).
+        Keys ``schema_version``, ``rfmkit_version``, ``title``, ``currency``, ``sections``,
+        ``findings``, ``headline``, ``method``, ``quality``, ``warnings``, ``distributions``,
+        ``scores``, ``segments``, ``segment_grid`` (None without segments), ``grid`` (R x F),
+        ``pareto``, ``clusters`` (None without clustering) and ``transitions`` (None without
+        previous assignments).
     """
     _check_inputs(model, result, scatter_sample, projection, random_state)
+    money = resolve_currency(currency)
+    quality = overview.data_quality(result)
     score_section = scores.scores(model, result)
     cluster_section = clusters.clusters(model, result, scatter_sample=int(scatter_sample),
                                         projection=projection, random_state=int(random_state))
@@ -147,14 +158,17 @@ def summarize(model: Any, result: Any, *, title: str | None = None, scatter_samp
         "schema_version": SCHEMA_VERSION,
         "rfmkit_version": __version__,
         "title": title if title is not None else "RFM segmentation report",
+        "currency": money,
         "sections": sections,
+        "findings": findings.findings(model, result, quality=quality, currency=money),
         "headline": overview.headline(model, result),
         "method": overview.method(model),
-        "quality": overview.data_quality(result),
+        "quality": quality,
         "warnings": _warnings(result, score_section, cluster_section),
         "distributions": distributions.distributions(model, result),
         "scores": score_section,
         "segments": segments.segments(model, result),
+        "segment_grid": segment_grid.segment_grid(model, result),
         "grid": segments.rf_grid(model, result),
         "pareto": segments.pareto(result),
         "clusters": cluster_section,

@@ -197,6 +197,11 @@ class MetricsQuery:
         """The drop reasons the rollup counts (one ``dropped_<reason>`` column each)."""
         return [reason for reason, _ in self._rules(as_of)]
 
+    def amount_reasons(self, as_of: dt.date | None) -> list[str]:
+        """The drop reasons whose rows' amount the rollup sums (``dropped_amount_<reason>``):
+        every reason but an unparseable amount, which has none."""
+        return [r for r in self.reasons(as_of) if r != "unparseable_amount"]
+
     def _reason(self, as_of: dt.date | None) -> str:
         cases = " ".join(f"WHEN {cond} THEN {literal(reason)}"
                          for reason, cond in self._rules(as_of))
@@ -245,6 +250,14 @@ class MetricsQuery:
         dropped = "".join(f", COUNT(CASE WHEN reason = {literal(r)} THEN 1 END) AS {name}"
                           for r, name in names.items())
         summed = "".join(f", CAST(SUM({name}) AS BIGINT) AS {name}" for name in names.values())
+        # The amount the dropped rows carried, per reason, summed as money like the kept rows
+        # (a row dropped for its customer or date may hold NaN or no amount: not summed).
+        amounts = {r: quote(f"dropped_amount_{r}") for r in reasons
+                   if r != "unparseable_amount"}
+        dropped += "".join(
+            f", SUM(CASE WHEN reason = {literal(r)} AND NOT ({non_finite('amount')}) "
+            f"THEN CAST(amount AS {self.money}) END) AS {name}" for r, name in amounts.items())
+        summed += "".join(f", SUM({name}) AS {name}" for name in amounts.values())
         ctes = [self._flagged(o.as_of, flagged)]
         # distinct days cost a hash per customer-day: only when frequency needs them
         if o.consolidate_days:
@@ -330,13 +343,17 @@ class MetricsQuery:
         """One pass over the rows for an engine: one row per customer id, NULL and customers
         without purchases included, with ``n_kept`` (rows kept), ``n_units`` (purchases),
         ``last_day`` (of the last purchase), ``last_row_day`` (of the last purchase row, for
-        the as-of date), the metric columns but recency, and a ``dropped_<reason>`` count for
-        each of :meth:`reasons`. See :func:`rfmkit.engines.aggregation.run_customer_metrics`.
+        the as-of date), the metric columns but recency, a ``dropped_<reason>`` count for
+        each of :meth:`reasons` and a ``dropped_amount_<reason>`` sum for each of
+        :meth:`amount_reasons`. See :func:`rfmkit.engines.aggregation.run_customer_metrics`.
         """
         reasons = self.reasons(self.options.as_of)
         ctes = self._per_customer(flagged, reasons)
         source, metrics = self._metric_columns()
         dropped = "".join(f", p.{quote('dropped_' + r)}" for r in reasons)
+        dropped += "".join(f", CAST(p.{quote('dropped_amount_' + r)} AS DOUBLE) AS "
+                           f"{quote('dropped_amount_' + r)}"
+                           for r in self.amount_reasons(self.options.as_of))
         return (
             "WITH " + ", ".join(ctes) + " "
             f"SELECT p.customer_id AS {quote(CUSTOMER_ID)}, p.n_kept, p.n_units, "

@@ -22,8 +22,13 @@ from rfmkit.report.charts.clusters import (
 )
 from rfmkit.report.charts.distributions import plot_distributions, plot_scores
 from rfmkit.report.charts.registry import CHARTS, ChartSpec, render_charts
-from rfmkit.report.charts.segments import plot_pareto, plot_rf_grid, plot_segments
-from rfmkit.report.charts.style import cluster_colour
+from rfmkit.report.charts.segments import (
+    plot_pareto,
+    plot_rf_grid,
+    plot_segment_grid,
+    plot_segments,
+)
+from rfmkit.report.charts.style import cluster_colour, segment_colour
 from rfmkit.report.charts.svg import figure_svg
 from rfmkit.report.charts.transitions import plot_transitions
 
@@ -40,7 +45,9 @@ __all__ = [
     "plot_pareto",
     "plot_rf_grid",
     "plot_scores",
+    "plot_segment_grid",
     "plot_segments",
     "plot_transitions",
     "render_charts",
+    "segment_colour",
 ]

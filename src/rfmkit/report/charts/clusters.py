@@ -18,10 +18,10 @@ from rfmkit.report.charts.style import (
     cluster_colour,
     empty_note,
     number,
-    short,
     style,
     summary_of,
     text_colour,
+    wrap,
 )
 
 __all__ = ["SNAKE_PLOT_MAX_CLUSTERS", "plot_cluster_map", "plot_cluster_profile",
@@ -55,7 +55,7 @@ def plot_k_selection(summary: Any) -> Figure:
         for ax, name, title, colour in (
             (axes[0], "inertia", "Inertia (within-cluster spread)", BLUE),
             (axes[1], "silhouette", "Silhouette (higher is better)", ORANGE),
-            (axes[2], "stability", "Stability (ARI on resamples)", "#2f855a"),
+            (axes[2], "stability", "Stability on resamples (ARI, 1 = same)", "#2f855a"),
         ):
             values = column(name)
             ax.set_title(title)
@@ -79,8 +79,10 @@ def plot_k_selection(summary: Any) -> Figure:
                 ax.plot([knee], at, "D", color=RED, markersize=5, label=f"knee k={knee}")
                 ax.plot([], [], color=INK, alpha=0.6, label=f"chosen k={chosen}")
                 ax.legend(loc="best")
-            if name == "stability":
-                ax.set_ylim(min(0.0, float(np.nanmin(values))), 1.05)
+            if name in ("silhouette", "stability"):
+                # from 0 (or below) to 1, the whole good range: differences of a few
+                # hundredths, noise, look like the small steps they are
+                ax.set_ylim(min(0.0, float(np.nanmin(values)) - 0.05), 1.05)
     return fig
 
 
@@ -101,7 +103,7 @@ def plot_cluster_profile(summary: Any) -> Figure:
     means = np.array([[np.nan if row.get(key) is None else row[key]
                        for key in ("r_score_mean", "f_score_mean", "m_score_mean")]
                       for row in profile], dtype="float64").reshape(len(profile), 3)
-    labels = [short(f"{row['cluster']}: {row['cluster_name']}", 34) for row in profile]
+    labels = [wrap(f"{row['cluster']}: {row['cluster_name']}", 26) for row in profile]
     with style("cluster-profile"):
         if len(profile) > SNAKE_PLOT_MAX_CLUSTERS:
             fig = Figure(figsize=(5.3, 1.0 + 0.3 * len(profile)), layout="constrained")
@@ -157,7 +159,7 @@ def plot_cluster_sizes(summary: Any) -> Figure:
         for y, a, b in zip(ypos, cust, rev, strict=True):
             ax.text(a + peak * 0.02, y + 0.19, f"{a:.1f}%", va="center", fontsize=7)
             ax.text(b + peak * 0.02, y - 0.19, f"{b:.1f}%", va="center", fontsize=7, color=GREY)
-        ax.set_yticks(ypos, [short(f"{r['cluster']}: {r['cluster_name']}", 34) for r in profile])
+        ax.set_yticks(ypos, [wrap(f"{r['cluster']}: {r['cluster_name']}", 24) for r in profile])
         ax.set_xlim(0, peak * 1.22)
         ax.set_xlabel("share (%): solid customers, hatched revenue")
         ax.set_title("Cluster sizes")
@@ -188,19 +190,21 @@ def plot_cluster_map(summary: Any) -> Figure:
                        linewidths=1.5, zorder=3)
             ax.text(centre["x"], centre["y"], str(centre["cluster"]), ha="center", va="center",
                     fontsize=7.5, color=text_colour(colour), fontweight="bold", zorder=4)
-            ax.plot([], [], "o", color=colour, label=short(f"{centre['cluster']}: "
-                                                             f"{centre['name']}", 30))
+            ax.plot([], [], "o", color=colour, label=wrap(f"{centre['cluster']}: "
+                                                            f"{centre['name']}", 26))
         if m["projection"] == "pca":
             ratio = m.get("explained_variance_ratio") or [None, None]
-            labels = [f"PC{i + 1}" + (f" ({r:.0%} of variance)" if r is not None else "")
-                      for i, r in enumerate(ratio)]
+            words = m.get("axis_words") or ["", ""]
+            labels = [f"{'→' if i == 0 else '↑'} {w}" + (
+                f"  ({r:.0%} of the differences)" if r is not None else "")
+                for i, (w, r) in enumerate(zip(words, ratio, strict=True))]
             ax.set_xlabel(labels[0])
-            ax.set_ylabel(labels[1])
-            title = "Customers on the first two principal components"
+            ax.set_ylabel(wrap(labels[1], 40))
+            title = "Customers along the two directions in which they differ most"
         else:
-            ax.set_xlabel("t-SNE 1")
-            ax.set_ylabel("t-SNE 2")
-            title = "Customers, t-SNE map"
+            ax.set_xlabel("t-SNE 1 (no units)")
+            ax.set_ylabel("t-SNE 2 (no units)")
+            title = "Customers, t-SNE map: neighbours are alike"
         sample = f"{m['sample_size']:,} of {m['customers']:,} customers" \
             if m["sample_size"] < m["customers"] else f"all {m['customers']:,} customers"
         ax.set_title(f"{title}\n{sample}" + (", jittered" if m["jitter"] else ""),

@@ -1,4 +1,5 @@
-"""The charts of the HTML report, in page order, and the drawing of them all as inline SVG."""
+"""The charts of the HTML report, in page order (that of ``summary.SECTIONS``), and the drawing
+of them all as inline SVG."""
 
 from __future__ import annotations
 
@@ -15,7 +16,12 @@ from rfmkit.report.charts.clusters import (
     plot_k_selection,
 )
 from rfmkit.report.charts.distributions import plot_distributions, plot_scores
-from rfmkit.report.charts.segments import plot_pareto, plot_rf_grid, plot_segments
+from rfmkit.report.charts.segments import (
+    plot_pareto,
+    plot_rf_grid,
+    plot_segment_grid,
+    plot_segments,
+)
 from rfmkit.report.charts.svg import figure_svg
 from rfmkit.report.charts.transitions import plot_transitions
 
@@ -69,11 +75,32 @@ def _scores_caption(s: Mapping[str, Any]) -> str:
             f"{s['scores']['segment_levels']} levels the segment map uses.")
 
 
+def _segment_grid_caption(s: Mapping[str, Any]) -> str:
+    g = s["segment_grid"]
+    axes = " x ".join(a.upper() for a in g["axes"])
+    text = (f"Each cell: the customers with that {axes} score, coloured by the segment the map "
+            "gives the cell (the name is written in its fullest cell). Empty cells: no "
+            "customer has those scores.")
+    if not g["exact"]:
+        text += (" This map uses all three scores, so a cell may hold several segments; it is "
+                 "coloured by the segment most of its customers are in.")
+    return text
+
+
+def _cluster_map_caption(s: Mapping[str, Any]) -> str:
+    m = s["clusters"]["map"]
+    if m["projection"] == "tsne":
+        return ("Customers placed by t-SNE so that similar customers sit close together; the "
+                "axes have no units and distances between groups mean little. Large dots: "
+                "the middle of each cluster.")
+    return ("Customers spread along the two directions in which they differ most (a "
+            "principal-component view of the features the clusters were built on); customers "
+            "close together behave alike. Large dots: cluster centres.")
+
+
 CHARTS: tuple[ChartSpec, ...] = (
-    ChartSpec("distributions", "distributions", "Distributions of R, F and M",
-              _distributions_caption, plot_distributions, lambda s: True),
-    ChartSpec("scores", "scores", "Score distributions", _scores_caption, plot_scores,
-              lambda s: True),
+    ChartSpec("segment-grid", "segments", "The segment grid", _segment_grid_caption,
+              plot_segment_grid, lambda s: s.get("segment_grid") is not None),
     ChartSpec("segments", "segments", "Customers and revenue per segment",
               "Bars in segment-map order; shares of all customers and of all revenue.",
               plot_segments, lambda s: True),
@@ -92,15 +119,20 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec("cluster-sizes", "clusters", "Cluster sizes",
               "Share of customers and of revenue in each cluster.", plot_cluster_sizes,
               _has_clusters),
-    ChartSpec("cluster-map", "clusters", "Cluster map",
-              "Customers projected to two dimensions from the clustering features; large "
-              "dots: cluster centres.", plot_cluster_map, _has_clusters),
-    ChartSpec("transitions-segments", "transitions", "Segment transitions",
-              "Rows: segment under the previous model; columns: segment now. Colour: share of "
-              "the row.", lambda s: plot_transitions(s, "segments"), _has_transitions("segments")),
-    ChartSpec("transitions-clusters", "transitions", "Cluster transitions",
-              "Rows: cluster under the previous model; columns: cluster now. Colour: share of "
-              "the row.", lambda s: plot_transitions(s, "clusters"), _has_transitions("clusters")),
+    ChartSpec("cluster-map", "clusters", "Cluster map", _cluster_map_caption,
+              plot_cluster_map, _has_clusters),
+    ChartSpec("distributions", "distributions", "Distributions of R, F and M",
+              _distributions_caption, plot_distributions, lambda s: True),
+    ChartSpec("scores", "scores", "Score distributions", _scores_caption, plot_scores,
+              lambda s: True),
+    ChartSpec("transitions-segments", "transitions", "Segments: previous model -> this model",
+              "Rows: the segment the previous model gives; columns: the one this model gives, "
+              "both on the same current data. Colour: share of the row.",
+              lambda s: plot_transitions(s, "segments"), _has_transitions("segments")),
+    ChartSpec("transitions-clusters", "transitions", "Clusters: previous model -> this model",
+              "Rows: the cluster the previous model gives; columns: the one this model gives, "
+              "both on the same current data. Colour: share of the row.",
+              lambda s: plot_transitions(s, "clusters"), _has_transitions("clusters")),
 )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from rfmkit.report.charts.style import (
@@ -18,23 +19,26 @@ from rfmkit.report.charts.style import (
     LABEL_BOX,
     ORANGE,
     number,
-    short,
+    segment_colour,
     style,
     summary_of,
     text_colour,
+    wrap,
 )
+from rfmkit.report.money import money_text
 
-__all__ = ["plot_pareto", "plot_rf_grid", "plot_segments"]
+__all__ = ["plot_pareto", "plot_rf_grid", "plot_segment_grid", "plot_segments"]
 
 
 def plot_segments(summary: Any) -> Figure:
     """Customers and revenue per segment, as horizontal bars in segment-map order."""
     s = summary_of(summary)
     rows = s["segments"]["rows"]
-    names = [short(r["segment"]) for r in rows]
+    names = [wrap(r["segment"], 24) for r in rows]
     ypos = np.arange(len(rows))[::-1]
     with style("segments"):
-        fig = Figure(figsize=(10.5, 0.9 + 0.3 * len(rows)), layout="constrained")
+        # narrower than the page's 10.5-inch charts: still legible when a phone shrinks it
+        fig = Figure(figsize=(8.4, 0.9 + 0.3 * len(rows)), layout="constrained")
         left, right = fig.subplots(1, 2, sharey=True)
         for ax, key, share_key, colour, title in (
             (left, "customers", "customer_share", BLUE, "Customers per segment"),
@@ -45,7 +49,8 @@ def plot_segments(summary: Any) -> Figure:
             peak = max(values) if values and max(values) > 0 else 1.0
             for y, r, v in zip(ypos, rows, values, strict=True):
                 share = r[share_key]
-                label = number(v) if key == "revenue" else f"{int(v):,}"
+                label = (money_text(v, s.get("currency"), compact=True) if key == "revenue"
+                         else f"{int(v):,}")
                 if share is not None:
                     label += f"  ({share:.1%})"
                 ax.text(v + peak * 0.015, y, label, va="center", fontsize=7.5, color=INK)
@@ -55,7 +60,8 @@ def plot_segments(summary: Any) -> Figure:
             ax.set_title(title)
         left.set_yticks(ypos, names)
         left.set_xlabel("customers")
-        right.set_xlabel("revenue")
+        cur = s.get("currency")
+        right.set_xlabel(f"revenue ({cur['symbol']})" if cur else "revenue")
     return fig
 
 
@@ -103,6 +109,59 @@ def plot_rf_grid(summary: Any) -> Figure:
     return fig
 
 
+def plot_segment_grid(summary: Any) -> Figure:
+    """The grid the segments are defined on (R x FM, or R x F), each cell coloured and named
+    by its segment, with its customers (R high at the top, FM high on the right)."""
+    s = summary_of(summary)
+    g = s.get("segment_grid")
+    if g is None:
+        raise ValueError("This report has no segments (segment_map='none'), so no grid.")
+    levels = g["levels"]
+    n = len(levels)
+    count = np.asarray(g["count"], dtype="int64")
+    share = np.array([[0.0 if v is None else v for v in row] for row in g["share"]])
+    order = g["segments"]
+    with style("segment-grid"):
+        fig = Figure(figsize=(7.8, 0.9 + 0.8 * n), layout="constrained")
+        ax = fig.subplots()
+        # the name goes in one cell of each segment: its fullest, so it is where customers are
+        label_cell: dict[str, tuple[int, int]] = {}
+        for i in range(n):
+            for j in range(n):
+                name = g["segment"][i][j]
+                if name is not None and (name not in label_cell
+                                         or count[i, j] > count[label_cell[name]]):
+                    label_cell[name] = (i, j)
+        for i in range(n):
+            for j in range(n):
+                name = g["segment"][i][j]
+                colour = "#f1f3f5" if name is None else segment_colour(name, order)
+                # a cell no customer is in: the segment's colour, faded
+                ax.add_patch(Rectangle((j, i), 1, 1, facecolor=colour, edgecolor="white",
+                                       linewidth=2, alpha=1.0 if count[i, j] else 0.3))
+                figure = f"{count[i, j]:,}  ({share[i, j]:.1%})" if count[i, j] else "–"
+                if name is not None and label_cell.get(name) == (i, j):
+                    ax.text(j + 0.5, i + 0.62, wrap(name, 14), ha="center", va="center",
+                            fontsize=8.5, fontweight="bold", color=INK, linespacing=1.0)
+                    ax.text(j + 0.5, i + 0.22, figure, ha="center", va="center",
+                            fontsize=8, color=INK)
+                else:
+                    ax.text(j + 0.5, i + 0.5, figure, ha="center", va="center", fontsize=8,
+                            color=INK if count[i, j] else GREY)
+        ax.set_xlim(0, n)
+        ax.set_ylim(0, n)
+        ax.set_xticks(np.arange(n) + 0.5, [f"{g['axes'][1].upper()} {v}" for v in levels])
+        ax.set_yticks(np.arange(n) + 0.5, [f"R {v}" for v in levels])
+        ax.set_xlabel(g["axis_text"][1])
+        ax.set_ylabel(g["axis_text"][0])
+        ax.tick_params(length=0)
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_title("Segments on the " + " x ".join(a.upper() for a in g["axes"]) + " grid:\n"
+                     "customers per cell (share of all customers)")
+    return fig
+
+
 def plot_pareto(summary: Any) -> Figure:
     """Revenue concentration: share of revenue from the top share of customers."""
     s = summary_of(summary)
@@ -135,10 +194,7 @@ def plot_pareto(summary: Any) -> Figure:
         ax.set_ylim(0, 102)
         ax.set_xlabel("share of customers, highest revenue first (%)")
         ax.set_ylabel("share of revenue (%)")
-        title = "Revenue concentration"
-        if p["gini"] is not None:
-            title += f" (Gini {p['gini']:.2f})"
-        ax.set_title(title)
+        ax.set_title("Revenue concentration")
         ax.legend(loc="lower right")
     return fig
 

@@ -15,7 +15,8 @@ import matplotlib
 from matplotlib.colors import to_rgb
 
 __all__ = ["BLUE", "GREY", "INK", "LABEL_ARROW", "LABEL_BOX", "ORANGE", "RED", "cluster_colour",
-           "empty_note", "number", "short", "style", "summary_of", "text_colour"]
+           "empty_note", "number", "segment_colour", "short", "style", "summary_of", "text_colour",
+           "wrap"]
 
 BLUE = "#2b6cb0"
 ORANGE = "#dd6b20"
@@ -27,6 +28,13 @@ _CLUSTER_COLOURS = (
     "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000",
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
     "#9c755f", "#bab0ac", "#8c564b", "#17becf",
+)
+
+# Segments, most valuable first: greens (the best), blues (promising), yellow (undecided), reds
+# (valuable but leaving), greys (gone). Pale enough for dark text on every one.
+_SEGMENT_COLOURS = (
+    "#2f9e44", "#69db7c", "#b2f2bb", "#74c0fc", "#a5d8ff", "#ffe066", "#ff8787", "#ffa94d",
+    "#ffd8a8", "#ced4da", "#adb5bd",
 )
 
 _RC = {
@@ -82,6 +90,15 @@ def cluster_colour(cluster: int) -> str:
     return _CLUSTER_COLOURS[int(cluster) % len(_CLUSTER_COLOURS)]
 
 
+def segment_colour(name: str, order: list[str]) -> str:
+    """Colour of a segment by its rank in ``order`` (most valuable first), spread over the
+    palette so the best segment is always green and the last grey, whatever the map."""
+    n = len(order)
+    rank = order.index(name) if name in order else n - 1
+    last = len(_SEGMENT_COLOURS) - 1
+    return _SEGMENT_COLOURS[0 if n <= 1 else int(round(rank * last / (n - 1)))]
+
+
 def number(x: float, _pos: Any = None) -> str:
     """Compact tick label: 1.2k, 3.4M, plain below 1000."""
     ax = abs(x)
@@ -96,6 +113,13 @@ def number(x: float, _pos: Any = None) -> str:
 
 def short(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def wrap(text: str, width: int = 22) -> str:
+    """``text`` on lines of at most ``width`` characters (words kept whole): never cut."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(str(text), width, break_long_words=False)) or str(text)
 
 
 def text_colour(rgba: Any) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from rfmkit.report.charts.style import short, style, summary_of, text_colour
+from rfmkit.report.charts.style import style, summary_of, text_colour, wrap
 
 __all__ = ["plot_transitions"]
 
@@ -30,11 +30,11 @@ def plot_transitions(summary: Any, kind: str = "segments") -> Figure:
         ax = fig.subplots()
         image = ax.imshow(np.ma.masked_invalid(shares), cmap="Purples", vmin=0, vmax=1,
                           aspect="auto")
-        ax.set_xticks(np.arange(n_cols), [short(v, 18) for v in d["to"]], rotation=35,
+        ax.set_xticks(np.arange(n_cols), [wrap(v, 16) for v in d["to"]], rotation=35,
                       ha="right", rotation_mode="anchor")
-        ax.set_yticks(np.arange(n_rows), [short(v, 24) for v in d["from"]])
-        ax.set_xlabel(f"current {kind[:-1]}")
-        ax.set_ylabel(f"previous {kind[:-1]}")
+        ax.set_yticks(np.arange(n_rows), [wrap(v, 24) for v in d["from"]])
+        ax.set_xlabel(f"{kind[:-1]} under this model")
+        ax.set_ylabel(f"{kind[:-1]} under the previous model")
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
@@ -44,6 +44,6 @@ def plot_transitions(summary: Any, kind: str = "segments") -> Figure:
                     colour = text_colour(image.cmap(image.norm(shares[i, j])))
                     ax.text(j, i, f"{int(counts[i, j]):,}", ha="center", va="center",
                             fontsize=7, color=colour)
-        ax.set_title(f"How customers moved between {kind}")
+        ax.set_title(f"How the new model re-labels the same customers: {kind}")
     return fig
 

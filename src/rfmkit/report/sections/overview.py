@@ -79,9 +79,11 @@ def method(model: Any) -> dict[str, Any]:
 
 
 def data_quality(result: Any) -> dict[str, Any]:
-    """Rows read, used and dropped (per reason) while reading the data."""
+    """Rows read, used and dropped (per reason, with the amount they carried)."""
     q = result.quality.to_dict()
     dropped = q.get("dropped", {})
+    revenue = q.get("dropped_revenue", {})
+    read = q.get("rows_read") or 0
     return {
         "source": q.get("source"),
         "rows_read": q.get("rows_read"),
@@ -90,7 +92,11 @@ def data_quality(result: Any) -> dict[str, Any]:
         "customers_without_purchases": q.get("customers_without_purchases", 0),
         "as_of_policy": q.get("as_of_policy"),
         "dropped": [{"reason": r, "text": REASON_TEXT.get(r, r.replace("_", " ")),
-                     "rows": int(dropped.get(r, 0))}
+                     "rows": int(dropped.get(r, 0)),
+                     "row_share": int(dropped.get(r, 0)) / read if read else None,
+                     # the amount those rows carried; None: not measured (duplicates, rows
+                     # without a numeric amount)
+                     "revenue": plain(revenue.get(r, 0.0 if not dropped.get(r) else None))}
                     for r in (*DROP_REASONS, *sorted(set(dropped) - set(DROP_REASONS)))],
     }
 
