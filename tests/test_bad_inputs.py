@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,15 @@ def _generator():
 def _hashes(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# what a piped run prints to stderr while it works ("    1.2 s  Reading the input")
+PROGRESS_LINE = re.compile(r"^ *\d+\.\d s  ")
+
+
+def _without_progress(text: str) -> str:
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not PROGRESS_LINE.match(line))
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -108,7 +118,7 @@ def test_bad_input(case, corpus, earlier_run, tmp_path):
     if case["command"] == "segment" and case["behaviour"] != "error":
         args += ["--k-max", "4"]  # a shorter k search: the corpus is about inputs, not k
     done = _run(args, corpus)
-    said = done.stdout + done.stderr  # warnings: the run's summary (stdout) or stderr
+    said = done.stdout + _without_progress(done.stderr)  # warnings: summary or stderr
     stderr = " ".join(said.split())
 
     assert "Traceback" not in done.stderr, done.stderr

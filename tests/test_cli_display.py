@@ -114,3 +114,37 @@ def test_quiet_prints_nothing_on_success_not_even_warnings_or_mlflow(tmp_path):
     assert quiet.returncode == 0, quiet.stderr
     assert quiet.stdout == "" and quiet.stderr == ""
     assert (tmp_path / "q" / "model.json").exists()
+
+
+def test_empty_segments_print_dashes_and_customer_level_scoring_no_as_of(tmp_path):
+    # issue 13, item 8: empty segments printed "nan", customer-level input "as of None"; with
+    # 2 bins, 6 of the 11 segments of rfm-grid-11 are empty
+    rng = np.random.default_rng(0)
+    n = 200
+    pd.DataFrame({"customer_id": [f"K{i}" for i in range(n)],
+                  "recency_days": rng.integers(0, 400, n),
+                  "frequency": rng.integers(1, 20, n),
+                  "monetary": rng.uniform(10, 5000, n).round(2)}).to_csv(
+        tmp_path / "customers.csv", index=False)
+    env = {**os.environ, "COLUMNS": "120"}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "rfmkit", *args], capture_output=True,
+                              text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    seg = run("segment", str(tmp_path / "customers.csv"), "--out", str(tmp_path / "o"),
+              "--bins", "2", "--clusters", "none")
+    scored = run("score", str(tmp_path / "customers.csv"), "--model",
+                 str(tmp_path / "o" / "model.json"), "--out", str(tmp_path / "s"))
+    segments = pd.read_csv(tmp_path / "o" / "segments.csv")
+    empty = segments.loc[segments["customers"] == 0, "segment"].tolist()
+    assert empty  # the case this test is about
+    for text in (seg, scored):
+        assert "nan" not in text.lower() and "None" not in text
+        assert "as of" not in text  # customer-level input has no as-of date
+        for name in empty:
+            row = next(line for line in text.splitlines() if name.replace("'", "") in
+                       line.replace("'", ""))
+            assert "–" in row, row

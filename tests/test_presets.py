@@ -101,3 +101,26 @@ def test_unknown_preset():
     with pytest.raises(ParameterError, match="Unknown preset 'quartile'. Choose one of: "
                                              "default, quintile, percentile"):
         get_preset("quartile")
+
+
+def _readme_bullet(flag: str) -> str:
+    """The README's bullet on ``flag`` (one item of "The presets" list, lines joined)."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"* `{flag}`")
+    end = text.index("\n* ", start + 1)
+    return " ".join(text[start:end].split())
+
+
+def test_the_readme_describes_the_quintile_preset_as_it_is():
+    # issue 13, item 10: the README said 10,000 restarts and "k chosen by silhouette"; the
+    # preset runs n_init=1000 and the auto rule
+    bullet = _readme_bullet("--preset quintile")
+    p = PRESETS["quintile"].params
+    assert f"`n_init={p['n_init']}`" in bullet
+    assert f"`init=\"{p['init']}\"`" in bullet
+    assert f"k = {p['k_min']}..{p['k_max']}" in bullet
+    assert p["criterion"] == "auto" and "the `auto` rule" in bullet
+    assert "not by the best silhouette" in bullet
+    assert "chosen by silhouette" not in bullet

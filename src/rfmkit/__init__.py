@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "ModelFormatError": "errors",
     "ModelVersionWarning": "errors",
     "PRESETS": "presets",
+    "ProgressEvent": "progress",
     "ParameterError": "errors",
     "QualityReport": "cleaning",
     "RFMClusterer": "clustering.estimator",

@@ -49,7 +49,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
-from rfmkit.errors import RFMKitWarning
+from rfmkit.errors import ParameterError, RFMKitWarning
 
 try:
     import fcntl
@@ -128,6 +128,27 @@ def write_files(out_dir: str | os.PathLike, files: Mapping[str, Callable[[Path],
         return [out / name for name in files]
     finally:
         staging.close()
+
+
+def check_out_dir(out_dir: str | os.PathLike) -> None:
+    """Fail now, before any work, if :func:`write_files` could not write into ``out_dir``: it
+    (or its nearest existing parent) is a file, or a folder in which nothing can be created
+    (permissions, a read-only file system). A folder is made and removed there to find out."""
+    path = Path(out_dir)
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists() or p.is_symlink())
+    if not existing.is_dir():
+        where = "is" if existing == path else f"is inside {str(existing)!r}, which is"
+        raise ParameterError(
+            f"out_dir={str(path)!r} {where} an existing file, not a folder. Give a folder (it "
+            "is created if missing); rfmkit writes several files into it.")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}probe-", dir=existing))
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        where = "" if existing == path else f": its folder {str(existing)!r} is not writable"
+        raise ParameterError(
+            f"out_dir={str(path)!r} cannot be written{where} ({reason}). Give a folder you "
+            "can write to.") from None
 
 
 @contextlib.contextmanager

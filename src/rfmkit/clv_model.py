@@ -23,6 +23,7 @@ from rfmkit.clv import bg_nbd, gamma_gamma
 from rfmkit.clv.value import DAYS_PER_UNIT, customer_values
 from rfmkit.errors import InputError, ParameterError, RFMKitWarning
 from rfmkit.metric_options import MetricOptions
+from rfmkit.progress import stage
 from rfmkit.purchase_events import purchase_events
 from rfmkit.schema import ColumnMapping
 
@@ -122,6 +123,7 @@ class CLVModel(BaseEstimator):
             delimiter: str | None = None, encoding: str | None = None) -> CLVModel:
         """Summarise ``X`` (transactions) in the engine and fit both models."""
         cal, hold, horizon = self._checked()
+        stage("Reading purchases")
         events, label, daily = purchase_events(
             X, calibration_end=cal, holdout_end=hold, columns=self.columns,
             date_format=self.date_format, date_order=self.date_order, engine=engine,
@@ -134,7 +136,9 @@ class CLVModel(BaseEstimator):
                 f"{cal.isoformat()}; the spend model needs at least {MIN_REPEAT_BUYERS} repeat "
                 "buyers. Choose a later calibration_end or use more data.")
         x, t_x, T = (summary[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+        stage("Fitting BG/NBD")
         self.bg_nbd_ = bg_nbd.fit(x, t_x, T)
+        stage("Fitting Gamma-Gamma")
         self.gamma_gamma_ = gamma_gamma.fit(repeat["frequency"].to_numpy(float),
                                             repeat["monetary_value"].to_numpy(float))
         rho = float(spearmanr(repeat["frequency"], repeat["monetary_value"]).statistic)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import time
 from collections.abc import Iterator, Mapping
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rfmkit.atomic_files import write_files
+from rfmkit.atomic_files import check_out_dir, write_files
 from rfmkit.engines import Engine, get_engine
 from rfmkit.errors import ParameterError
 from rfmkit.export.outputs import (
@@ -30,6 +31,7 @@ from rfmkit.export.outputs import (
 from rfmkit.export.persistence import load_model
 from rfmkit.metric_options import MetricOptions
 from rfmkit.model import RFMModel
+from rfmkit.progress import Progress, reporting, stage
 from rfmkit.segmentation import Segmentation
 
 # Options an engine takes, and the engine each belongs to.
@@ -47,6 +49,19 @@ _OPTION_PURPOSE = {
 }
 
 
+def _reports(job: Any) -> Any:
+    """A job's ``progress=`` callback receives the stages reported while it runs
+    (:mod:`rfmkit.progress`)."""
+
+    @functools.wraps(job)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with reporting(kwargs.get("progress")):
+            stage("Checking parameters and outputs")
+            return job(*args, **kwargs)
+
+    return run
+
+
 @dataclass
 class JobResult:
     """What a job produced: the segmentation, the files written, where tables went."""
@@ -58,8 +73,45 @@ class JobResult:
     registered: Any = None  # MLflow's ModelVersion-like info, when the model was registered
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    out_dir: Path | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The run in JSON types, for a scheduler: what ``rfmkit ... --json`` prints (the
+        schema is in docs/cli.md)."""
+        q, clusters = self.result.quality, self.result.clusters
+        summary = {
+            **_quality_summary(q), "out": None if self.out_dir is None else str(self.out_dir),
+            "segments": {str(r.segment): int(r.customers)
+                         for r in self.result.segments.itertuples(index=False)},
+            "clusters": None if clusters is None else len(clusters),
+            "cluster_customers": None if clusters is None else [
+                {"cluster": int(r.cluster), "name": str(r.cluster_name),
+                 "customers": int(r.customers)} for r in clusters.itertuples(index=False)],
+            "files": [str(p) for p in self.written], "tables": self.destination,
+            "seconds": round(self.seconds, 3),
+        }
+        if self.registered is not None:
+            summary["mlflow"] = {"model_uri": str(self.registered.model_uri), "version": _plain(
+                getattr(self.registered, "registered_model_version", None))}
+        return summary
 
 
+def _quality_summary(q: Any) -> dict[str, Any]:
+    """What was read and kept (from quality.json): input, rows, drops by reason, as-of date."""
+    quality = q.to_dict()
+    return {"input": quality["source"], "as_of": quality["as_of"],
+            "as_of_policy": quality["as_of_policy"], "customers": int(quality["customers"]),
+            "rows_read": int(quality["rows_read"]), "rows_used": int(quality["rows_used"]),
+            "rows_dropped": {k: int(n) for k, n in quality["dropped"].items()},
+            "warnings": list(quality["warnings"])}
+
+
+def _plain(value: Any) -> Any:
+    """A number or text as itself; anything else as text (JSON has no other types)."""
+    return value if value is None or isinstance(value, (int, float, str)) else str(value)
+
+
+@_reports
 def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None = None,
                 params: Mapping[str, Any] | None = None, engine: str = "duckdb",
                 engine_options: Mapping[str, Any] | None = None, table: str | None = None,
@@ -67,7 +119,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
                 target: str | None = None,
                 previous_model: str | os.PathLike | RFMModel | None = None,
                 registered_model_name: str | None = None, alias: str | None = None,
-                tracking_uri: str | None = None, currency: str | None = None) -> JobResult:
+                tracking_uri: str | None = None, currency: str | None = None,
+                progress: Progress | None = None) -> JobResult:
     """Fit an :class:`~rfmkit.RFMModel` on ``source`` and write every output to ``out_dir``.
 
     ``params`` are :class:`~rfmkit.RFMModel`'s parameters (``n_bins``, ``segment_map``, ...);
@@ -75,7 +128,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     receives the result tables. With ``registered_model_name`` the model is logged to MLflow
     and registered (``alias`` and ``tracking_uri`` as in :func:`~rfmkit.log_model`).
     ``currency`` (an ISO 4217 code such as ``"EUR"`` or a symbol such as ``"€"``) writes the
-    report's money values in that currency.
+    report's money values in that currency. ``progress`` receives each stage as it starts
+    (:class:`~rfmkit.ProgressEvent`).
     """
     started = time.perf_counter()
     _check_currency(currency)
@@ -85,6 +139,10 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
             f"{given}= applies to the model that registered_model_name= logs and registers; "
             "give registered_model_name=NAME too.")
     _check_outputs(fmt, target, out_dir)
+    if registered_model_name:
+        from rfmkit.export.mlflow_model import require_mlflow
+
+        require_mlflow()  # not installed: said now, not after the work
     if isinstance(previous_model, (str, os.PathLike)):
         previous_model = load_model(previous_model)
     model = RFMModel(preset, **dict(params or {}), engine=engine, previous_model=previous_model)
@@ -92,6 +150,7 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     with _open_engine(engine, engine_options) as eng:
         model.fit(source, table=table, delimiter=delimiter, encoding=encoding, engine=eng)
     result = model.result_
+    stage("Writing outputs")
     written, destination = write_outputs(
         out_dir, segmentation_files(result, fmt=fmt, model=model, currency=currency), result,
         target=target,
@@ -100,17 +159,19 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     if registered_model_name:
         from rfmkit.export.mlflow_model import log_model
 
+        stage("Logging the model to MLflow")
         registered = log_model(model, registered_model_name=registered_model_name,
                                alias=alias, tracking_uri=tracking_uri)
     return JobResult(result, written, model, destination, registered,
-                     time.perf_counter() - started)
+                     time.perf_counter() - started, out_dir=Path(out_dir))
 
 
+@_reports
 def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | os.PathLike, *,
               engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
               table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
               as_of: dt.date | str | None = None, fmt: str = "parquet",
-              target: str | None = None) -> JobResult:
+              target: str | None = None, progress: Progress | None = None) -> JobResult:
     """Apply a saved model to ``source`` (frozen bin edges, map and clusters) and write the
     assignments to ``out_dir`` (and ``target``)."""
     started = time.perf_counter()
@@ -120,36 +181,46 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
     if getattr(model, "clv_", None) is not None:
         _add_clv(model, result, source, engine=engine, engine_options=engine_options,
                  table=table, delimiter=delimiter, encoding=encoding)
+    stage("Writing outputs")
     written, destination = write_outputs(out_dir, segmentation_files(result, fmt=fmt), result,
                                          target=target, replaces=SCORE_NAMES)
-    return JobResult(result, written, model, destination, seconds=time.perf_counter() - started)
+    return JobResult(result, written, model, destination, seconds=time.perf_counter() - started,
+                     out_dir=Path(out_dir))
 
 
+@_reports
 def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | os.PathLike, *,
                engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
                as_of: dt.date | str | None = None, title: str | None = None,
-               projection: str = "pca", currency: str | None = None) -> JobResult:
+               projection: str = "pca", currency: str | None = None,
+               progress: Progress | None = None) -> JobResult:
     """Apply a saved model to ``source`` and write ``out_dir/report.html`` (money in
     ``currency``: an ISO 4217 code or a symbol; see :func:`~rfmkit.build_report`)."""
     from rfmkit.report import build_report
+    from rfmkit.report.summary import check_report_params
 
     started = time.perf_counter()
     _check_currency(currency)
     _check_outputs("parquet", None, out_dir)
+    check_report_params(title=title, projection=projection)  # before the data, too
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
                            table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
+    stage("Writing the report")
     page = build_report(model, result, title=title, projection=projection,
                         currency=currency).html()
     written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")},
                           resolve=resolver())
-    return JobResult(result, written, model, seconds=time.perf_counter() - started)
+    return JobResult(result, written, model, seconds=time.perf_counter() - started,
+                     out_dir=Path(out_dir))
 
 
+@_reports
 def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: str, *,
                         engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                         table: str | None = None, delimiter: str | None = None,
-                        encoding: str | None = None, as_of: dt.date | str | None = None) -> Any:
+                        encoding: str | None = None, as_of: dt.date | str | None = None,
+                        progress: Progress | None = None) -> Any:
     """Score ``source`` inside the engine into the table ``into``; returns the
     :class:`~rfmkit.export.in_engine_scoring.WrittenTable` (name, engine, row count)."""
     from rfmkit.export.in_engine_scoring import score_in_engine
@@ -157,6 +228,7 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
     model = _as_model(model)
     as_of = _as_of(as_of)
     with _open_engine(engine, engine_options) as eng:
+        stage(f"Scoring inside {engine} into {into}")
         return score_in_engine(model, source, engine=eng, table=table, delimiter=delimiter,
                                encoding=encoding, as_of=as_of, into=into)
 
@@ -174,23 +246,11 @@ def _check_outputs(fmt: str, target: str | None, out_dir: str | os.PathLike) -> 
     (openable and writable now; it is opened again to write)."""
     if fmt not in FORMATS:
         raise ParameterError(f"Unknown output format fmt={fmt!r}. Choose parquet or csv.")
-    _check_out_dir(out_dir)
+    check_out_dir(out_dir)
     if target is not None:
         from rfmkit.engines.tables import probe_destination
 
         probe_destination(target)
-
-
-def _check_out_dir(out_dir: str | os.PathLike) -> None:
-    """The output folder must be a folder, or be creatable (its nearest existing parent is a
-    folder): checked before any data is read, so that a typo costs nothing."""
-    path = Path(out_dir)
-    existing = next(p for p in (path, *path.absolute().parents) if p.exists() or p.is_symlink())
-    if not existing.is_dir():
-        where = "is" if existing == path else f"is inside {str(existing)!r}, which is"
-        raise ParameterError(
-            f"out_dir={str(path)!r} {where} an existing file, not a folder. Give a folder (it "
-            "is created if missing); rfmkit writes several files into it.")
 
 
 def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,
@@ -211,6 +271,7 @@ def _add_clv(model: RFMModel, result: Segmentation, source: Any, *, engine: str,
              engine_options: Mapping[str, Any] | None, table: str | None,
              delimiter: str | None, encoding: str | None = None) -> None:
     """P(alive), expected purchases and CLV at the scoring date, from the saved parameters."""
+    stage("Predicting P(alive) and CLV")
     with _open_engine(engine, engine_options) as eng:
         values = model.clv_.predict(source, as_of=result.as_of, engine=eng, table=table,
                                     delimiter=delimiter, encoding=encoding)
@@ -256,8 +317,23 @@ class CLVJobResult:
     groups: Any
     written: list[Path]
     seconds: float = 0.0
+    out_dir: Path | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The run in JSON types, for a scheduler (``rfmkit clv --json``; docs/cli.md)."""
+        m = self.model
+        return {
+            "customers": int(m.n_customers_), "repeat_buyers": int(m.n_repeat_buyers_),
+            "calibration_end": m.calibration_end_.isoformat(),
+            "holdout_end": None if m.holdout_end_ is None else m.holdout_end_.isoformat(),
+            "horizon": float(m.horizon_), "time_unit": m.time_unit,
+            "total_clv": float(self.customers["clv"].sum()),
+            "out": None if self.out_dir is None else str(self.out_dir),
+            "files": [str(p) for p in self.written], "seconds": round(self.seconds, 3),
+        }
 
 
+@_reports
 def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date | str,
             holdout_end: dt.date | str | None = None, time_unit: str = "week",
             horizon: float | None = None, discount_rate: float = 0.0,
@@ -266,7 +342,7 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
             engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
             table: str | None = None, delimiter: str | None = None,
             encoding: str | None = None, report: bool = True,
-            title: str | None = None) -> CLVJobResult:
+            title: str | None = None, progress: Progress | None = None) -> CLVJobResult:
     """Fit a :class:`~rfmkit.CLVModel` on ``source`` and write clv.json, customers_clv.parquet,
     segments_clv.csv and report.html to ``out_dir``. With ``model`` (an RFM model), each
     customer also gets the segment (and cluster) that model gives them at the calibration end.
@@ -276,7 +352,7 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
     from rfmkit.export.clv_outputs import CLV_NAMES, clv_files
 
     started = time.perf_counter()
-    _check_out_dir(out_dir)
+    check_out_dir(out_dir)
     clv = CLVModel(calibration_end, holdout_end=holdout_end, time_unit=time_unit,
                    horizon=horizon, discount_rate=discount_rate, columns=columns,
                    date_format=date_format, date_order=date_order)
@@ -285,6 +361,7 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
         clv.fit(source, engine=eng, table=table, delimiter=delimiter, encoding=encoding)
         customers = clv.customers_
         if rfm is not None:
+            stage("Segmenting with the RFM model")
             segmented = rfm.segment(source, table=table, delimiter=delimiter, encoding=encoding,
                                     as_of=clv.calibration_end_, engine=eng).customers
             keep = [c for c in ("customer_id", "segment", "cluster", "cluster_name")
@@ -305,8 +382,10 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
 
         def page() -> str:
             return clv_report_html(clv, customers, groups, title=title)
+    stage("Writing outputs")
     files = clv_files(clv, customers, groups, report_html=page)
     if files_model is not None:
         files["model.json"] = lambda p: p.write_text(files_model, encoding="utf-8")
     written = write_files(out_dir, files, replaces=CLV_NAMES)
-    return CLVJobResult(clv, customers, groups, written, time.perf_counter() - started)
+    return CLVJobResult(clv, customers, groups, written, time.perf_counter() - started,
+                        out_dir=Path(out_dir))

@@ -15,6 +15,7 @@ from rfmkit.cleaning import CleaningRules, QualityReport
 from rfmkit.engines import Engine, get_engine
 from rfmkit.errors import InputError
 from rfmkit.metric_options import MetricOptions
+from rfmkit.progress import stage
 from rfmkit.schema import (
     CUSTOMER_COLUMNS,
     CUSTOMER_ID,
@@ -108,8 +109,11 @@ def compute_rfm(
     own_engine = isinstance(engine, str)
     eng = get_engine(engine)
     try:
+        stage("Reading the input")
         rel = eng.read(source, table=table, delimiter=delimiter, encoding=encoding)
         resolved = resolve_columns(rel.columns, columns, source=rel.label, shape=shape)
+        stage("Checking the customer table" if resolved.shape is InputShape.CUSTOMERS
+              else "Aggregating transactions per customer")
         if resolved.shape is InputShape.CUSTOMERS:
             customers = customer_level(eng.customer_table(rel, resolved), rel.label,
                                        columns=resolved)

@@ -29,6 +29,7 @@ from rfmkit.errors import ParameterError
 from rfmkit.metric_options import METRIC_CONSTRAINTS, MetricOptions
 from rfmkit.metrics import RFMResult, compute_rfm
 from rfmkit.presets import metric_settings, resolve_params, respelled
+from rfmkit.progress import stage
 from rfmkit.schema import (
     CLUSTER,
     CLUSTER_NAME,
@@ -284,7 +285,7 @@ class RFMModel(BaseEstimator):
         self.as_of_ = rfm.quality.as_of
         self.quality_ = rfm.quality
         self.training_fingerprint_ = fingerprint(customers)
-
+        stage("Scoring and segmenting")
         self.scorer_ = RFMScorer(p["n_bins"], method=p["score_method"], caps=p["caps"])
         scores = self.scorer_.fit(customers).transform(customers)
         segment_map = p["segment_map"]
@@ -387,10 +388,9 @@ class RFMModel(BaseEstimator):
         rfm = compute_rfm(X, columns=self.columns_.mapping, options=options,
                           cleaning=self.cleaning_rules_, engine=engine or self.engine,
                           table=table, delimiter=delimiter, encoding=encoding)
+        stage("Scoring and segmenting")
         scored = self._attach_scores(rfm.customers, self.scorer_.transform(rfm.customers))
-        k_selection = None
-        if self.clusterer_ is not None:
-            k_selection = self.clusterer_.k_selection_
+        k_selection = None if self.clusterer_ is None else self.clusterer_.k_selection_
         return self._result(scored, rfm.quality, k_selection, apply_clusters=True)
 
     def predict_customers(self, customers: pd.DataFrame) -> pd.DataFrame:

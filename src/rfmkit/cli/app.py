@@ -18,6 +18,7 @@ from rfmkit.cli import clv_command  # noqa: F401  (registers `rfmkit clv`)
 from rfmkit.cli.commands import app
 from rfmkit.cli.display import err, out, print_error
 from rfmkit.cli.errors import state
+from rfmkit.cli.feedback import error_json
 from rfmkit.cli.history_command import history as _history  # noqa: F401 (registers it)
 
 
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     state["debug"] = os.environ.get("RFMKIT_DEBUG", "").strip().lower() not in ("", "0", "false",
                                                                                 "no")
     state["interrupted"] = False
+    state["json"] = None
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
         with rfmkit.terminate_as_interrupt():
             result = app(args=argv, prog_name="rfmkit", standalone_mode=False)
@@ -55,14 +58,20 @@ def main(argv: list[str] | None = None) -> int:
         code = getattr(exc, "exit_code", None)
         if callable(getattr(exc, "show", None)) and isinstance(code, int):
             exc.show()
+            if "--json" in args:  # a scheduler reads stdout: the usage error is JSON too
+                command = next((a for a in args if not a.startswith("-")), None)
+                typer.echo(error_json(command, code, exc.format_message()))
             return code
         if state["debug"]:
             raise
-        print_error(
+        message = (
             f"rfmkit {rfmkit.__version__} failed unexpectedly: "
             f"{type(exc).__name__}: {_one_line(exc)}. This is a bug in rfmkit; please report "
             "it with the command you ran and the traceback that the same command prints "
             "with --debug after rfmkit (or with RFMKIT_DEBUG=1).")
+        print_error(message)
+        if state["json"]:
+            typer.echo(error_json(state["json"], 1, message))
         return 1
     if result == 130 and not state["interrupted"]:
         # Typer turns a Ctrl-C outside a command (while parsing) into a silent exit code 130

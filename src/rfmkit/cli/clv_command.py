@@ -10,8 +10,9 @@ from rich.markup import escape
 
 import rfmkit
 from rfmkit.cli.commands import _columns, app
-from rfmkit.cli.display import Status, out
+from rfmkit.cli.display import out
 from rfmkit.cli.errors import handle_errors
+from rfmkit.cli.feedback import Progress
 from rfmkit.cli.options import (
     Amount,
     Customer,
@@ -21,6 +22,7 @@ from rfmkit.cli.options import (
     Delimiter,
     Encoding,
     Engine,
+    JsonSummary,
     MemoryLimit,
     Order,
     OutDir,
@@ -67,20 +69,22 @@ def clv(
     dayfirst: DayFirst = None, encoding: Encoding = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     threads: Threads = None, memory_limit: MemoryLimit = None,
-    quiet: Quiet = False,
+    quiet: Quiet = False, json_summary: JsonSummary = False,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma: P(alive), expected purchases and CLV per customer and
     segment."""
     columns = _columns(customer=customer, order=order, date=date, amount=amount,
                        quantity=quantity, price=price)
-    with Status(quiet, f"Fitting CLV models on {input}"):
+    with Progress(quiet, f"Fitting CLV models on {input}") as progress:
         job = rfmkit.run_clv(
             input, out_dir, calibration_end=calibration_end, holdout_end=holdout_end,
             time_unit=time_unit, horizon=horizon, discount_rate=discount_rate,
             model=model_path, columns=columns, date_format=date_format,
             date_order=date_order(dayfirst), engine=engine,
             engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
-            delimiter=delimiter, encoding=encoding)
+            delimiter=delimiter, encoding=encoding, progress=progress)
+    if json_summary:
+        return job.summary()
     if quiet:
         return
     m = job.model

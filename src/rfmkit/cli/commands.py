@@ -12,6 +12,7 @@ from rich.markup import escape
 import rfmkit
 from rfmkit.cli.display import Status, out, print_summary
 from rfmkit.cli.errors import handle_errors
+from rfmkit.cli.feedback import Progress
 from rfmkit.cli.options import (
     Amount,
     AsOfApplied,
@@ -27,6 +28,7 @@ from rfmkit.cli.options import (
     Fmt,
     FormatOpt,
     FrequencyCol,
+    JsonSummary,
     MemoryLimit,
     ModelPath,
     MonetaryCol,
@@ -162,7 +164,7 @@ def segment(
         "--previous-model", help="Earlier model.json: carry cluster ids and names over.",
         rich_help_panel="Clusters")] = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
-    spark_master: SparkMaster = None, query: Query = None,
+    json_summary: JsonSummary = False, spark_master: SparkMaster = None, query: Query = None,
     threads: Threads = None, memory_limit: MemoryLimit = None,
     mlflow_register: Annotated[str | None, typer.Option(
         "--mlflow-register", help="Log the fitted model to MLflow and register it as a new "
@@ -189,14 +191,16 @@ def segment(
         n_clusters=_parse_clusters(clusters), cluster_features=cluster_features,
         criterion=criterion, k_min=k_min, k_max=k_max, random_state=random_state,
     )
-    with Status(quiet, f"Segmenting {input}"):
+    with Progress(quiet, f"Segmenting {input}") as progress:
         job = rfmkit.run_segment(
             input, out_dir, preset=preset, params=params, engine=engine,
             engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
             delimiter=delimiter, encoding=encoding, fmt=fmt.value, target=to,
             previous_model=previous_model,
             registered_model_name=mlflow_register, alias=mlflow_alias,
-            tracking_uri=mlflow_tracking_uri, currency=currency)
+            tracking_uri=mlflow_tracking_uri, currency=currency, progress=progress)
+    if json_summary:
+        return job.summary()
     if quiet:
         return
     print_summary(job.result, job.written, job.seconds, to)
@@ -231,6 +235,7 @@ def score(
     threads: Threads = None, memory_limit: MemoryLimit = None,
     as_of: AsOfApplied = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
+    json_summary: JsonSummary = False,
     into: Annotated[str | None, typer.Option(
         "--into", help="Score inside the engine and write the assignments to TABLE in the same "
         "database: nothing leaves the database. DuckDB: a database file input (PATH.db "
@@ -247,10 +252,14 @@ def score(
                 "bring them into Python to write elsewhere. Run a separate `rfmkit score` for "
                 "that.")
         started = time.perf_counter()
-        with Status(quiet, f"Scoring {input} inside {engine}"):
+        with Progress(quiet, f"Scoring {input} inside {engine}") as progress:
             written = rfmkit.run_score_in_engine(
                 input, model_path, into, engine=engine, engine_options=options, table=table,
-                delimiter=delimiter, encoding=encoding, as_of=as_of)
+                delimiter=delimiter, encoding=encoding, as_of=as_of, progress=progress)
+        if json_summary:
+            return {"input": input, "table": written.table, "engine": written.engine,
+                    "customers": written.rows,
+                    "seconds": round(time.perf_counter() - started, 3)}
         if not quiet:
             out.print(f"Wrote [bold]{written.rows:,}[/] customers to {escape(written.table)} "
                       f"({written.engine}) · {time.perf_counter() - started:.1f} s",
@@ -260,10 +269,12 @@ def score(
         raise rfmkit.ParameterError(
             "Missing option --out: give an output folder, or --into TABLE to score inside the "
             "engine and write the assignments to a table of the input's database.")
-    with Status(quiet, f"Scoring {input}"):
+    with Progress(quiet, f"Scoring {input}") as progress:
         job = rfmkit.run_score(input, model_path, out_dir, engine=engine, engine_options=options,
                                table=table, delimiter=delimiter, encoding=encoding,
-                               as_of=as_of, fmt=fmt.value, target=to)
+                               as_of=as_of, fmt=fmt.value, target=to, progress=progress)
+    if json_summary:
+        return job.summary()
     if not quiet:
         print_summary(job.result, job.written, job.seconds, to)
 
@@ -292,15 +303,18 @@ def report(
         "sample of at most 2,000 customers; a few seconds more).")
     ] = Projection.pca,
     currency: Currency = None,
-    quiet: Quiet = False,
+    quiet: Quiet = False, json_summary: JsonSummary = False,
 ) -> None:
     """Apply a saved model to INPUT and write report.html: one self-contained HTML file."""
-    with Status(quiet, f"Reporting on {input}"):
+    with Progress(quiet, f"Reporting on {input}") as progress:
         job = rfmkit.run_report(input, model_path, out_dir, engine=engine,
                                 engine_options=engine_options(spark_master, query, threads,
                                                               memory_limit), table=table,
                                 delimiter=delimiter, encoding=encoding, as_of=as_of, title=title,
-                                projection=projection.value, currency=currency)
+                                projection=projection.value, currency=currency,
+                                progress=progress)
+    if json_summary:
+        return job.summary()
     if not quiet:
         out.print(f"Wrote {job.written[0]}", highlight=False)
 

@@ -11,11 +11,13 @@ from rich.table import Table
 
 import rfmkit
 from rfmkit.cli.commands import app
-from rfmkit.cli.display import Status, out
+from rfmkit.cli.display import out
 from rfmkit.cli.errors import handle_errors
+from rfmkit.cli.feedback import Progress
 from rfmkit.cli.options import (
     Delimiter,
     Engine,
+    JsonSummary,
     MemoryLimit,
     ModelPath,
     OutDir,
@@ -74,16 +76,18 @@ def history(
     table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     threads: Threads = None, memory_limit: MemoryLimit = None,
-    to: To = None, quiet: Quiet = False,
+    to: To = None, quiet: Quiet = False, json_summary: JsonSummary = False,
 ) -> None:
     """Score customers at many as-of dates with a frozen model: who moved between segments."""
-    with Status(quiet, f"Scoring {input} over time"):
+    with Progress(quiet, f"Scoring {input} over time") as progress:
         job = rfmkit.run_history(
             input, model_path, out_dir, every=None if every is None else every.value,
             as_of=as_of or None, start=start, end=end, refit=refit, append=append, target=to,
             engine=engine, table=table,
             engine_options=engine_options(spark_master, query, threads, memory_limit),
-            delimiter=delimiter)
+            delimiter=delimiter, progress=progress)
+    if json_summary:
+        return job.summary()
     if quiet:
         return
     sizes = job.snapshots.groupby("as_of").size()

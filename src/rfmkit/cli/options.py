@@ -87,6 +87,10 @@ To = Annotated[str | None, typer.Option(
     rich_help_panel="Output")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.",
                                      rich_help_panel="Output")]
+JsonSummary = Annotated[bool, typer.Option(
+    "--json", help="Print the run's summary as one JSON object on stdout, for schedulers "
+    "(docs/cli.md); an error is one too. Progress and warnings stay on stderr.",
+    rich_help_panel="Output")]
 
 
 def date_order(dayfirst: bool | None) -> str | None:

@@ -44,6 +44,7 @@ from rfmkit.clustering.kmeans import _nearest
 from rfmkit.clustering.params import _PARAMETER_CONSTRAINTS
 from rfmkit.clustering.points import _prepare
 from rfmkit.errors import ModelFormatError, ParameterError, SmallDataWarning
+from rfmkit.progress import stage
 
 __all__ = ["RFMClusterer", "select_k"]
 
@@ -254,6 +255,7 @@ class RFMClusterer(ClusterMixin, BaseEstimator):
         n_distinct = data.points.shape[0] if data.weighted else None
         ks = self._ks(n_distinct if n_distinct is not None else Xf.shape[0])
         init = self.init if isinstance(self.init, str) else np.asarray(self.init, dtype=np.float64)
+        stage(f"Choosing k (k={ks[0]}..{ks[-1]})" if len(ks) > 1 else f"Clustering (k={ks[0]})")
         results, sample_size, sample_seed = _search(
             data, ks, init=init, n_init=self.n_init, max_iter=self.max_iter, seed=seed,
             orientation=_ORIENTATION[self.features],

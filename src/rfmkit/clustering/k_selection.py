@@ -17,6 +17,7 @@ from rfmkit.clustering.features import _order_centers
 from rfmkit.clustering.kmeans import _fit_centers, _nearest
 from rfmkit.clustering.points import _child_seed, _Data
 from rfmkit.clustering.quality import _silhouettes, _weighted_ari, _weighted_ch_db
+from rfmkit.progress import step
 
 __all__ = [
     "CALINSKI_HARABASZ", "CHOSEN", "DAVIES_BOULDIN", "INERTIA", "K", "K_SELECTION_COLUMNS",
@@ -94,7 +95,9 @@ def _search(data: _Data, ks: Sequence[int], *, init: Any, n_init: int, max_iter:
     stab_init = init if not isinstance(init, str) else "k-means++"
 
     results = []
-    for k in ks:
+    for number, k in enumerate(ks, start=1):
+        if len(ks) > 1:
+            step(f"k={k}", number=number, total=len(ks))
         raw = _fit_centers(data.points, data.weights if data.weighted else None, k,
                            weighted=data.weighted, init=init, n_init=n_init, max_iter=max_iter,
                            seed=seed)
@@ -123,6 +126,8 @@ def _search(data: _Data, ks: Sequence[int], *, init: Any, n_init: int, max_iter:
         kept = labels if data.weighted else labels[sil_rows]  # all rows' labels: too big to keep
         results.append(_KResult(k, centers, kept, inertia, ch, db, stability))
 
+    if len(ks) > 1:
+        step("silhouettes")
     if data.weighted:
         sil = _silhouettes(data.points, data.weights, [r.labels for r in results])
     else:

@@ -82,6 +82,11 @@ def _import_mlflow():
         ) from None
 
 
+def require_mlflow() -> None:
+    """Fail now, with the install hint, if MLflow is not installed (before a job's work)."""
+    _import_mlflow()
+
+
 # --- what the pyfunc model returns ---------------------------------------------------------------
 def predict_assignments(model: RFMModel, frame: pd.DataFrame) -> pd.DataFrame:
     """What the logged MLflow model's ``predict`` returns for ``frame``.

@@ -19,6 +19,7 @@ import pandas as pd
 from rfmkit.atomic_files import InBackground, write_files
 from rfmkit.errors import ParameterError
 from rfmkit.model import RFMModel
+from rfmkit.progress import stage
 from rfmkit.segmentation import Segmentation
 
 FORMATS = ("parquet", "csv")
@@ -65,6 +66,7 @@ def segmentation_files(result: Segmentation, *, fmt: str = "parquet",
 
             def write_report(p: Path) -> None:
                 # built when written: meanwhile the customer table is written in the background
+                stage("Writing the report")
                 page = build_report(model, result, currency=currency).html()
                 p.write_text(page, encoding="utf-8")
 

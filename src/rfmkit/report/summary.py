@@ -42,6 +42,20 @@ SCHEMA_VERSION = 1
 SECTIONS = ("overview", "segments", "clusters", "distributions", "scores", "transitions")
 
 
+def check_report_params(*, title: Any = None, projection: Any = "pca") -> None:
+    """The report's parameters that need no data (:func:`~rfmkit.run_report` checks them
+    before it reads any)."""
+    if title is not None and not isinstance(title, str):
+        raise ParameterError(
+            f"The 'title' parameter of build_report must be a str or None. Got "
+            f"{type(title).__name__} instead.")
+    if projection not in PROJECTIONS:
+        raise ParameterError(
+            f"The 'projection' parameter of build_report must be one of "
+            f"{', '.join(map(repr, PROJECTIONS))}. Got {projection!r} instead."
+        )
+
+
 def _check_inputs(model: Any, result: Any, scatter_sample: Any, projection: Any,
                   random_state: Any) -> None:
     check_is_fitted(model, "scorer_")
@@ -57,11 +71,7 @@ def _check_inputs(model: Any, result: Any, scatter_sample: Any, projection: Any,
             f"The 'scatter_sample' parameter of build_report must be an int >= 2. "
             f"Got {scatter_sample!r} instead."
         )
-    if projection not in PROJECTIONS:
-        raise ParameterError(
-            f"The 'projection' parameter of build_report must be one of "
-            f"{', '.join(map(repr, PROJECTIONS))}. Got {projection!r} instead."
-        )
+    check_report_params(projection=projection)
     if (isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral)
             or not 0 <= random_state < 2**32):
         raise ParameterError(

@@ -19,10 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-from rfmkit.atomic_files import InBackground, write_files
+from rfmkit.atomic_files import InBackground, check_out_dir, write_files
 from rfmkit.errors import ParameterError, SegmentOrderWarning
-from rfmkit.jobs import _as_model, _open_engine
+from rfmkit.jobs import _as_model, _open_engine, _reports
 from rfmkit.model import RFMModel
+from rfmkit.progress import Progress, stage
 from rfmkit.sql.snapshots_query import AS_OF
 from rfmkit.timeline.calendar import check_history_dates, history_dates
 from rfmkit.timeline.snapshots import compute_snapshots, empty_snapshots, open_transactions
@@ -42,6 +43,18 @@ class HistoryResult:
     computed: list[dt.date] = field(default_factory=list)  # dates computed by this run
     destination: str | None = None
     seconds: float = 0.0
+    out_dir: Path | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The run in JSON types, for a scheduler (``rfmkit history --json``; docs/cli.md)."""
+        sizes = self.snapshots.groupby(AS_OF).size()
+        return {
+            "snapshots": {pd.Timestamp(d).date().isoformat(): int(n) for d, n in sizes.items()},
+            "computed": [d.isoformat() for d in self.computed], "movers": len(self.movers),
+            "out": None if self.out_dir is None else str(self.out_dir),
+            "files": [str(p) for p in self.written], "tables": self.destination,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 def history(source: Any, model: str | os.PathLike | RFMModel, *, every: str | None = None,
@@ -82,6 +95,7 @@ def history(source: Any, model: str | os.PathLike | RFMModel, *, every: str | No
         raise ParameterError(f"refit= must be True or False. Got {refit!r} instead.")
     check_history_dates(every=every, as_of=as_of, start=start, end=end)
     with _open_engine(engine, engine_options) as eng:
+        stage("Computing the snapshots")
         rel, resolved = open_transactions(model, source, eng, table=table, delimiter=delimiter)
         chosen: list[dt.date] = []
 
@@ -117,13 +131,14 @@ def segment_value_order(model: RFMModel) -> tuple[str, ...]:
     return tuple(seg_map.segment_names)
 
 
+@_reports
 def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | os.PathLike,
                 *, every: str | None = None, as_of: Iterable[dt.date | str] | None = None,
                 start: dt.date | str | None = None, end: dt.date | str | None = None,
                 refit: bool = False, append: bool = False, target: str | None = None,
                 engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
-                table: str | None = None, delimiter: str | None = None, report: bool = True
-                ) -> HistoryResult:
+                table: str | None = None, delimiter: str | None = None, report: bool = True,
+                progress: Progress | None = None) -> HistoryResult:
     """:func:`history`, then write ``out_dir/snapshots.parquet``, ``transitions.csv``,
     ``movers.csv`` and ``report.html`` all or nothing (and ``target``'s ``rfm_snapshots``
     table: ``duckdb:PATH`` or ``postgresql://...``).
@@ -134,6 +149,7 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
     same dates replaced, in one transaction).
     """
     started = time.perf_counter()
+    check_out_dir(out_dir)
     model = _as_model(model)
     if target is not None:
         from rfmkit.engines.snapshot_tables import stored_dates
@@ -165,6 +181,7 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
             p.write_text(page, encoding="utf-8")
 
         files["report.html"] = write_report
+    stage("Writing outputs")
     written = write_files(out_dir, files)
     destination = None
     if target is not None:
@@ -172,7 +189,7 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
 
         destination = write_snapshots(target, new if append else snapshots, append=append)
     return HistoryResult(snapshots, moved, down, written, computed, destination,
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, out_dir=Path(out_dir))
 
 
 def _stored(out_dir: str | os.PathLike) -> pd.DataFrame | None:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from rfmkit import schema
 from rfmkit.errors import SmallDataWarning
+from rfmkit.progress import step
 from rfmkit.report.sections.common import plain
 
 __all__ = ["MAP_DIGITS", "MAP_JITTER", "MAP_MIN_PER_CLUSTER", "PROJECTIONS", "TSNE_EXACT_MAX",
@@ -151,6 +152,7 @@ def cluster_map(model: Any, result: Any, *, scatter_sample: int, projection: str
             f"{TSNE_MIN_POINTS}, so the map uses PCA (projection='pca').",
             SmallDataWarning, stacklevel=2)
         projection = "pca"
+    step(f"{'t-SNE' if projection == 'tsne' else 'PCA'} map of {len(rows):,} customers")
     xy, centers_xy, extra = _project(points, centers, rows, projection, random_state)
     names = list(getattr(model, "cluster_names_", None) or [])
     if centers_xy is None:  # t-SNE: label each cluster at the median of its sampled points
