@@ -294,7 +294,7 @@ class DuckDBEngine:
                 rel = self._as_instants(rel, columns.mapping.date)
             customers, report = run_customer_metrics(
                 rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame,
-                store=self._store, money=money, dedup="hashed")
+                store=self._store, money=money)
         except duckdb.InterruptException:
             raise
         except duckdb.Error as exc:

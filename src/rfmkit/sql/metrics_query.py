@@ -109,10 +109,6 @@ def id_text(col: str, kind: str) -> str:
 
 ZERO_FRACTION_RE = "^ *[+-]?[0-9]+[.]0+ *$"
 
-DEDUP_METHODS = ("distinct", "hashed")
-# columns the hashed deduplication adds; a colon keeps them apart from any input column
-_WEIGHT, _COPIES = quote("rfmkit:weight"), quote("rfmkit:copies")
-
 
 def amount_sql(columns: ResolvedColumns, kinds: dict[str, str]) -> str:
     """The amount of a transaction row as a DOUBLE (NULL when the text is not a number)."""
@@ -154,15 +150,6 @@ class MetricsQuery:
         Column kind (``text``, ``integer``, ``float``, ...) of each input column.
     options, rules
         Metric definitions and cleaning rules.
-    money : str
-        The DECIMAL type amounts are summed in (:func:`money_type`).
-    dedup : {"distinct", "hashed"}
-        How exact duplicate rows are dropped (``rules.drop_duplicates``). ``distinct``: SELECT
-        DISTINCT over every column, in any dialect. ``hashed`` (DuckDB's hash()): only rows
-        whose hash of every column repeats are grouped exactly, and each duplicate's extra
-        copies are subtracted with a negative weight. Duplicates change only counts and sums,
-        never a first or last date or a distinct count, so those read the rows as they are.
-        Same results; measured 1.7x cheaper than DISTINCT on 10M rows, a third of the memory.
     """
 
     source: str
@@ -170,43 +157,7 @@ class MetricsQuery:
     kinds: dict[str, str]
     options: MetricOptions
     rules: CleaningRules
-    money: str = MONEY
-    dedup: str = "distinct"
-
-    def __post_init__(self) -> None:
-        if self.dedup not in DEDUP_METHODS:
-            raise ValueError(f"dedup must be one of {DEDUP_METHODS}, not {self.dedup!r}")
-
-    @property
-    def _weighted(self) -> bool:
-        """Whether rows carry a weight (``w``): +1, or minus a duplicate's extra copies."""
-        return self.rules.drop_duplicates and self.dedup == "hashed"
-
-    def _count(self, condition: str) -> str:
-        """How many (distinct) rows meet ``condition``."""
-        if self._weighted:
-            return f"COALESCE(SUM(CASE WHEN {condition} THEN w END), 0)"
-        return f"COUNT(CASE WHEN {condition} THEN 1 END)"
-
-    def _money(self, condition: str) -> str:
-        """The sum of the amounts of the (distinct) rows meeting ``condition``, as money."""
-        weight = " * w" if self._weighted else ""
-        return f"SUM(CASE WHEN {condition} THEN CAST(amount AS {self.money}){weight} END)"
-
-    def _rows(self) -> str:
-        """The input rows, deduplicated as ``dedup`` says."""
-        if not self.rules.drop_duplicates:
-            return "SELECT * FROM " + self.source
-        if self.dedup == "distinct":
-            return "SELECT DISTINCT * FROM " + self.source
-        row_hash = "hash(" + ", ".join(quote(c) for c in self.kinds) + ")"
-        repeated = (f"SELECT {row_hash} AS h FROM {self.source} GROUP BY h "
-                    "HAVING COUNT(*) > 1")
-        # exact groups among the few rows whose hash repeats: a collision stays two rows
-        duplicates = (f"SELECT *, COUNT(*) AS {_COPIES} FROM {self.source} "
-                      f"WHERE {row_hash} IN ({repeated}) GROUP BY ALL HAVING COUNT(*) > 1")
-        return (f"SELECT *, 1 AS {_WEIGHT} FROM {self.source} UNION ALL "
-                f"SELECT * EXCLUDE ({_COPIES}), 1 - {_COPIES} AS {_WEIGHT} FROM ({duplicates})")
+    money: str = MONEY  # the DECIMAL type amounts are summed in (money_type)
 
     # --- building blocks ----------------------------------------------------------------------
     def _typed(self) -> str:
@@ -214,13 +165,14 @@ class MetricsQuery:
         k = self.kinds
         order = id_text(m.order, k.get(m.order, TEXT)) if m.order else "CAST(NULL AS VARCHAR)"
         amount = amount_sql(self.columns, k)
-        weight = f", {_WEIGHT} AS w" if self._weighted else ""
+        base = "SELECT DISTINCT * FROM " + self.source if self.rules.drop_duplicates else (
+            "SELECT * FROM " + self.source)
         return (
             f"SELECT {id_text(m.customer, k[m.customer])} AS customer_id, "
             f"{order} AS order_id, "
             f"{_timestamp(m.date, k[m.date], self.options.date_format)} AS ts, "
-            f"{amount} AS amount{weight} "
-            f"FROM ({self._rows()}) AS src"
+            f"{amount} AS amount "
+            f"FROM ({base}) AS src"
         )
 
     def _rules(self, as_of: dt.date | None) -> list[tuple[str, str]]:
@@ -257,20 +209,18 @@ class MetricsQuery:
 
     def flagged_sql(self, as_of: dt.date | None) -> str:
         """Every input row, typed, with the first cleaning rule it breaks (NULL: kept)."""
-        weight = ", w" if self._weighted else ""
         return (
             f"WITH typed AS ({self._typed()}) "
-            f"SELECT customer_id, order_id, ts, amount{weight}, {self._reason(as_of)} AS reason "
+            f"SELECT customer_id, order_id, ts, amount, {self._reason(as_of)} AS reason "
             "FROM typed"
         )
 
     def _flagged(self, as_of: dt.date | None, flagged: str | None) -> str:
         if flagged is not None:  # rows already flagged and stored by the engine
             return f"flagged AS (SELECT * FROM {flagged})"
-        weight = ", w" if self._weighted else ""
         return (
             f"typed AS ({self._typed()}), "
-            f"flagged AS (SELECT customer_id, order_id, ts, amount{weight}, "
+            f"flagged AS (SELECT customer_id, order_id, ts, amount, "
             f"{self._reason(as_of)} AS reason FROM typed)"
         )
 
@@ -284,7 +234,7 @@ class MetricsQuery:
     def _order_count(self, purchase: str) -> str:
         # A row without an order id (or any row, with no order column) is an order by itself;
         # COUNT(DISTINCT ...) alone would skip those rows and give buyers a frequency of 0.
-        rows_without_id = self._count(f"{purchase} AND order_id IS NULL")
+        rows_without_id = f"COUNT(CASE WHEN {purchase} AND order_id IS NULL THEN 1 END)"
         if self.columns.mapping.order:
             return f"COUNT(DISTINCT CASE WHEN {purchase} THEN order_id END) + {rows_without_id}"
         return rows_without_id
@@ -297,16 +247,16 @@ class MetricsQuery:
         o = self.options
         kept, purchase = "reason IS NULL", "reason IS NULL AND amount > 0"
         names = {r: quote(f"dropped_{r}") for r in reasons}
-        dropped = "".join(f", {self._count(f'reason = {literal(r)}')} AS {name}"
+        dropped = "".join(f", COUNT(CASE WHEN reason = {literal(r)} THEN 1 END) AS {name}"
                           for r, name in names.items())
         summed = "".join(f", CAST(SUM({name}) AS BIGINT) AS {name}" for name in names.values())
         # The amount the dropped rows carried, per reason, summed as money like the kept rows
         # (a row dropped for its customer or date may hold NaN or no amount: not summed).
         amounts = {r: quote(f"dropped_amount_{r}") for r in reasons
                    if r != "unparseable_amount"}
-        finite = f"NOT ({non_finite('amount')})"
-        dropped += "".join(f", {self._money(f'reason = {literal(r)} AND {finite}')} AS {name}"
-                           for r, name in amounts.items())
+        dropped += "".join(
+            f", SUM(CASE WHEN reason = {literal(r)} AND NOT ({non_finite('amount')}) "
+            f"THEN CAST(amount AS {self.money}) END) AS {name}" for r, name in amounts.items())
         summed += "".join(f", SUM({name}) AS {name}" for name in amounts.values())
         ctes = [self._flagged(o.as_of, flagged)]
         # distinct days cost a hash per customer-day: only when frequency needs them
@@ -315,10 +265,10 @@ class MetricsQuery:
             # purchase are times of purchase rows, not of a same-day return.
             ctes.append(
                 "units AS (SELECT customer_id, CAST(ts AS DATE) AS day, "
-                f"{self._count(kept)} AS n_kept, "
+                f"COUNT(CASE WHEN {kept} THEN 1 END) AS n_kept, "
                 f"MIN(CASE WHEN {purchase} THEN ts END) AS first_ts, "
                 f"MAX(CASE WHEN {purchase} THEN ts END) AS last_ts, "
-                f"{self._money(kept)} AS amount{dropped} "
+                f"SUM(CASE WHEN {kept} THEN CAST(amount AS {self.money}) END) AS amount{dropped} "
                 "FROM flagged GROUP BY customer_id, CAST(ts AS DATE))"
             )
             # Orders still come from the rows; counted per customer, then joined per customer
@@ -344,11 +294,11 @@ class MetricsQuery:
                       if o.frequency == "days" else "CAST(NULL AS BIGINT)")
             ctes.append(
                 "per_customer AS (SELECT customer_id, "
-                f"{self._count(kept)} AS n_kept, "
-                f"{self._count(purchase)} AS n_units, "
+                f"COUNT(CASE WHEN {kept} THEN 1 END) AS n_kept, "
+                f"COUNT(CASE WHEN {purchase} THEN 1 END) AS n_units, "
                 f"{n_days} AS n_days, "
                 f"{self._order_count(purchase)} AS n_orders, "
-                f"{self._money(kept)} AS total, "
+                f"SUM(CASE WHEN {kept} THEN CAST(amount AS {self.money}) END) AS total, "
                 f"MIN(CASE WHEN {purchase} THEN ts END) AS first_ts, "
                 f"MAX(CASE WHEN {purchase} THEN ts END) AS last_ts{dropped} "
                 "FROM flagged GROUP BY customer_id)"
