@@ -267,13 +267,13 @@ def test_ambiguous_columns(tmp_path):
 
 def test_non_numeric_amount_column(tmp_path):
     path = tmp_path / "sales.csv"
-    path.write_text("customer,date,amount\n1,2020-01-01,$5.00\n2,2020-01-02,$7.10\n"
+    path.write_text("customer,date,amount\n1,2020-01-01,five\n2,2020-01-02,7 euros\n"
                     "3,2020-01-02,\n")
     with pytest.raises(SchemaError) as info:
         compute_rfm(path)
     message = str(info.value)
     assert str(path) in message and "'amount'" in message
-    assert "'$5.00'" in message and "'$7.10'" in message
+    assert "'five'" in message and "'7 euros'" in message
     assert "none of its 2 values" in message and "ColumnMapping(amount=NAME)" in message
 
 

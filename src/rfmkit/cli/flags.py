@@ -15,6 +15,7 @@ PARAMETER_FLAGS = {
     "as_of": "--as-of", "frequency": "--frequency", "monetary": "--monetary",
     "consolidate_days": "--consolidate-days", "date_format": "--date-format",
     "date_order": "--dayfirst/--monthfirst", "encoding": "--encoding",
+    "decimal": "--decimal", "thousands": "--thousands",
     "returns": "--returns", "drop_duplicates": "--drop-duplicates",
     "drop_cancellations": "--drop-cancellations", "score_method": "--scores",
     "n_bins": "--bins", "caps": "--cap-frequency/--cap-monetary/--cap-quantile",
@@ -75,7 +76,7 @@ def to_flags(message: str) -> str:
             return flag
         # a quoted word needs no quotes on a command line: n_bins=3 -> --bins 3,
         # engine='spark' -> --engine spark; anything else keeps its quotes
-        simple = re.fullmatch(r"'([\w.:/\[\]*-]+)'", value)
+        simple = re.fullmatch(r"'([\w.,:/\[\]*-]+)'", value)
         return f"{flag} {simple.group(1) if simple else value}"
 
     message = _KEYWORD.sub(keyword, message)

@@ -35,13 +35,14 @@ from rfmkit.sql.metrics_query import (
     MetricsQuery,
     id_text,
     literal,
+    number,
     quote,
 )
 
 
-def _parsed(col: str, what: str, options: MetricOptions) -> str:
+def _parsed(col: str, what: str, options: MetricOptions, kind: str) -> str:
     if what == "numeric":
-        return f"TRY_CAST({quote(col)} AS DOUBLE)"
+        return number(col, kind, options)
     if options.date_format:
         return f"TRY_STRPTIME(CAST({quote(col)} AS VARCHAR), {literal(options.date_format)})"
     return f"TRY_CAST({quote(col)} AS TIMESTAMP)"
@@ -66,14 +67,14 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
     counts = ["COUNT(*)"]
     for _, col, what in checks:
         counts += [f"COUNT({quote(col)})",
-                   f"COUNT({quote(col)}) - COUNT({_parsed(col, what, options)})"]
+                   f"COUNT({quote(col)}) - COUNT({_parsed(col, what, options, rel.kinds[col])})"]
     totals = [int(v) for v in fetch(f"SELECT {', '.join(counts)} FROM {rel.handle}")[0]]
     notes = []
     for i, (role, col, what) in enumerate(checks):
         total, bad = totals[1 + 2 * i], totals[2 + 2 * i]
         if not bad:
             continue
-        parsed = _parsed(col, what, options)
+        parsed = _parsed(col, what, options, rel.kinds[col])
         examples = [r[0] for r in fetch(
             f"SELECT DISTINCT CAST({quote(col)} AS VARCHAR) FROM {rel.handle} "
             f"WHERE {quote(col)} IS NOT NULL AND {parsed} IS NULL ORDER BY 1 LIMIT 5")]

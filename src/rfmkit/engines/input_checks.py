@@ -191,11 +191,12 @@ def with_date_format(options: MetricOptions, fmt: str | None) -> MetricOptions:
 
 
 # --- money -----------------------------------------------------------------------------------
-def money_for(rel: Relation, columns: ResolvedColumns, fetch: Fetch) -> str:
+def money_for(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
+              fetch: Fetch) -> str:
     """The DECIMAL type amounts are summed in, fitted to the data (see :func:`money_type`)."""
     if columns.shape is InputShape.CUSTOMERS:
         return MONEY
-    a = amount_sql(columns, rel.kinds)
+    a = amount_sql(columns, rel.kinds, options)
     ok = f"a IS NOT NULL AND NOT ({non_finite('a')}) AND a <> 0"
     row = fetch(f"SELECT MAX(ABS(a)), MIN(ABS(a)), COUNT(*) FROM (SELECT {a} AS a FROM "
                 f"{rel.handle}) AS t WHERE {ok}")[0]
@@ -223,4 +224,4 @@ def prepare_input(rel: Relation, columns: ResolvedColumns, options: MetricOption
         check_date_format(options.date_format, fetch)
     check_float_ids(rel, columns, fetch)
     options = with_date_format(options, detect_date_format(rel, columns, options, fetch))
-    return options, money_for(rel, columns, fetch)
+    return options, money_for(rel, columns, options, fetch)
