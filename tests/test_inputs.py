@@ -280,7 +280,7 @@ def test_non_numeric_amount_column(tmp_path):
 def test_decimal_commas_are_reported_as_non_numeric(tmp_path):
     path = tmp_path / "eu.csv"
     path.write_text("kunde;datum;amount\n1;2020-01-01;5,50\n2;2020-01-02;7,25\n")
-    with pytest.raises(SchemaError, match=r"'5,50'.*decimal commas"):
+    with pytest.raises(SchemaError, match=r"'5,50'.*decimal=','"):
         compute_rfm(path, columns=ColumnMapping(customer="kunde", date="datum"))
 
 

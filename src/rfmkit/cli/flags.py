@@ -76,8 +76,10 @@ def to_flags(message: str) -> str:
             return flag
         # a quoted word needs no quotes on a command line: n_bins=3 -> --bins 3,
         # engine='spark' -> --engine spark; anything else keeps its quotes
-        simple = re.fullmatch(r"'([\w.,:/\[\]*-]+)'", value)
-        return f"{flag} {simple.group(1) if simple else value}"
+        simple = re.fullmatch(r"'([\w.:/\[\]*-]+)'", value)
+        if simple and not re.fullmatch(r"\W", simple.group(1)):
+            return f"{flag} {simple.group(1)}"
+        return f"{flag} {value}"  # quoted, also a lone mark: --thousands '.' reads as one
 
     message = _KEYWORD.sub(keyword, message)
     # "None" is Python's "not given"; on a command line a flag is simply left out

@@ -38,6 +38,7 @@ from rfmkit.sql.metrics_query import (
     number,
     quote,
 )
+from rfmkit.sql.text_numbers import format_advice
 
 
 def _parsed(col: str, what: str, options: MetricOptions, kind: str) -> str:
@@ -79,13 +80,14 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
             f"SELECT DISTINCT CAST({quote(col)} AS VARCHAR) FROM {rel.handle} "
             f"WHERE {quote(col)} IS NOT NULL AND {parsed} IS NULL ORDER BY 1 LIMIT 5")]
         shown = ", ".join(repr(e) for e in examples)
+        # values another number format reads: name it (1,234.50 among 12.50: thousands=',')
+        advice = "" if what == "date" else format_advice(examples)
         if bad == total:
+            column = f"the right column with ColumnMapping({role}=NAME), or clean the values."
             fix = (
                 "Give the format with date_format='%d/%m/%Y %H:%M' (for example) or pick "
                 "another column with ColumnMapping(date=NAME)." if what == "date" else
-                f"Pick the right column with ColumnMapping({role}=NAME), or clean the values "
-                "(currency signs, "
-                "thousands separators, decimal commas)."
+                f"{advice} Otherwise pick {column}" if advice else f"Pick {column}"
             )
             raise SchemaError(
                 f"Column {col!r} ({role}) in {rel.label} is not {what}: none of its "
@@ -93,7 +95,7 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
             )
         notes.append(
             f"{bad:,} of {total:,} values in column {col!r} ({role}) are not {what} "
-            f"(e.g. {shown}); those rows were dropped."
+            f"(e.g. {shown}); those rows were dropped." + (f" {advice}" if advice else "")
         )
     return totals[0], notes
 
