@@ -53,7 +53,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
                 params: Mapping[str, Any] | None = None, engine: str = "duckdb",
                 engine_options: Mapping[str, Any] | None = None, table: str | None = None,
                 delimiter: str | None = None, encoding: str | None = None, fmt: str = "parquet",
-                target: str | None = None,
+                target: str | None = None, decimal: str | None = None,
+                thousands: str | None = None,
                 previous_model: str | os.PathLike | RFMModel | None = None,
                 registered_model_name: str | None = None, alias: str | None = None,
                 tracking_uri: str | None = None) -> JobResult:
@@ -61,8 +62,10 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
 
     ``params`` are :class:`~rfmkit.RFMModel`'s parameters (``n_bins``, ``segment_map``, ...);
     ``preset`` fills those left out. ``target`` (``duckdb:PATH`` or ``postgresql://...``) also
-    receives the result tables. With ``registered_model_name`` the model is logged to MLflow
-    and registered (``alias`` and ``tracking_uri`` as in :func:`~rfmkit.log_model`).
+    receives the result tables. ``decimal``/``thousands`` say how text amounts are written
+    (as in pandas' ``read_csv``; the model keeps them). With ``registered_model_name`` the
+    model is logged to MLflow and registered (``alias`` and ``tracking_uri`` as in
+    :func:`~rfmkit.log_model`).
     """
     started = time.perf_counter()
     if (alias or tracking_uri) and not registered_model_name:
@@ -76,7 +79,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     model = RFMModel(preset, **dict(params or {}), engine=engine, previous_model=previous_model)
     model.resolved_params()  # every parameter checked before any data is read
     with _open_engine(engine, engine_options) as eng:
-        model.fit(source, table=table, delimiter=delimiter, encoding=encoding, engine=eng)
+        model.fit(source, table=table, delimiter=delimiter, encoding=encoding, decimal=decimal,
+                  thousands=thousands, engine=eng)
     result = model.result_
     written, destination = write_outputs(
         out_dir, segmentation_files(result, fmt=fmt, model=model), result, target=target,
@@ -95,16 +99,20 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
               engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
               table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
               as_of: dt.date | str | None = None, fmt: str = "parquet",
-              target: str | None = None) -> JobResult:
+              target: str | None = None, decimal: str | None = None,
+              thousands: str | None = None) -> JobResult:
     """Apply a saved model to ``source`` (frozen bin edges, map and clusters) and write the
-    assignments to ``out_dir`` (and ``target``)."""
+    assignments to ``out_dir`` (and ``target``). ``decimal``/``thousands``: how this input
+    writes text amounts, when not as the model's training data did."""
     started = time.perf_counter()
     _check_outputs(fmt, target, out_dir)
+    numbers = {"decimal": decimal, "thousands": thousands}
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
-                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
+                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of,
+                           **numbers)
     if getattr(model, "clv_", None) is not None:
         _add_clv(model, result, source, engine=engine, engine_options=engine_options,
-                 table=table, delimiter=delimiter, encoding=encoding)
+                 table=table, delimiter=delimiter, encoding=encoding, **numbers)
     written, destination = write_outputs(out_dir, segmentation_files(result, fmt=fmt), result,
                                          target=target, replaces=SCORE_NAMES)
     return JobResult(result, written, model, destination, seconds=time.perf_counter() - started)
@@ -114,14 +122,17 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
                engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
                as_of: dt.date | str | None = None, title: str | None = None,
-               projection: str = "pca") -> JobResult:
-    """Apply a saved model to ``source`` and write ``out_dir/report.html``."""
+               projection: str = "pca", decimal: str | None = None,
+               thousands: str | None = None) -> JobResult:
+    """Apply a saved model to ``source`` and write ``out_dir/report.html`` (``decimal``,
+    ``thousands`` as in :func:`run_score`)."""
     from rfmkit.report import build_report
 
     started = time.perf_counter()
     _check_outputs("parquet", None, out_dir)
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
-                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
+                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of,
+                           decimal=decimal, thousands=thousands)
     page = build_report(model, result, title=title, projection=projection).html()
     written = write_files(out_dir, {"report.html": lambda p: p.write_text(page, encoding="utf-8")},
                           resolve=resolver())
@@ -131,7 +142,8 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
 def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: str, *,
                         engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                         table: str | None = None, delimiter: str | None = None,
-                        encoding: str | None = None, as_of: dt.date | str | None = None) -> Any:
+                        encoding: str | None = None, as_of: dt.date | str | None = None,
+                        decimal: str | None = None, thousands: str | None = None) -> Any:
     """Score ``source`` inside the engine into the table ``into``; returns the
     :class:`~rfmkit.export.in_engine_scoring.WrittenTable` (name, engine, row count)."""
     from rfmkit.export.in_engine_scoring import score_in_engine
@@ -140,7 +152,8 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
     as_of = _as_of(as_of)
     with _open_engine(engine, engine_options) as eng:
         return score_in_engine(model, source, engine=eng, table=table, delimiter=delimiter,
-                               encoding=encoding, as_of=as_of, into=into)
+                               encoding=encoding, as_of=as_of, into=into, decimal=decimal,
+                               thousands=thousands)
 
 
 def _check_outputs(fmt: str, target: str | None, out_dir: str | os.PathLike) -> None:
@@ -170,12 +183,14 @@ def _check_out_dir(out_dir: str | os.PathLike) -> None:
 
 def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,
            engine_options: Mapping[str, Any] | None, table: str | None, delimiter: str | None,
-           encoding: str | None, as_of: dt.date | str | None) -> tuple[RFMModel, Segmentation]:
+           encoding: str | None, as_of: dt.date | str | None, decimal: str | None,
+           thousands: str | None) -> tuple[RFMModel, Segmentation]:
     model = _as_model(model)
     as_of = _as_of(as_of)
     with _open_engine(engine, engine_options) as eng:
         return model, model.segment(source, table=table, delimiter=delimiter, encoding=encoding,
-                                    as_of=as_of, engine=eng)
+                                    as_of=as_of, decimal=decimal, thousands=thousands,
+                                    engine=eng)
 
 
 #: What `score` adds with a model that carries CLV parameters (see `rfmkit clv --model`).
@@ -184,11 +199,15 @@ CLV_SCORE_COLUMNS = ("p_alive", "expected_purchases", "clv")
 
 def _add_clv(model: RFMModel, result: Segmentation, source: Any, *, engine: str,
              engine_options: Mapping[str, Any] | None, table: str | None,
-             delimiter: str | None, encoding: str | None = None) -> None:
+             delimiter: str | None, encoding: str | None = None, decimal: str | None = None,
+             thousands: str | None = None) -> None:
     """P(alive), expected purchases and CLV at the scoring date, from the saved parameters."""
+    # the text amounts read as the RFM model reads them (its format, or the one given)
+    numbers = model.metric_options_.reading_numbers(decimal, thousands)
     with _open_engine(engine, engine_options) as eng:
         values = model.clv_.predict(source, as_of=result.as_of, engine=eng, table=table,
-                                    delimiter=delimiter, encoding=encoding)
+                                    delimiter=delimiter, encoding=encoding,
+                                    decimal=numbers.decimal, thousands=numbers.thousands)
     columns = values.set_index("customer_id")[list(CLV_SCORE_COLUMNS)]
     result.customers = result.customers.join(columns, on="customer_id")
 
@@ -243,7 +262,8 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
             date_format: str | None = None, date_order: str | None = None,
             engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
             table: str | None = None, delimiter: str | None = None,
-            encoding: str | None = None, report: bool = True,
+            encoding: str | None = None, decimal: str | None = None,
+            thousands: str | None = None, report: bool = True,
             title: str | None = None) -> CLVJobResult:
     """Fit a :class:`~rfmkit.CLVModel` on ``source`` and write clv.json, customers_clv.parquet,
     segments_clv.csv and report.html to ``out_dir``. With ``model`` (an RFM model), each
@@ -260,11 +280,13 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
                    date_format=date_format, date_order=date_order)
     rfm = _as_model(model) if model is not None else None
     with _open_engine(engine, engine_options) as eng:
-        clv.fit(source, engine=eng, table=table, delimiter=delimiter, encoding=encoding)
+        clv.fit(source, engine=eng, table=table, delimiter=delimiter, encoding=encoding,
+                decimal=decimal, thousands=thousands)
         customers = clv.customers_
         if rfm is not None:
             segmented = rfm.segment(source, table=table, delimiter=delimiter, encoding=encoding,
-                                    as_of=clv.calibration_end_, engine=eng).customers
+                                    as_of=clv.calibration_end_, decimal=decimal,
+                                    thousands=thousands, engine=eng).customers
             keep = [c for c in ("customer_id", "segment", "cluster", "cluster_name")
                     if c in segmented]
             customers = customers.merge(segmented[keep], on="customer_id", how="left")

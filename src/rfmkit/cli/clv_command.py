@@ -18,6 +18,7 @@ from rfmkit.cli.options import (
     DateCol,
     DateFormat,
     DayFirst,
+    Decimal,
     Delimiter,
     Encoding,
     Engine,
@@ -29,6 +30,7 @@ from rfmkit.cli.options import (
     Quiet,
     SparkMaster,
     TableOpt,
+    Thousands,
     date_order,
     engine_options,
 )
@@ -62,7 +64,8 @@ def clv(
     customer: Customer = None, order: Order = None, date: DateCol = None,
     amount: Amount = None, quantity: Quantity = None, price: Price = None,
     table: TableOpt = None, delimiter: Delimiter = None, date_format: DateFormat = None,
-    dayfirst: DayFirst = None, encoding: Encoding = None, engine: Engine = "duckdb",
+    dayfirst: DayFirst = None, encoding: Encoding = None, decimal: Decimal = None,
+    thousands: Thousands = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     quiet: Quiet = False,
 ) -> None:
@@ -77,7 +80,7 @@ def clv(
             model=model_path, columns=columns, date_format=date_format,
             date_order=date_order(dayfirst), engine=engine,
             engine_options=engine_options(spark_master, query), table=table,
-            delimiter=delimiter, encoding=encoding)
+            delimiter=delimiter, encoding=encoding, decimal=decimal, thousands=thousands)
     if quiet:
         return
     m = job.model

@@ -19,6 +19,7 @@ from rfmkit.cli.options import (
     DateCol,
     DateFormat,
     DayFirst,
+    Decimal,
     Delimiter,
     Dialect,
     Encoding,
@@ -38,6 +39,7 @@ from rfmkit.cli.options import (
     RecencyCol,
     SparkMaster,
     TableOpt,
+    Thousands,
     To,
     date_order,
     engine_options,
@@ -106,8 +108,8 @@ def segment(
     quantity: Quantity = None, price: Price = None, recency: RecencyCol = None,
     frequency_column: FrequencyCol = None, monetary_column: MonetaryCol = None,
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
-    date_format: DateFormat = None,
-    dayfirst: DayFirst = None, engine: Engine = "duckdb",
+    date_format: DateFormat = None, dayfirst: DayFirst = None, decimal: Decimal = None,
+    thousands: Thousands = None, engine: Engine = "duckdb",
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Reference date YYYY-MM-DD (default: latest purchase date).",
         rich_help_panel="Metrics")] = None,
@@ -189,7 +191,7 @@ def segment(
             input, out_dir, preset=preset, params=params, engine=engine,
             engine_options=engine_options(spark_master, query), table=table,
             delimiter=delimiter, encoding=encoding, fmt=fmt.value, target=to,
-            previous_model=previous_model,
+            decimal=decimal, thousands=thousands, previous_model=previous_model,
             registered_model_name=mlflow_register, alias=mlflow_alias,
             tracking_uri=mlflow_tracking_uri)
     if quiet:
@@ -221,7 +223,7 @@ def score(
         "--out", "-o", help="Output folder (not with --into).", rich_help_panel="Output")
     ] = None,
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
-    engine: Engine = "duckdb",
+    decimal: Decimal = None, thousands: Thousands = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     as_of: AsOfApplied = None,
     fmt: FormatOpt = Fmt.parquet, to: To = None, quiet: Quiet = False,
@@ -244,7 +246,8 @@ def score(
         with Status(quiet, f"Scoring {input} inside {engine}"):
             written = rfmkit.run_score_in_engine(
                 input, model_path, into, engine=engine, engine_options=options, table=table,
-                delimiter=delimiter, encoding=encoding, as_of=as_of)
+                delimiter=delimiter, encoding=encoding, as_of=as_of, decimal=decimal,
+                thousands=thousands)
         if not quiet:
             out.print(f"Wrote [bold]{written.rows:,}[/] customers to {escape(written.table)} "
                       f"({written.engine}) · {time.perf_counter() - started:.1f} s",
@@ -257,7 +260,8 @@ def score(
     with Status(quiet, f"Scoring {input}"):
         job = rfmkit.run_score(input, model_path, out_dir, engine=engine, engine_options=options,
                                table=table, delimiter=delimiter, encoding=encoding,
-                               as_of=as_of, fmt=fmt.value, target=to)
+                               as_of=as_of, fmt=fmt.value, target=to, decimal=decimal,
+                               thousands=thousands)
     if not quiet:
         print_summary(job.result, job.written, job.seconds, to)
 
@@ -276,7 +280,7 @@ def report(
     model_path: ModelPath,
     out_dir: OutDir,
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
-    engine: Engine = "duckdb",
+    decimal: Decimal = None, thousands: Thousands = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     as_of: AsOfApplied = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the report.")] = None,
@@ -290,7 +294,8 @@ def report(
         job = rfmkit.run_report(input, model_path, out_dir, engine=engine,
                                 engine_options=engine_options(spark_master, query), table=table,
                                 delimiter=delimiter, encoding=encoding, as_of=as_of, title=title,
-                                projection=projection.value)
+                                projection=projection.value, decimal=decimal,
+                                thousands=thousands)
     if not quiet:
         out.print(f"Wrote {job.written[0]}", highlight=False)
 

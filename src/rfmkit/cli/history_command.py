@@ -14,6 +14,7 @@ from rfmkit.cli.commands import app
 from rfmkit.cli.display import Status, out
 from rfmkit.cli.errors import handle_errors
 from rfmkit.cli.options import (
+    Decimal,
     Delimiter,
     Engine,
     ModelPath,
@@ -22,6 +23,7 @@ from rfmkit.cli.options import (
     Quiet,
     SparkMaster,
     TableOpt,
+    Thousands,
     To,
     engine_options,
 )
@@ -69,7 +71,8 @@ def history(
     append: Annotated[bool, typer.Option(
         "--append", help="Keep the snapshots in --out (and --to) and compute only new dates; "
         "idempotent per date.", rich_help_panel="Output")] = False,
-    table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
+    table: TableOpt = None, delimiter: Delimiter = None, decimal: Decimal = None,
+    thousands: Thousands = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     to: To = None, quiet: Quiet = False,
 ) -> None:
@@ -79,7 +82,7 @@ def history(
             input, model_path, out_dir, every=None if every is None else every.value,
             as_of=as_of or None, start=start, end=end, refit=refit, append=append, target=to,
             engine=engine, engine_options=engine_options(spark_master, query), table=table,
-            delimiter=delimiter)
+            delimiter=delimiter, decimal=decimal, thousands=thousands)
     if quiet:
         return
     sizes = job.snapshots.groupby("as_of").size()

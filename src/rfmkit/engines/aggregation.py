@@ -31,6 +31,7 @@ from rfmkit.schema import (
 from rfmkit.sql.metrics_query import (
     MONEY,
     NUMERIC_KINDS,
+    TEXT,
     TIME_KINDS,
     MetricsQuery,
     id_text,
@@ -38,7 +39,7 @@ from rfmkit.sql.metrics_query import (
     number,
     quote,
 )
-from rfmkit.sql.text_numbers import format_advice
+from rfmkit.sql.text_numbers import currency_sql, format_advice
 
 
 def _parsed(col: str, what: str, options: MetricOptions, kind: str) -> str:
@@ -50,12 +51,14 @@ def _parsed(col: str, what: str, options: MetricOptions, kind: str) -> str:
 
 
 def check_value_columns(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
-                        fetch: Callable[[str], list[tuple]]) -> tuple[int, list[str]]:
+                        fetch: Callable[[str], list[tuple]]
+                        ) -> tuple[int, list[str], dict[str, int]]:
     """Count the rows; fail on a value column none of whose values parses, note partly
     unparseable ones. One scan for all the counts (each query is a job on Spark).
 
     ``fetch`` runs DuckDB-dialect SQL in the engine (translating it) and returns the rows.
-    Returns the number of rows and the notes.
+    Returns the number of rows, the notes, and the values read after a clean-up
+    (``currency_sign``: text amounts, quantities or prices written with a currency).
     """
     m = columns.mapping
     checks = []
@@ -69,7 +72,11 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
     for _, col, what in checks:
         counts += [f"COUNT({quote(col)})",
                    f"COUNT({quote(col)}) - COUNT({_parsed(col, what, options, rel.kinds[col])})"]
+    texts = [col for _, col, what in checks if what == "numeric" and rel.kinds[col] == TEXT]
+    counts += [f"COUNT(CASE WHEN {currency_sql(quote(col), options)} THEN 1 END)"
+               for col in texts]
     totals = [int(v) for v in fetch(f"SELECT {', '.join(counts)} FROM {rel.handle}")[0]]
+    cleaned = {"currency_sign": sum(totals[1 + 2 * len(checks):])} if texts else {}
     notes = []
     for i, (role, col, what) in enumerate(checks):
         total, bad = totals[1 + 2 * i], totals[2 + 2 * i]
@@ -97,7 +104,7 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
             f"{bad:,} of {total:,} values in column {col!r} ({role}) are not {what} "
             f"(e.g. {shown}); those rows were dropped." + (f" {advice}" if advice else "")
         )
-    return totals[0], notes
+    return totals[0], notes, cleaned
 
 
 def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
@@ -115,7 +122,7 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
     a function dropping it: used when the aggregation reads the rows twice (per-day
     consolidation), so that they are typed and deduplicated once.
     """
-    rows_read, warnings = check_value_columns(rel, columns, options, fetch)
+    rows_read, warnings, cleaned = check_value_columns(rel, columns, options, fetch)
     query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules, money)
     if rows_read == 0:
         raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
@@ -126,7 +133,9 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
     finally:
         if drop is not None:
             drop()
-    return _customers(rollup, rel, query, options, rules, rows_read, warnings)
+    customers, report = _customers(rollup, rel, query, options, rules, rows_read, warnings)
+    report.cleaned = cleaned
+    return customers, report
 
 
 def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options: MetricOptions,
