@@ -545,3 +545,18 @@ def test_cli_decimal_and_thousands(tmp_path, capsys):
     err = _refused(["segment", eu, "--decimal", ",", "--thousands", ","], tmp_path / "same",
                    capsys)
     assert "--decimal ',' and --thousands ',' must differ" in err
+
+
+def test_cli_a_workbook_with_several_sheets_names_them_and_table(tmp_path, capsys):
+    book = tmp_path / "book.xlsx"
+    orders = pd.DataFrame({"customer": [f"c{i % 7}" for i in range(30)],
+                           "date": [f"2023-01-{1 + i % 28:02d}" for i in range(30)],
+                           "amount": [5.0 + i for i in range(30)]})
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        pd.DataFrame({"note": ["read me"]}).to_excel(writer, sheet_name="readme", index=False)
+        orders.to_excel(writer, sheet_name="sales", index=False)
+    err = _refused(["segment", str(book)], tmp_path / "o", capsys)
+    assert "has 2 sheets ('readme', 'sales'); only the first, 'readme', is read" in err
+    assert "--table sales" in err
+    assert main(["segment", str(book), "--table", "sales", "--out", str(tmp_path / "ok"),
+                 "--quiet", "--clusters", "none"]) == 0
