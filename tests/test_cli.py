@@ -560,3 +560,16 @@ def test_cli_a_workbook_with_several_sheets_names_them_and_table(tmp_path, capsy
     assert "--table sales" in err
     assert main(["segment", str(book), "--table", "sales", "--out", str(tmp_path / "ok"),
                  "--quiet", "--clusters", "none"]) == 0
+
+
+def test_cli_customer_level_input_gets_the_customer_level_flags(tmp_path, capsys):
+    table = tmp_path / "customers.csv"
+    table.write_text("client_id,days_since_last,n_purchases,total_spent\n" + "".join(
+        f"c{i},{i * 3 % 50},{1 + i % 6},{10.5 * (1 + i % 9)}\n" for i in range(40)))
+    err = _refused(["segment", str(table)], tmp_path / "o", capsys)
+    assert ("--recency 'days_since_last' and --frequency-column 'n_purchases' and "
+            "--monetary-column 'total_spent'") in err
+    assert "--date NAME" in err and err.index("--recency") < err.index("--date")
+    assert main(["segment", str(table), "--recency", "days_since_last", "--frequency-column",
+                 "n_purchases", "--monetary-column", "total_spent", "--out",
+                 str(tmp_path / "ok"), "--quiet", "--clusters", "none"]) == 0
