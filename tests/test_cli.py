@@ -550,3 +550,68 @@ def test_currency_writes_the_report_s_money(transactions, segmented, tmp_path, c
                  "--out", str(tmp_path / "bad"), "--currency", "12"]) == 2
     assert "--currency must be an ISO 4217 code" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def _priced(path, amount) -> str:
+    """180 orders of 60 customers over three months, amounts written by ``amount(i)``."""
+    rows = [f"C{i % 60};O{i};2023-0{1 + i % 3}-{1 + i % 28:02d};{amount(i)}" for i in range(180)]
+    path.write_text("customer;order;date;amount\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_cli_decimal_and_thousands(tmp_path, capsys):
+    eu = _priced(tmp_path / "eu.csv", lambda i: f"{1 + i % 7}.{i % 10}{i % 9}0,{i % 100:02d} €")
+    err = _refused(["segment", eu], tmp_path / "refused", capsys)
+    assert "--decimal ',' and --thousands '.'" in err and "'1.000,00 €'" in err
+    out = tmp_path / "fit"
+    assert main(["segment", eu, "--decimal", ",", "--thousands", ".", "--out", str(out),
+                 "--clusters", "none"]) == 0
+    assert "Read 180 amounts without a currency sign or code" in capsys.readouterr().out
+    quality = json.loads((out / "quality.json").read_text())
+    assert quality["cleaned"] == {"currency_sign": 180} and quality["rows_dropped"] == 0
+    model = str(out / "model.json")
+    # the model keeps the format: the same file scores, reports and histories as it is
+    assert main(["score", eu, "-m", model, "--out", str(tmp_path / "s"), "--quiet"]) == 0
+    assert main(["report", eu, "-m", model, "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    assert main(["history", eu, "-m", model, "--every", "month", "--start", "2023-01-31",
+                 "--out", str(tmp_path / "h"), "--quiet"]) == 0
+    us = _priced(tmp_path / "us.csv", lambda i: f"US${1 + i % 7},{i % 10}{i % 9}0.{i % 100:02d}")
+    assert main(["score", us, "-m", model, "--decimal", ".", "--thousands", ",", "--out",
+                 str(tmp_path / "us"), "--quiet"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "us" / "customers.parquet"),
+                                  pd.read_parquet(tmp_path / "s" / "customers.parquet"))
+    err = _refused(["score", us, "-m", model], tmp_path / "us_refused", capsys)
+    assert "'US$1,000.00'" in err and "--thousands ','" in err
+    err = _refused(["segment", eu, "--decimal", ";"], tmp_path / "semicolon", capsys)
+    assert "--decimal must be one of '.', ','. Got ';' instead" in err
+    err = _refused(["segment", eu, "--decimal", ",", "--thousands", ","], tmp_path / "same",
+                   capsys)
+    assert "--decimal ',' and --thousands ',' must differ" in err
+
+
+def test_cli_a_workbook_with_several_sheets_names_them_and_table(tmp_path, capsys):
+    book = tmp_path / "book.xlsx"
+    orders = pd.DataFrame({"customer": [f"c{i % 7}" for i in range(30)],
+                           "date": [f"2023-01-{1 + i % 28:02d}" for i in range(30)],
+                           "amount": [5.0 + i for i in range(30)]})
+    with pd.ExcelWriter(book, engine="openpyxl") as writer:
+        pd.DataFrame({"note": ["read me"]}).to_excel(writer, sheet_name="readme", index=False)
+        orders.to_excel(writer, sheet_name="sales", index=False)
+    err = _refused(["segment", str(book)], tmp_path / "o", capsys)
+    assert "has 2 sheets ('readme', 'sales'); only the first, 'readme', is read" in err
+    assert "--table sales" in err
+    assert main(["segment", str(book), "--table", "sales", "--out", str(tmp_path / "ok"),
+                 "--quiet", "--clusters", "none"]) == 0
+
+
+def test_cli_customer_level_input_gets_the_customer_level_flags(tmp_path, capsys):
+    table = tmp_path / "customers.csv"
+    table.write_text("client_id,days_since_last,n_purchases,total_spent\n" + "".join(
+        f"c{i},{i * 3 % 50},{1 + i % 6},{10.5 * (1 + i % 9)}\n" for i in range(40)))
+    err = _refused(["segment", str(table)], tmp_path / "o", capsys)
+    assert ("--recency 'days_since_last' and --frequency-column 'n_purchases' and "
+            "--monetary-column 'total_spent'") in err
+    assert "--date NAME" in err and err.index("--recency") < err.index("--date")
+    assert main(["segment", str(table), "--recency", "days_since_last", "--frequency-column",
+                 "n_purchases", "--monetary-column", "total_spent", "--out",
+                 str(tmp_path / "ok"), "--quiet", "--clusters", "none"]) == 0

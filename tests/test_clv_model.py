@@ -11,7 +11,7 @@ import pytest
 from sklearn.base import clone
 
 from rfmkit.clv_model import CLVDependenceWarning, CLVModel
-from rfmkit.errors import InputError, ParameterError
+from rfmkit.errors import InputError, ParameterError, SchemaError
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.parquet"
 needs_cdnow = pytest.mark.skipif(not CDNOW.exists(), reason=f"{CDNOW} is not there")
@@ -122,3 +122,19 @@ def test_calibration_end_outside_the_data_is_a_clear_error():
 def test_dependence_between_frequency_and_spend_warns():
     with pytest.warns(CLVDependenceWarning, match="Spearman"):
         CLVModel("2023-03-01").fit(_orders(200, 150, spend_follows_frequency=True))
+
+
+def test_text_amounts_in_another_number_format_fit_the_same(tmp_path):
+    orders = _orders(200, 120)
+    written = orders.assign(amount=orders["amount"].map(lambda a: f"{a * 100:,.2f} €".replace(
+        ",", "_").replace(".", ",").replace("_", ".")))  # 1.234,00 €
+    path = tmp_path / "eu.csv"
+    written.to_csv(path, index=False, sep=";")
+    with pytest.raises(SchemaError, match="decimal=',' and thousands='.'"):
+        CLVModel("2023-02-19").fit(str(path))
+    fitted = CLVModel("2023-02-19").fit(str(path), decimal=",", thousands=".")
+    plain = CLVModel("2023-02-19").fit(orders.assign(amount=orders["amount"] * 100))
+    assert fitted.gamma_gamma_.params == pytest.approx(plain.gamma_gamma_.params, rel=1e-9)
+    values = fitted.predict(str(path), decimal=",", thousands=".")
+    assert values["clv"].to_numpy() == pytest.approx(plain.predict(
+        orders.assign(amount=orders["amount"] * 100))["clv"].to_numpy(), rel=1e-9)

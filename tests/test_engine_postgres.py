@@ -290,6 +290,27 @@ def test_text_numbers_parse_as_in_duckdb(module_dsn, engine):
     assert result.quality.dropped["unparseable_amount"] == 11
 
 
+@pytest.mark.parametrize("numbers", [{}, {"decimal": ",", "thousands": "."},
+                                     {"thousands": ","}, {"decimal": ",", "thousands": " "},
+                                     {"decimal": ".", "thousands": "'"}],
+                         ids=["plain", "eu", "us", "fr", "ch"])
+def test_text_amounts_in_number_formats_parse_as_in_duckdb(module_dsn, engine, numbers):
+    values = ["$5.00", "€ 7.10", "12.50 USD", "-$3", "1.234,50 €", "7,10", "1,234.50", "1 234,50",
+     "1\u00a0234", "CHF 1'234.50", "12$50", "1.234", "12,34,567", "usd 4", "", None]
+    df = pd.DataFrame({"customer": [f"c{i}" for i in range(len(values))] + ["z"],
+                       "date": pd.Timestamp("2024-01-01 10:00"), "amount": values + ["5"]})
+    df["date"] = df["date"].astype("datetime64[us]")
+    load_table(module_dsn, "text_amounts", df)
+    pg = PostgresEngine(table="text_amounts")
+    try:
+        result = same_as_duckdb(df, engine_source=module_dsn, engine=pg,
+                                options=MetricOptions(**numbers),
+                                cleaning=CleaningRules(returns="net"))
+    finally:
+        pg.close()
+    assert result.quality.cleaned["currency_sign"] > 0
+
+
 def test_text_timestamps_parse_as_in_duckdb(module_dsn):
     values = ["2024-01-05", "2024-1-5 1:2:3", "2024-01-05T10:00", "2024-01-05 10:00:00.5",
               "2024-01-05  10:00", "2024-01-05 10:00 ", "2024-02-29 12:00", "2023-02-29",

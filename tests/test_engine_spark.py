@@ -173,6 +173,19 @@ def test_text_values_parse_as_in_duckdb(engine):
     same_as_duckdb(df, engine=engine, cleaning=CleaningRules(returns="net"))
 
 
+@pytest.mark.parametrize("numbers", [{}, {"decimal": ",", "thousands": "."},
+                                     {"thousands": ","}, {"decimal": ",", "thousands": " "}],
+                         ids=["plain", "eu", "us", "fr"])
+def test_text_amounts_in_number_formats_parse_as_in_duckdb(engine, numbers):
+    values = ["$5.00", "€ 7.10", "12.50 USD", "-$3", "1.234,50 €", "7,10", "1,234.50", "1 234,50",
+     "1\u00a0234", "CHF 1'234.50", "12$50", "1.234", "12,34,567", "usd 4", "", None]
+    df = pd.DataFrame({"customer": [f"c{i}" for i in range(len(values))] + ["z"],
+                       "date": "2024-01-01", "amount": values + ["5"]})
+    result = same_as_duckdb(df, engine=engine, options=MetricOptions(**numbers),
+                            cleaning=CleaningRules(returns="net"))
+    assert result.quality.cleaned["currency_sign"] > 0
+
+
 @pytest.mark.parametrize("fmt, values", [
     ("%d/%m/%Y %H:%M", ["05/01/2024 10:00", "5/1/2024 9:05", "29/02/2024 00:00",
                         "29/02/2023 00:00", "31/04/2024 10:00", "05/01/2024 24:00",

@@ -7,6 +7,7 @@ side of the same cases is in tests/test_cli.py.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pandas as pd
@@ -236,3 +237,145 @@ def test_amounts_past_the_bound_are_refused(tmp_path):
     path = write_csv(tmp_path / "huge.csv", "customer_id,order_date,amount", rows)
     with pytest.raises(SchemaError, match=r"huge\.csv.*'amount'.*38 digits.*rescale"):
         compute_rfm(path)
+
+
+# --- how text amounts write their numbers (issue 13) ---------------------------------------------
+
+def _amounts(tmp_path, amounts: list[str], **options):
+    """Customer i buys for 100 and for amounts[i] (kept when negative: returns are netted)."""
+    rows = [f"C{i:02d};2023-01-01;100" for i in range(len(amounts))]
+    rows += [f"C{i:02d};2023-01-0{2 + i % 8};{a}" for i, a in enumerate(amounts)]
+    path = write_csv(tmp_path / "amounts.csv", "customer;order_date;amount", rows)
+    return compute_rfm(path, cleaning=CleaningRules(returns="net"), **options)
+
+
+def _spend(result) -> list[float]:
+    """Each customer's amount beside the 100 (100 itself when it was not read)."""
+    return [round(m - 100, 6) for m in result.customers.sort_values("customer_id")["monetary"]]
+
+
+def test_currency_signs_and_codes_are_ignored_and_counted(tmp_path):
+    amounts = ["$5.00", "€ 7.10", "12.50 USD", "-$3", "US$ 4", "9", " 2.5 ", "£1", "5 EUR"]
+    result = _amounts(tmp_path, amounts)
+    assert _spend(result) == [5.0, 7.1, 12.5, -3.0, 4.0, 9.0, 2.5, 1.0, 5.0]
+    assert result.quality.cleaned == {"currency_sign": 7}
+    assert result.quality.to_dict()["cleaned"] == {"currency_sign": 7}
+    assert result.quality.warnings == []
+
+
+def test_a_currency_inside_a_number_or_twice_is_not_a_number(tmp_path):
+    result = _amounts(tmp_path, ["12$50", "$12 USD", "usd 4", "5", "6.5"])
+    assert result.quality.dropped["unparseable_amount"] == 3
+    assert _spend(result) == [0, 0, 0, 5, 6.5]
+    assert result.quality.cleaned == {"currency_sign": 0}
+
+
+@pytest.mark.parametrize("decimal, thousands, amounts, spend", [
+    (",", ".", ["1.234,50 €", "7,10", "12", "-1.000.000,5", "1234,5"],
+     [1234.5, 7.1, 12.0, -1000000.5, 1234.5]),
+    (None, ",", ["$1,234.50", "7.10", "1,000,000", "12"], [1234.5, 7.1, 1e6, 12.0]),
+    (",", " ", ["1 234,50", "1\u00a0234,50 €", "1\u202f234", "5,5"], [1234.5, 1234.5, 1234, 5.5]),
+    (None, "'", ["CHF 1'234.50", "7.10"], [1234.5, 7.1]),
+    (None, ".", ["1.234", "12.500", "7"], [1234.0, 12500.0, 7.0]),  # decimal then is ','
+    (".", None, ["1.234", "12.500"], [1.234, 12.5]),
+], ids=["eu", "us", "fr-spaces", "ch", "dots-group", "dots-decimal"])
+def test_decimal_and_thousands_read_amounts(tmp_path, decimal, thousands, amounts, spend):
+    result = _amounts(tmp_path, amounts, decimal=decimal, thousands=thousands)
+    assert _spend(result) == pytest.approx(spend)
+    assert result.options.decimal == decimal and result.options.thousands == thousands
+
+
+def test_a_given_format_refuses_other_shapes(tmp_path):
+    # a dot with decimal=',' and no thousands, groups of other than three digits, two marks
+    result = _amounts(tmp_path, ["12.50", "1.23,4", "12,34,567", "1,2,3", "5,5", "1e3"],
+                      decimal=",")
+    assert result.quality.dropped["unparseable_amount"] == 5
+    assert _spend(result) == [0, 0, 0, 0, 5.5, 0]
+
+
+def test_line_items_read_both_columns_with_the_format(tmp_path):
+    path = write_csv(tmp_path / "lines.csv", "customer;order_date;quantity;price",
+                     ["C1;2023-01-01;1.000;2,50 €", "C2;2023-01-02;3;1.000,00"])
+    result = compute_rfm(path, decimal=",", thousands=".")
+    assert result.customers["monetary"].tolist() == [2500.0, 3000.0]
+    assert result.quality.cleaned == {"currency_sign": 1}
+
+
+@pytest.mark.parametrize("amounts, advice", [
+    (["1.234,50", "7,10", "12"], "decimal=',' and thousands='.'"),
+    (["5,50", "7,25"], "decimal=','"),
+    (["1 234,50 €", "3"], "decimal=',' and thousands=' '"),
+    (["1,234", "7", "12"], "thousands=',' or with decimal=','"),
+], ids=["eu", "comma", "spaces", "one-comma-group"])
+def test_amounts_another_format_reads_are_an_error_naming_it(tmp_path, amounts, advice):
+    # some values ("12", "7") read the plain way: if a comma is the decimal mark, the others
+    # would be misread or dropped, so the format must be said
+    with pytest.raises(SchemaError) as info:
+        _amounts(tmp_path, amounts)
+    message = str(info.value)
+    assert advice in message and repr(amounts[0]) in message
+    assert "decimal= and thousands=" in message
+
+
+def test_a_dot_that_may_group_thousands_is_ambiguous(tmp_path):
+    with pytest.raises(SchemaError, match=r"'1\.234'.*decimal='\.' or thousands='\.'"):
+        _amounts(tmp_path, ["1.234", "7.500", "12", "$2.000"])
+    # a dot two digits from the end shows the dots are decimal points
+    assert _spend(_amounts(tmp_path, ["1.234", "7.50", "12"])) == [1.234, 7.5, 12.0]
+    assert _spend(_amounts(tmp_path, ["0.125", "12"])) == [0.125, 12.0]  # no group starts 0
+
+
+def test_thousands_commas_among_decimal_points_are_dropped_with_the_format_named(tmp_path):
+    result = _amounts(tmp_path, ["1,234.50", "7.25", "12.10"])
+    assert result.quality.dropped["unparseable_amount"] == 1
+    [note] = result.quality.warnings
+    assert "'1,234.50'" in note and "thousands=','" in note
+
+
+def test_amounts_in_no_format_keep_the_plain_error(tmp_path):
+    path = write_csv(tmp_path / "words.csv", "customer,order_date,amount",
+                     ["a,2023-01-01,n/a", "b,2023-01-02,twelve"])
+    with pytest.raises(SchemaError, match="none of its 2 values parses") as info:
+        compute_rfm(path)
+    assert "decimal=" not in str(info.value)
+
+
+@pytest.mark.parametrize("options, named", [
+    ({"decimal": ";"}, "'decimal' parameter of MetricOptions"),
+    ({"thousands": "x"}, "'thousands' parameter of MetricOptions"),
+    ({"decimal": ",", "thousands": ","}, "decimal=',' and thousands=',' must differ"),
+    ({"decimal": ".", "thousands": "."}, "decimal='.' and thousands='.' must differ"),
+])
+def test_number_formats_are_checked_in_one_place(options, named):
+    with pytest.raises(ParameterError, match=re.escape(named)):
+        MetricOptions(**options)
+    with pytest.raises(ParameterError, match=re.escape(named)):
+        compute_rfm(pd.DataFrame({"customer": ["a"], "date": ["2023-01-01"], "amount": ["1"]}),
+                    **options)
+    assert MetricOptions(thousands=".").decimal_mark == ","
+    assert MetricOptions(thousands=",").decimal_mark == "."
+
+
+@pytest.mark.filterwarnings("ignore::rfmkit.errors.CollapsedBinsWarning")
+def test_the_model_keeps_the_number_format(tmp_path):
+    fit_on = write_csv(tmp_path / "eu.csv", "customer;order_date;amount",
+                       [f"C{i % 30};2023-01-0{1 + i % 9};{i + 1}.{i % 10}00,50"
+                        for i in range(45)])
+    model = RFMModel(n_clusters="none").fit(fit_on, decimal=",", thousands=".")
+    assert (model.metric_options_.decimal, model.metric_options_.thousands) == (",", ".")
+    save_model(model, tmp_path / "model.json")
+    loaded = load_model(tmp_path / "model.json")
+    again = loaded.segment(fit_on).customers
+    pd.testing.assert_series_equal(again["monetary"], model.result_.customers["monetary"])
+    assert again["monetary"].sum() == pytest.approx(sum(float(f"{i + 1}{i % 10}00.5")
+                                                        for i in range(45)))
+    # another file, another format: given for that file only
+    us = write_csv(tmp_path / "us.csv", "customer,order_date,amount",
+                   [f"C{i % 30},2023-01-0{1 + i % 9},\"{i + 1},{i % 10}00.50\""
+                    for i in range(45)])
+    scored = loaded.segment(us, decimal=".", thousands=",").customers
+    pd.testing.assert_series_equal(scored["monetary"], again["monetary"])
+    assert loaded.metric_options_.decimal == ","
+    # an RFMResult computed with a format is fitted on as it is
+    rfm = compute_rfm(fit_on, decimal=",", thousands=".")
+    assert RFMModel(n_clusters="none").fit(rfm).metric_options_.thousands == "."

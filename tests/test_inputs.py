@@ -14,7 +14,7 @@ import pytest
 
 from rfmkit.cleaning import CleaningRules
 from rfmkit.engines.duckdb import DuckDBEngine
-from rfmkit.errors import InputError, SchemaError
+from rfmkit.errors import InputError, RFMKitWarning, SchemaError
 from rfmkit.metric_options import MetricOptions
 from rfmkit.metrics import compute_rfm
 from rfmkit.schema import ColumnMapping
@@ -267,20 +267,20 @@ def test_ambiguous_columns(tmp_path):
 
 def test_non_numeric_amount_column(tmp_path):
     path = tmp_path / "sales.csv"
-    path.write_text("customer,date,amount\n1,2020-01-01,$5.00\n2,2020-01-02,$7.10\n"
+    path.write_text("customer,date,amount\n1,2020-01-01,five\n2,2020-01-02,7 euros\n"
                     "3,2020-01-02,\n")
     with pytest.raises(SchemaError) as info:
         compute_rfm(path)
     message = str(info.value)
     assert str(path) in message and "'amount'" in message
-    assert "'$5.00'" in message and "'$7.10'" in message
+    assert "'five'" in message and "'7 euros'" in message
     assert "none of its 2 values" in message and "ColumnMapping(amount=NAME)" in message
 
 
 def test_decimal_commas_are_reported_as_non_numeric(tmp_path):
     path = tmp_path / "eu.csv"
     path.write_text("kunde;datum;amount\n1;2020-01-01;5,50\n2;2020-01-02;7,25\n")
-    with pytest.raises(SchemaError, match=r"'5,50'.*decimal commas"):
+    with pytest.raises(SchemaError, match=r"'5,50'.*decimal=','"):
         compute_rfm(path, columns=ColumnMapping(customer="kunde", date="datum"))
 
 
@@ -406,6 +406,31 @@ def test_missing_excel_sheet(tiny_transactions, tmp_path):
     path, _ = _write(tiny_transactions, "xlsx", tmp_path)
     with pytest.raises(InputError, match=r"Sheet 'sales' is not in .*data\.xlsx.*orders"):
         compute_rfm(path, table="sales")
+
+
+def test_a_workbook_with_several_sheets_names_them_and_table(tiny_transactions, tmp_path):
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        tiny_transactions.to_excel(writer, sheet_name="2023", index=False)
+        tiny_transactions.to_excel(writer, sheet_name="2024", index=False)
+        pd.DataFrame().to_excel(writer, sheet_name="empty", index=False)
+    with pytest.warns(RFMKitWarning, match=r"has 3 sheets \('2023', '2024', 'empty'\); only "
+                                           r"the first, '2023', is read.*table='2024'"):
+        first = compute_rfm(path)
+    pd.testing.assert_frame_equal(first.customers, compute_rfm(path, table="2023").customers)
+    with pytest.raises(InputError, match=r"'empty' of .*is empty\. The workbook's sheets: "
+                                         r"'2023', '2024', 'empty'; pick one with table=NAME"):
+        compute_rfm(path, table="empty")
+    with pytest.raises(InputError, match=r"'2025' is not in .*'2023', '2024', 'empty'; pick "
+                                         r"one with table=NAME"):
+        compute_rfm(path, table="2025")
+    # an error about the first sheet's contents comes with the warning naming the others
+    notes = tmp_path / "notes.xlsx"
+    with pd.ExcelWriter(notes, engine="openpyxl") as writer:
+        pd.DataFrame({"note": ["read me"]}).to_excel(writer, sheet_name="readme", index=False)
+        tiny_transactions.to_excel(writer, sheet_name="sales", index=False)
+    with pytest.warns(RFMKitWarning, match="table='sales'"), pytest.raises(SchemaError):
+        compute_rfm(notes)
 
 
 def test_unsupported_python_object():

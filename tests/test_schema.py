@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 
 import pytest
 
@@ -209,3 +210,33 @@ def test_canonical_output_columns():
     assert CUSTOMER_COLUMNS == ("customer_id", "recency", "frequency", "monetary",
                                 "first_purchase", "last_purchase", "orders", "revenue")
     assert isinstance(resolve_columns(CDNOW), ResolvedColumns)
+
+
+@pytest.mark.parametrize("columns, mapping", [
+    (["client_id", "days_since_last", "n_purchases", "total_spent"],
+     "ColumnMapping(recency='days_since_last', frequency='n_purchases', "
+     "monetary='total_spent')"),
+    (["customer_id", "recency", "frequency", "total_spent"],
+     "ColumnMapping(recency='recency', frequency='frequency', monetary='total_spent')"),
+    (["customer_id", "DaysInactive", "LifetimeValue"],
+     "ColumnMapping(recency='DaysInactive', frequency=NAME, monetary='LifetimeValue')"),
+])
+def test_a_customer_level_table_without_a_date_gets_customer_level_advice(columns, mapping):
+    with pytest.raises(SchemaError) as info:
+        resolve_columns(columns, source="t.csv")
+    message = str(info.value)
+    assert "looks like customer-level data" in message and mapping in message
+    assert message.endswith("For transactions, name the date column with "
+                            "ColumnMapping(date=NAME).")
+    # the advice, followed, reads the table as customer-level
+    given = dict(re.findall(r"(\w+)='([^']+)'", mapping))
+    if len(given) == 3:
+        assert resolve_columns(columns, ColumnMapping(**given)).shape is InputShape.CUSTOMERS
+
+
+def test_transactions_without_a_date_keep_the_date_advice():
+    with pytest.raises(SchemaError) as info:
+        resolve_columns(["customer_id", "amount", "total_orders"], source="t.csv")
+    message = str(info.value)
+    assert "customer-level" not in message
+    assert message.endswith("Name it with ColumnMapping(date=NAME).")

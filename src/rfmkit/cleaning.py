@@ -30,6 +30,13 @@ REASON_TEXT = {
 }
 
 
+# Values read after a clean-up, counted like the drops (quality.json's "cleaned"): they are
+# kept, but a reader of the counts should know the input needed it.
+CLEANED_TEXT = {
+    "currency_sign": "text amounts written with a currency sign or code, read without it",
+}
+
+
 # The allowed values of each rule, declared once: RFMModel reuses them for its parameters.
 CLEANING_CONSTRAINTS: dict[str, list] = {
     "returns": [Options("drop", "net")],
@@ -93,6 +100,7 @@ class QualityReport:
     as_of: dt.date | None = None
     as_of_policy: str = "latest"
     warnings: list[str] = field(default_factory=list)
+    cleaned: dict[str, int] = field(default_factory=dict)  # CLEANED_TEXT's counts
     # How text dates were read: the strptime format (given or detected; None: ISO or typed
     # dates) and the day/month order it settled. A fitted model keeps the order, so that
     # scoring reads dates the same way. Not part of quality.json.
@@ -118,6 +126,7 @@ class QualityReport:
             "dropped": {k: self.dropped.get(k, 0) for k in DROP_REASONS},
             "dropped_revenue": {k: self.revenue_dropped(k) for k in DROP_REASONS},
             "rows_used": self.rows_used,
+            "cleaned": {k: self.cleaned.get(k, 0) for k in CLEANED_TEXT},
             "customers": self.customers,
             "customers_without_purchases": self.customers_without_purchases,
             "as_of": None if self.as_of is None else self.as_of.isoformat(),

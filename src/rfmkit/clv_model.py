@@ -120,14 +120,17 @@ class CLVModel(BaseEstimator):
 
     # --- fitting ----------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, *, engine: Any = "duckdb", table: str | None = None,
-            delimiter: str | None = None, encoding: str | None = None) -> CLVModel:
-        """Summarise ``X`` (transactions) in the engine and fit both models."""
+            delimiter: str | None = None, encoding: str | None = None,
+            decimal: str | None = None, thousands: str | None = None) -> CLVModel:
+        """Summarise ``X`` (transactions) in the engine and fit both models. ``decimal`` and
+        ``thousands``: how its text amounts are written, as in pandas' ``read_csv``."""
         cal, hold, horizon = self._checked()
         stage("Reading purchases")
         events, label, daily = purchase_events(
             X, calibration_end=cal, holdout_end=hold, columns=self.columns,
             date_format=self.date_format, date_order=self.date_order, engine=engine,
-            table=table, delimiter=delimiter, encoding=encoding, tracking=True)
+            table=table, delimiter=delimiter, encoding=encoding, decimal=decimal,
+            thousands=thousands, tracking=True)
         summary = self.summarise(events, cal)
         repeat = summary[summary["frequency"] > 0]
         if len(repeat) < MIN_REPEAT_BUYERS:
@@ -236,7 +239,8 @@ class CLVModel(BaseEstimator):
     # --- prediction -------------------------------------------------------------------------------
     def predict(self, X: Any, *, as_of: dt.date | str | None = None, engine: Any = "duckdb",
                 table: str | None = None, delimiter: str | None = None,
-                encoding: str | None = None) -> pd.DataFrame:
+                encoding: str | None = None, decimal: str | None = None,
+                thousands: str | None = None) -> pd.DataFrame:
         """Per-customer P(alive), expected purchases, spend and CLV on ``X`` at ``as_of``
         (default: the calibration end), with the fitted parameters."""
         if not hasattr(self, "bg_nbd_"):
@@ -247,7 +251,7 @@ class CLVModel(BaseEstimator):
         events, _, _ = purchase_events(
             X, calibration_end=day, columns=self.columns, date_format=self.date_format,
             date_order=self.date_order, engine=engine, table=table, delimiter=delimiter,
-            encoding=encoding)
+            encoding=encoding, decimal=decimal, thousands=thousands)
         return self._values(self.summarise(events, day), self.horizon_)
 
     def expected_repeat_purchases(self, times: np.ndarray) -> np.ndarray:

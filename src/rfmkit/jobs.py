@@ -116,7 +116,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
                 params: Mapping[str, Any] | None = None, engine: str = "duckdb",
                 engine_options: Mapping[str, Any] | None = None, table: str | None = None,
                 delimiter: str | None = None, encoding: str | None = None, fmt: str = "parquet",
-                target: str | None = None,
+                target: str | None = None, decimal: str | None = None,
+                thousands: str | None = None,
                 previous_model: str | os.PathLike | RFMModel | None = None,
                 registered_model_name: str | None = None, alias: str | None = None,
                 tracking_uri: str | None = None, currency: str | None = None,
@@ -125,11 +126,12 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
 
     ``params`` are :class:`~rfmkit.RFMModel`'s parameters (``n_bins``, ``segment_map``, ...);
     ``preset`` fills those left out. ``target`` (``duckdb:PATH`` or ``postgresql://...``) also
-    receives the result tables. With ``registered_model_name`` the model is logged to MLflow
-    and registered (``alias`` and ``tracking_uri`` as in :func:`~rfmkit.log_model`).
-    ``currency`` (an ISO 4217 code such as ``"EUR"`` or a symbol such as ``"€"``) writes the
-    report's money values in that currency. ``progress`` receives each stage as it starts
-    (:class:`~rfmkit.ProgressEvent`).
+    receives the result tables. ``decimal``/``thousands`` say how text amounts are written
+    (as in pandas' ``read_csv``; the model keeps them). With ``registered_model_name`` the
+    model is logged to MLflow and registered (``alias`` and ``tracking_uri`` as in
+    :func:`~rfmkit.log_model`). ``currency`` (an ISO 4217 code such as ``"EUR"`` or a symbol
+    such as ``"€"``) writes the report's money values in that currency. ``progress`` receives
+    each stage as it starts (:class:`~rfmkit.ProgressEvent`).
     """
     started = time.perf_counter()
     _check_currency(currency)
@@ -148,7 +150,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     model = RFMModel(preset, **dict(params or {}), engine=engine, previous_model=previous_model)
     model.resolved_params()  # every parameter checked before any data is read
     with _open_engine(engine, engine_options) as eng:
-        model.fit(source, table=table, delimiter=delimiter, encoding=encoding, engine=eng)
+        model.fit(source, table=table, delimiter=delimiter, encoding=encoding, decimal=decimal,
+                  thousands=thousands, engine=eng)
     result = model.result_
     stage("Writing outputs")
     written, destination = write_outputs(
@@ -171,16 +174,20 @@ def run_score(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | o
               engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
               table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
               as_of: dt.date | str | None = None, fmt: str = "parquet",
-              target: str | None = None, progress: Progress | None = None) -> JobResult:
+              target: str | None = None, decimal: str | None = None,
+              thousands: str | None = None, progress: Progress | None = None) -> JobResult:
     """Apply a saved model to ``source`` (frozen bin edges, map and clusters) and write the
-    assignments to ``out_dir`` (and ``target``)."""
+    assignments to ``out_dir`` (and ``target``). ``decimal``/``thousands``: how this input
+    writes text amounts, when not as the model's training data did."""
     started = time.perf_counter()
     _check_outputs(fmt, target, out_dir)
+    numbers = {"decimal": decimal, "thousands": thousands}
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
-                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
+                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of,
+                           **numbers)
     if getattr(model, "clv_", None) is not None:
         _add_clv(model, result, source, engine=engine, engine_options=engine_options,
-                 table=table, delimiter=delimiter, encoding=encoding)
+                 table=table, delimiter=delimiter, encoding=encoding, **numbers)
     stage("Writing outputs")
     written, destination = write_outputs(out_dir, segmentation_files(result, fmt=fmt), result,
                                          target=target, replaces=SCORE_NAMES)
@@ -194,9 +201,11 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
                table: str | None = None, delimiter: str | None = None, encoding: str | None = None,
                as_of: dt.date | str | None = None, title: str | None = None,
                projection: str = "pca", currency: str | None = None,
+               decimal: str | None = None, thousands: str | None = None,
                progress: Progress | None = None) -> JobResult:
     """Apply a saved model to ``source`` and write ``out_dir/report.html`` (money in
-    ``currency``: an ISO 4217 code or a symbol; see :func:`~rfmkit.build_report`)."""
+    ``currency``: an ISO 4217 code or a symbol; see :func:`~rfmkit.build_report`;
+    ``decimal``, ``thousands`` as in :func:`run_score`)."""
     from rfmkit.report import build_report
     from rfmkit.report.summary import check_report_params
 
@@ -205,7 +214,8 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
     _check_outputs("parquet", None, out_dir)
     check_report_params(title=title, projection=projection)  # before the data, too
     model, result = _apply(model, source, engine=engine, engine_options=engine_options,
-                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of)
+                           table=table, delimiter=delimiter, encoding=encoding, as_of=as_of,
+                           decimal=decimal, thousands=thousands)
     stage("Writing the report")
     page = build_report(model, result, title=title, projection=projection,
                         currency=currency).html()
@@ -220,6 +230,7 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
                         engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                         table: str | None = None, delimiter: str | None = None,
                         encoding: str | None = None, as_of: dt.date | str | None = None,
+                        decimal: str | None = None, thousands: str | None = None,
                         progress: Progress | None = None) -> Any:
     """Score ``source`` inside the engine into the table ``into``; returns the
     :class:`~rfmkit.export.in_engine_scoring.WrittenTable` (name, engine, row count)."""
@@ -230,7 +241,8 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
     with _open_engine(engine, engine_options) as eng:
         stage(f"Scoring inside {engine} into {into}")
         return score_in_engine(model, source, engine=eng, table=table, delimiter=delimiter,
-                               encoding=encoding, as_of=as_of, into=into)
+                               encoding=encoding, as_of=as_of, into=into, decimal=decimal,
+                               thousands=thousands)
 
 
 def _check_currency(currency: str | None) -> None:
@@ -255,12 +267,14 @@ def _check_outputs(fmt: str, target: str | None, out_dir: str | os.PathLike) -> 
 
 def _apply(model: str | os.PathLike | RFMModel, source: Any, *, engine: str,
            engine_options: Mapping[str, Any] | None, table: str | None, delimiter: str | None,
-           encoding: str | None, as_of: dt.date | str | None) -> tuple[RFMModel, Segmentation]:
+           encoding: str | None, as_of: dt.date | str | None, decimal: str | None,
+           thousands: str | None) -> tuple[RFMModel, Segmentation]:
     model = _as_model(model)
     as_of = _as_of(as_of)
     with _open_engine(engine, engine_options) as eng:
         return model, model.segment(source, table=table, delimiter=delimiter, encoding=encoding,
-                                    as_of=as_of, engine=eng)
+                                    as_of=as_of, decimal=decimal, thousands=thousands,
+                                    engine=eng)
 
 
 #: What `score` adds with a model that carries CLV parameters (see `rfmkit clv --model`).
@@ -269,12 +283,16 @@ CLV_SCORE_COLUMNS = ("p_alive", "expected_purchases", "clv")
 
 def _add_clv(model: RFMModel, result: Segmentation, source: Any, *, engine: str,
              engine_options: Mapping[str, Any] | None, table: str | None,
-             delimiter: str | None, encoding: str | None = None) -> None:
+             delimiter: str | None, encoding: str | None = None, decimal: str | None = None,
+             thousands: str | None = None) -> None:
     """P(alive), expected purchases and CLV at the scoring date, from the saved parameters."""
     stage("Predicting P(alive) and CLV")
+    # the text amounts read as the RFM model reads them (its format, or the one given)
+    numbers = model.metric_options_.reading_numbers(decimal, thousands)
     with _open_engine(engine, engine_options) as eng:
         values = model.clv_.predict(source, as_of=result.as_of, engine=eng, table=table,
-                                    delimiter=delimiter, encoding=encoding)
+                                    delimiter=delimiter, encoding=encoding,
+                                    decimal=numbers.decimal, thousands=numbers.thousands)
     columns = values.set_index("customer_id")[list(CLV_SCORE_COLUMNS)]
     result.customers = result.customers.join(columns, on="customer_id")
 
@@ -341,7 +359,8 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
             date_format: str | None = None, date_order: str | None = None,
             engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
             table: str | None = None, delimiter: str | None = None,
-            encoding: str | None = None, report: bool = True,
+            encoding: str | None = None, decimal: str | None = None,
+            thousands: str | None = None, report: bool = True,
             title: str | None = None, progress: Progress | None = None) -> CLVJobResult:
     """Fit a :class:`~rfmkit.CLVModel` on ``source`` and write clv.json, customers_clv.parquet,
     segments_clv.csv and report.html to ``out_dir``. With ``model`` (an RFM model), each
@@ -358,12 +377,14 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
                    date_format=date_format, date_order=date_order)
     rfm = _as_model(model) if model is not None else None
     with _open_engine(engine, engine_options) as eng:
-        clv.fit(source, engine=eng, table=table, delimiter=delimiter, encoding=encoding)
+        clv.fit(source, engine=eng, table=table, delimiter=delimiter, encoding=encoding,
+                decimal=decimal, thousands=thousands)
         customers = clv.customers_
         if rfm is not None:
             stage("Segmenting with the RFM model")
             segmented = rfm.segment(source, table=table, delimiter=delimiter, encoding=encoding,
-                                    as_of=clv.calibration_end_, engine=eng).customers
+                                    as_of=clv.calibration_end_, decimal=decimal,
+                                    thousands=thousands, engine=eng).customers
             keep = [c for c in ("customer_id", "segment", "cluster", "cluster_name")
                     if c in segmented]
             customers = customers.merge(segmented[keep], on="customer_id", how="left")

@@ -73,6 +73,7 @@ def compute_rfm(
     engine: str | Engine = "duckdb",
     table: str | None = None,
     delimiter: str | None = None, encoding: str | None = None,
+    decimal: str | None = None, thousands: str | None = None,
     shape: InputShape | str | None = None,
 ) -> RFMResult:
     """Compute recency, frequency and monetary value per customer.
@@ -97,6 +98,11 @@ def compute_rfm(
     encoding : str, optional
         Text encoding of CSV files (``"latin-1"``, ``"cp1252"``, ``"utf-16"``, any name Python
         knows). Default: detected from a byte-order mark or UTF-16's zero bytes, else UTF-8.
+    decimal, thousands : str, optional
+        How text amounts, quantities and prices write their numbers, as in pandas'
+        ``read_csv`` (``decimal=","``, ``thousands="."`` for ``1.234,50``); they override
+        ``options``' (see :class:`MetricOptions`). Default: plain numbers, and values that
+        look written otherwise are an error naming these parameters.
     shape : {"orders", "line_items", "customers"}, optional
         Force the input shape instead of detecting it from the columns.
 
@@ -104,7 +110,7 @@ def compute_rfm(
     -------
     RFMResult
     """
-    options = options or MetricOptions()
+    options = (options or MetricOptions()).reading_numbers(decimal, thousands)
     cleaning = cleaning or CleaningRules()
     own_engine = isinstance(engine, str)
     eng = get_engine(engine)

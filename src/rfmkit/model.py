@@ -212,10 +212,9 @@ class RFMModel(BaseEstimator):
     def __sklearn_clone__(self) -> RFMModel:
         """An unfitted copy with the same parameters (what :func:`sklearn.base.clone` returns).
 
-        ``previous_model`` and an engine instance are kept as they are, not copied: the previous
-        model is fitted state to read (scikit-learn's clone would turn it into an unfitted
-        copy, and the clone could no longer carry its clusters over), and an engine holds a
-        connection, which cannot be copied.
+        ``previous_model`` and an engine instance are kept as they are: the previous model is
+        fitted state to read (an unfitted copy could not carry its clusters over), and an
+        engine holds a connection, which cannot be copied.
         """
         params = self.get_params(deep=False)
         kept = {"previous_model": params.pop("previous_model")}
@@ -257,17 +256,21 @@ class RFMModel(BaseEstimator):
 
     def fit(self, X: Any, y: Any = None, *, table: str | None = None,
             delimiter: str | None = None, encoding: str | None = None,
+            decimal: str | None = None, thousands: str | None = None,
             engine: Engine | None = None) -> RFMModel:
         """Learn scores, segments and clusters from transactions or a customer-level table.
 
-        ``X`` is anything :func:`~rfmkit.compute_rfm` reads: a path, glob, DataFrame, table.
+        ``X`` is anything :func:`~rfmkit.compute_rfm` reads: a path, glob, DataFrame, table;
+        ``decimal``/``thousands`` say how its text amounts are written (kept by the model).
         ``engine``, an open engine instance, runs this fit instead of the ``engine`` parameter
-        (e.g. one session shared by several calls; it is not closed here).
-        """
+        (e.g. one session shared by several calls; it is not closed here)."""
         p = self._resolve_params()
         self._check_previous_model(p)
         self.params_ = p
-        self.metric_options_, self.cleaning_rules_ = metric_settings(p)
+        options, self.cleaning_rules_ = metric_settings(p)
+        if isinstance(X, RFMResult) and X.options is not None:  # the format it was read with
+            options = options.reading_numbers(X.options.decimal, X.options.thousands)
+        self.metric_options_ = options.reading_numbers(decimal, thousands)
         if isinstance(X, RFMResult):
             rfm = self._check_precomputed(X)
         else:
@@ -277,8 +280,7 @@ class RFMModel(BaseEstimator):
         options = self.metric_options_
         if options.date_format is None and options.date_order is None and rfm.quality.date_order:
             # the day/month order the training dates settled: scoring reads dates the same way
-            self.metric_options_ = dataclasses.replace(options,
-                                                       date_order=rfm.quality.date_order)
+            self.metric_options_ = dataclasses.replace(options, date_order=rfm.quality.date_order)
         customers = rfm.customers
         self.columns_ = rfm.columns
         self.column_kinds_ = rfm.kinds
@@ -293,9 +295,8 @@ class RFMModel(BaseEstimator):
                              else load_segment_map(segment_map))
         scored = self._attach_scores(customers, scores)
 
-        self.clusterer_ = None
+        self.clusterer_ = self.cluster_changes_ = None
         self.cluster_names_ = self.cluster_descriptions_ = self.cluster_ids_ = None
-        self.cluster_changes_ = None
         k_selection = None
         if p["n_clusters"] != "none":
             self.clusterer_ = RFMClusterer(
@@ -379,10 +380,12 @@ class RFMModel(BaseEstimator):
     # --- applying ----------------------------------------------------------------------------
     def segment(self, X: Any, *, table: str | None = None, delimiter: str | None = None,
                 encoding: str | None = None, as_of: dt.date | None = None,
+                decimal: str | None = None, thousands: str | None = None,
                 engine: str | Engine | None = None) -> Segmentation:
-        """Apply the fitted model to new data: frozen edges, map and centres; nothing refitted."""
+        """Apply the fitted model to new data: frozen edges, map and centres; nothing refitted.
+        ``decimal``/``thousands``: how this input writes text amounts, if not as at fit."""
         check_is_fitted(self)
-        options = self.metric_options_
+        options = self.metric_options_.reading_numbers(decimal, thousands)
         if as_of is not None:
             options = MetricOptions(**{**options.to_dict(), "as_of": as_of})
         rfm = compute_rfm(X, columns=self.columns_.mapping, options=options,
@@ -437,8 +440,7 @@ class RFMModel(BaseEstimator):
         return out
 
     def _attach_clusters(self, scored: pd.DataFrame, index: np.ndarray) -> None:
-        """Cluster id and name columns from internal cluster indices (0..k-1)."""
-        index = np.asarray(index, dtype="int64")
+        index = np.asarray(index, dtype="int64")  # internal cluster indices, 0..k-1
         scored[CLUSTER] = np.asarray(self.cluster_ids_, dtype="int64")[index]
         scored[CLUSTER_NAME] = _text(self.cluster_names_, index)
 
@@ -459,13 +461,9 @@ class RFMModel(BaseEstimator):
                 scored, index, names=list(zip(self.cluster_names_, self.cluster_descriptions_,
                                               strict=True)))
             clusters[CLUSTER] = np.asarray(self.cluster_ids_, dtype="int64")
-        return Segmentation(
-            customers=scored,
-            segments=segment_summary(scored, order=self.segment_map_.segment_names),
-            clusters=clusters,
-            k_selection=k_selection,
-            quality=quality,
-        )
+        segments = segment_summary(scored, order=self.segment_map_.segment_names)
+        return Segmentation(customers=scored, segments=segments, clusters=clusters,
+                            k_selection=k_selection, quality=quality)
 
 
 def _levels(params: dict[str, Any]) -> int:

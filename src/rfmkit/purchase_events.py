@@ -44,6 +44,7 @@ def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.da
                     date_order: str | None = None,
                     engine: str | Engine = "duckdb", table: str | None = None,
                     delimiter: str | None = None, encoding: str | None = None,
+                    decimal: str | None = None, thousands: str | None = None,
                     tracking: bool = False
                     ) -> tuple[pd.DataFrame, str, pd.DataFrame | None]:
     """One row per customer with a purchase on or before ``calibration_end``: first and last
@@ -75,7 +76,8 @@ def purchase_events(source: Any, *, calibration_end: dt.date, holdout_end: dt.da
         # the engines' own input checks: exact float ids, the text-date layout (given or
         # detected, day/month order settled), as `segment` reads the same file
         options, _ = prepare_input(rel, resolved, MetricOptions(
-            date_format=date_format, date_order=date_order), fetch)
+            date_format=date_format, date_order=date_order, decimal=decimal,
+            thousands=thousands), fetch)
         query = MetricsQuery(rel.handle, resolved, rel.kinds, options, rules)
         sql = purchase_events_sql(query, calibration_end, holdout_end)
         frame = eng.query(translate(sql))

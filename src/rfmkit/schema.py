@@ -80,6 +80,36 @@ _CANDIDATES: dict[str, tuple[str, ...]] = {
     "monetary": ("monetary", "monetaryvalue", "monetaryamount"),
 }
 
+# Metric columns of a customer-level table under other names (compared normalised, as parts of
+# the name): a transactions table rarely has a column counting days since something, so a
+# recency-like name and one more metric suggest one row per customer, metrics computed.
+_CUSTOMER_LEVEL_NAMES = {
+    "recency": re.compile(r"recen|dayssince|daysago|sincelast|lastseen|inactive"),
+    "frequency": re.compile(r"frequen|orders|purchases|visits|transactions|count"),
+    "monetary": re.compile(r"monetar|spent|spend|revenue|total|value|ltv|sales|amount"),
+}
+
+
+def customer_level_advice(available: Sequence[str], taken: Iterable[str | None] = ()) -> str:
+    """A sentence naming the customer-level columns when ``available`` looks like one row per
+    customer with its metrics ('' otherwise): the advice for a table without a date column."""
+    guess: dict[str, str] = {}
+    taken = {t for t in taken if t}
+    for role, pattern in _CUSTOMER_LEVEL_NAMES.items():
+        free = [c for c in available if c not in taken and c not in guess.values()]
+        found = _find(role, free) or [
+            c for c in free if pattern.search(_normalise(c))]
+        if found:
+            guess[role] = found[0]
+    if "recency" not in guess or len(guess) < 2:
+        return ""
+    names = ", ".join(f"{role}={guess[role]!r}" if role in guess else f"{role}=NAME"
+                      for role in ("recency", "frequency", "monetary"))
+    return (f"This looks like customer-level data (one row per customer, its metrics "
+            f"computed, as {', '.join(repr(c) for c in guess.values())} suggest): if so, name "
+            f"the metric columns with ColumnMapping({names}). For transactions, name the ")
+
+
 def _normalise(name: str) -> str:
     return re.sub(r"[^0-9a-z]", "", name.lower())
 
@@ -178,7 +208,7 @@ def resolve_columns(
         name = getattr(given, role)
         bound[role] = explicit(role, name) if name is not None else None
 
-    def detect(role: str, *, required: bool) -> None:
+    def detect(role: str, *, required: bool, advice: str = "") -> None:
         if bound[role] is not None:
             return
         found = [c for c in _find(role, available) if c not in bound.values()]
@@ -193,7 +223,8 @@ def resolve_columns(
             raise SchemaError(
                 f"Could not find the {role} column in {source}. "
                 f"Columns found: {', '.join(repr(c) for c in available)}. "
-                f"Name it with ColumnMapping({role}=NAME)."
+                + (f"{advice}{role} column with ColumnMapping({role}=NAME)." if advice else
+                   f"Name it with ColumnMapping({role}=NAME).")
             )
 
     if shape is not None:
@@ -215,7 +246,7 @@ def resolve_columns(
         return ResolvedColumns(InputShape.CUSTOMERS, ColumnMapping(**bound))
 
     detect("customer", required=True)
-    detect("date", required=True)
+    detect("date", required=True, advice=customer_level_advice(available, [bound["customer"]]))
     detect("order", required=False)
     if shape is None:
         if bound["amount"] is None and bound["quantity"] is None and bound["price"] is None:
@@ -232,9 +263,12 @@ def resolve_columns(
             missing = line_items if (bound["quantity"] or bound["price"]) else (
                 f"ColumnMapping(amount=NAME) (or {line_items} for line items)"
             )
+            advice = customer_level_advice(available, bound.values())
             raise SchemaError(
                 f"Could not find the amount column in {source}. "
-                f"Columns found: {', '.join(repr(c) for c in available)}. Name it with {missing}."
+                f"Columns found: {', '.join(repr(c) for c in available)}. "
+                + (f"{advice}amount column with {missing}." if advice else
+                   f"Name it with {missing}.")
             )
     elif shape is InputShape.ORDERS:
         detect("amount", required=True)

@@ -19,6 +19,7 @@ from rfmkit.cli.options import (
     DateCol,
     DateFormat,
     DayFirst,
+    Decimal,
     Delimiter,
     Encoding,
     Engine,
@@ -32,6 +33,7 @@ from rfmkit.cli.options import (
     Quiet,
     SparkMaster,
     TableOpt,
+    Thousands,
     Threads,
     date_order,
     engine_options,
@@ -66,7 +68,8 @@ def clv(
     customer: Customer = None, order: Order = None, date: DateCol = None,
     amount: Amount = None, quantity: Quantity = None, price: Price = None,
     table: TableOpt = None, delimiter: Delimiter = None, date_format: DateFormat = None,
-    dayfirst: DayFirst = None, encoding: Encoding = None, engine: Engine = "duckdb",
+    dayfirst: DayFirst = None, encoding: Encoding = None, decimal: Decimal = None,
+    thousands: Thousands = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     threads: Threads = None, memory_limit: MemoryLimit = None,
     quiet: Quiet = False, json_summary: JsonSummary = False,
@@ -82,7 +85,8 @@ def clv(
             model=model_path, columns=columns, date_format=date_format,
             date_order=date_order(dayfirst), engine=engine,
             engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
-            delimiter=delimiter, encoding=encoding, progress=progress)
+            delimiter=delimiter, encoding=encoding, decimal=decimal, thousands=thousands,
+            progress=progress)
     if json_summary:
         return job.summary()
     if quiet:

@@ -21,6 +21,7 @@ from rfmkit.cli.options import (
     DateCol,
     DateFormat,
     DayFirst,
+    Decimal,
     Delimiter,
     Dialect,
     Encoding,
@@ -42,6 +43,7 @@ from rfmkit.cli.options import (
     RecencyCol,
     SparkMaster,
     TableOpt,
+    Thousands,
     Threads,
     To,
     date_order,
@@ -111,8 +113,8 @@ def segment(
     quantity: Quantity = None, price: Price = None, recency: RecencyCol = None,
     frequency_column: FrequencyCol = None, monetary_column: MonetaryCol = None,
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
-    date_format: DateFormat = None,
-    dayfirst: DayFirst = None, engine: Engine = "duckdb",
+    date_format: DateFormat = None, dayfirst: DayFirst = None, decimal: Decimal = None,
+    thousands: Thousands = None, engine: Engine = "duckdb",
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="Reference date YYYY-MM-DD (default: latest purchase date).",
         rich_help_panel="Metrics")] = None,
@@ -196,7 +198,7 @@ def segment(
             input, out_dir, preset=preset, params=params, engine=engine,
             engine_options=engine_options(spark_master, query, threads, memory_limit), table=table,
             delimiter=delimiter, encoding=encoding, fmt=fmt.value, target=to,
-            previous_model=previous_model,
+            decimal=decimal, thousands=thousands, previous_model=previous_model,
             registered_model_name=mlflow_register, alias=mlflow_alias,
             tracking_uri=mlflow_tracking_uri, currency=currency, progress=progress)
     if json_summary:
@@ -230,7 +232,7 @@ def score(
         "--out", "-o", help="Output folder (not with --into).", rich_help_panel="Output")
     ] = None,
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
-    engine: Engine = "duckdb",
+    decimal: Decimal = None, thousands: Thousands = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     threads: Threads = None, memory_limit: MemoryLimit = None,
     as_of: AsOfApplied = None,
@@ -255,7 +257,8 @@ def score(
         with Progress(quiet, f"Scoring {input} inside {engine}") as progress:
             written = rfmkit.run_score_in_engine(
                 input, model_path, into, engine=engine, engine_options=options, table=table,
-                delimiter=delimiter, encoding=encoding, as_of=as_of, progress=progress)
+                delimiter=delimiter, encoding=encoding, as_of=as_of, decimal=decimal,
+                thousands=thousands, progress=progress)
         if json_summary:
             return {"input": input, "table": written.table, "engine": written.engine,
                     "customers": written.rows,
@@ -272,7 +275,8 @@ def score(
     with Progress(quiet, f"Scoring {input}") as progress:
         job = rfmkit.run_score(input, model_path, out_dir, engine=engine, engine_options=options,
                                table=table, delimiter=delimiter, encoding=encoding,
-                               as_of=as_of, fmt=fmt.value, target=to, progress=progress)
+                               as_of=as_of, fmt=fmt.value, target=to, decimal=decimal,
+                               thousands=thousands, progress=progress)
     if json_summary:
         return job.summary()
     if not quiet:
@@ -293,7 +297,7 @@ def report(
     model_path: ModelPath,
     out_dir: OutDir,
     table: TableOpt = None, delimiter: Delimiter = None, encoding: Encoding = None,
-    engine: Engine = "duckdb",
+    decimal: Decimal = None, thousands: Thousands = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     threads: Threads = None, memory_limit: MemoryLimit = None,
     as_of: AsOfApplied = None,
@@ -312,7 +316,7 @@ def report(
                                                               memory_limit), table=table,
                                 delimiter=delimiter, encoding=encoding, as_of=as_of, title=title,
                                 projection=projection.value, currency=currency,
-                                progress=progress)
+                                decimal=decimal, thousands=thousands, progress=progress)
     if json_summary:
         return job.summary()
     if not quiet:

@@ -120,6 +120,10 @@ def print_summary(result: rfmkit.Segmentation, written: list[Path], seconds: flo
     dropped = ", ".join(f"{n:,} {r.replace('_', ' ')}" for r, n in q.dropped.items() if n)
     if dropped:
         out.print(f"Dropped: {dropped}", highlight=False)
+    signs = q.cleaned.get("currency_sign", 0)
+    if signs:
+        out.print(f"Read {signs:,} amount{'s' if signs > 1 else ''} without a currency sign "
+                  "or code", highlight=False)
     for note in q.warnings:
         out.print(f"[yellow]Warning:[/] {escape(to_flags(note))}", highlight=False)
     columns = [Col("segment", number=False, min_width=15), Col("customers"), Col("share"),

@@ -15,6 +15,7 @@ PARAMETER_FLAGS = {
     "as_of": "--as-of", "frequency": "--frequency", "monetary": "--monetary",
     "consolidate_days": "--consolidate-days", "date_format": "--date-format",
     "date_order": "--dayfirst/--monthfirst", "encoding": "--encoding",
+    "decimal": "--decimal", "thousands": "--thousands",
     "returns": "--returns", "drop_duplicates": "--drop-duplicates",
     "drop_cancellations": "--drop-cancellations", "score_method": "--scores",
     "n_bins": "--bins", "caps": "--cap-frequency/--cap-monetary/--cap-quantile",
@@ -78,7 +79,9 @@ def to_flags(message: str) -> str:
         # a quoted word needs no quotes on a command line: n_bins=3 -> --bins 3,
         # engine='spark' -> --engine spark; anything else keeps its quotes
         simple = re.fullmatch(r"'([\w.:/\[\]*-]+)'", value)
-        return f"{flag} {simple.group(1) if simple else value}"
+        if simple and not re.fullmatch(r"\W", simple.group(1)):
+            return f"{flag} {simple.group(1)}"
+        return f"{flag} {value}"  # quoted, also a lone mark: --thousands '.' reads as one
 
     message = _KEYWORD.sub(keyword, message)
     # "None" is Python's "not given"; on a command line a flag is simply left out

@@ -15,6 +15,7 @@ from rfmkit.cli.display import out
 from rfmkit.cli.errors import handle_errors
 from rfmkit.cli.feedback import Progress
 from rfmkit.cli.options import (
+    Decimal,
     Delimiter,
     Engine,
     JsonSummary,
@@ -25,6 +26,7 @@ from rfmkit.cli.options import (
     Quiet,
     SparkMaster,
     TableOpt,
+    Thousands,
     Threads,
     To,
     engine_options,
@@ -73,7 +75,8 @@ def history(
     append: Annotated[bool, typer.Option(
         "--append", help="Keep the snapshots in --out (and --to) and compute only new dates; "
         "idempotent per date.", rich_help_panel="Output")] = False,
-    table: TableOpt = None, delimiter: Delimiter = None, engine: Engine = "duckdb",
+    table: TableOpt = None, delimiter: Delimiter = None, decimal: Decimal = None,
+    thousands: Thousands = None, engine: Engine = "duckdb",
     spark_master: SparkMaster = None, query: Query = None,
     threads: Threads = None, memory_limit: MemoryLimit = None,
     to: To = None, quiet: Quiet = False, json_summary: JsonSummary = False,
@@ -85,7 +88,7 @@ def history(
             as_of=as_of or None, start=start, end=end, refit=refit, append=append, target=to,
             engine=engine, table=table,
             engine_options=engine_options(spark_master, query, threads, memory_limit),
-            delimiter=delimiter, progress=progress)
+            delimiter=delimiter, decimal=decimal, thousands=thousands, progress=progress)
     if json_summary:
         return job.summary()
     if quiet:

@@ -57,6 +57,14 @@ DayFirst = Annotated[bool | None, typer.Option(
 Encoding = Annotated[str | None, typer.Option(
     "--encoding", help="Text encoding of a CSV, e.g. latin-1 or utf-16 (default: UTF-8; a "
     "byte-order mark is detected).", rich_help_panel="Input")]
+Decimal = Annotated[str | None, typer.Option(
+    "--decimal", help="Decimal mark of text amounts: . or , as in pandas' read_csv (default: "
+    "the model's when applying one, else . and values written otherwise are an error).",
+    rich_help_panel="Input")]
+Thousands = Annotated[str | None, typer.Option(
+    "--thousands", help="Thousands separator of text amounts: , . ' or a space, e.g. "
+    "--decimal , --thousands . for 1.234,50. Currency signs and codes ($ € £ ¥ USD ...) "
+    "are always ignored, and counted.", rich_help_panel="Input")]
 Engine = Annotated[str, typer.Option("--engine", help="duckdb (default), spark or postgres.",
                                      rich_help_panel="Input")]
 SparkMaster = Annotated[str | None, typer.Option(

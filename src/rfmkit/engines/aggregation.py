@@ -32,29 +32,34 @@ from rfmkit.schema import (
 from rfmkit.sql.metrics_query import (
     MONEY,
     NUMERIC_KINDS,
+    TEXT,
     TIME_KINDS,
     MetricsQuery,
     id_text,
     literal,
+    number,
     quote,
 )
+from rfmkit.sql.text_numbers import currency_sql, format_advice
 
 
-def _parsed(col: str, what: str, options: MetricOptions) -> str:
+def _parsed(col: str, what: str, options: MetricOptions, kind: str) -> str:
     if what == "numeric":
-        return f"TRY_CAST({quote(col)} AS DOUBLE)"
+        return number(col, kind, options)
     if options.date_format:
         return f"TRY_STRPTIME(CAST({quote(col)} AS VARCHAR), {literal(options.date_format)})"
     return f"TRY_CAST({quote(col)} AS TIMESTAMP)"
 
 
 def check_value_columns(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
-                        fetch: Callable[[str], list[tuple]]) -> tuple[int, list[str]]:
+                        fetch: Callable[[str], list[tuple]]
+                        ) -> tuple[int, list[str], dict[str, int]]:
     """Count the rows; fail on a value column none of whose values parses, note partly
     unparseable ones. One scan for all the counts (each query is a job on Spark).
 
     ``fetch`` runs DuckDB-dialect SQL in the engine (translating it) and returns the rows.
-    Returns the number of rows and the notes.
+    Returns the number of rows, the notes, and the values read after a clean-up
+    (``currency_sign``: text amounts, quantities or prices written with a currency).
     """
     m = columns.mapping
     checks = []
@@ -67,25 +72,30 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
     counts = ["COUNT(*)"]
     for _, col, what in checks:
         counts += [f"COUNT({quote(col)})",
-                   f"COUNT({quote(col)}) - COUNT({_parsed(col, what, options)})"]
+                   f"COUNT({quote(col)}) - COUNT({_parsed(col, what, options, rel.kinds[col])})"]
+    texts = [col for _, col, what in checks if what == "numeric" and rel.kinds[col] == TEXT]
+    counts += [f"COUNT(CASE WHEN {currency_sql(quote(col), options)} THEN 1 END)"
+               for col in texts]
     totals = [int(v) for v in fetch(f"SELECT {', '.join(counts)} FROM {rel.handle}")[0]]
+    cleaned = {"currency_sign": sum(totals[1 + 2 * len(checks):])} if texts else {}
     notes = []
     for i, (role, col, what) in enumerate(checks):
         total, bad = totals[1 + 2 * i], totals[2 + 2 * i]
         if not bad:
             continue
-        parsed = _parsed(col, what, options)
+        parsed = _parsed(col, what, options, rel.kinds[col])
         examples = [r[0] for r in fetch(
             f"SELECT DISTINCT CAST({quote(col)} AS VARCHAR) FROM {rel.handle} "
             f"WHERE {quote(col)} IS NOT NULL AND {parsed} IS NULL ORDER BY 1 LIMIT 5")]
         shown = ", ".join(repr(e) for e in examples)
+        # values another number format reads: name it (1,234.50 among 12.50: thousands=',')
+        advice = "" if what == "date" else format_advice(examples)
         if bad == total:
+            column = f"the right column with ColumnMapping({role}=NAME), or clean the values."
             fix = (
                 "Give the format with date_format='%d/%m/%Y %H:%M' (for example) or pick "
                 "another column with ColumnMapping(date=NAME)." if what == "date" else
-                f"Pick the right column with ColumnMapping({role}=NAME), or clean the values "
-                "(currency signs, "
-                "thousands separators, decimal commas)."
+                f"{advice} Otherwise pick {column}" if advice else f"Pick {column}"
             )
             raise SchemaError(
                 f"Column {col!r} ({role}) in {rel.label} is not {what}: none of its "
@@ -93,9 +103,9 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
             )
         notes.append(
             f"{bad:,} of {total:,} values in column {col!r} ({role}) are not {what} "
-            f"(e.g. {shown}); those rows were dropped."
+            f"(e.g. {shown}); those rows were dropped." + (f" {advice}" if advice else "")
         )
-    return totals[0], notes
+    return totals[0], notes, cleaned
 
 
 def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
@@ -113,7 +123,7 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
     a function dropping it: used when the aggregation reads the rows twice (per-day
     consolidation), so that they are typed and deduplicated once.
     """
-    rows_read, warnings = check_value_columns(rel, columns, options, fetch)
+    rows_read, warnings, cleaned = check_value_columns(rel, columns, options, fetch)
     query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules, money)
     if rows_read == 0:
         raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
@@ -124,7 +134,9 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
     finally:
         if drop is not None:
             drop()
-    return _customers(rollup, rel, query, options, rules, rows_read, warnings)
+    customers, report = _customers(rollup, rel, query, options, rules, rows_read, warnings)
+    report.cleaned = cleaned
+    return customers, report
 
 
 def _customers(rollup: pd.DataFrame, rel: Relation, query: MetricsQuery, options: MetricOptions,

@@ -4,9 +4,10 @@ extension that locked-down hosts cannot download)."""
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Any
 
-from rfmkit.errors import InputError
+from rfmkit.errors import InputError, RFMKitWarning
 
 
 def read_excel(path: str, *, sheet: str | None = None):
@@ -19,13 +20,23 @@ def read_excel(path: str, *, sheet: str | None = None):
     except Exception as exc:  # calamine raises its own error types
         raise InputError(f"Could not read workbook {path}: {exc}.") from None
     names = book.sheet_names
+    listed = ", ".join(repr(n) for n in names)
     if sheet is None:
         sheet = names[0]
+        if len(names) > 1:
+            # a workbook's other sheets are often more data (a year each): say what was read,
+            # before any error about this sheet's contents, so that the fix is at hand
+            warnings.warn(RFMKitWarning(
+                f"{path} has {len(names)} sheets ({listed}); only the first, {sheet!r}, is "
+                f"read. Read another with table=NAME, e.g. table={names[1]!r}."), stacklevel=5)
     elif sheet not in names:
-        raise InputError(f"Sheet {sheet!r} is not in {path}. Sheets: {', '.join(names)}.")
+        raise InputError(f"Sheet {sheet!r} is not in {path}. Its sheets: {listed}; pick one "
+                         "with table=NAME.")
     rows = book.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
     if not rows:
-        raise InputError(f"Sheet {sheet!r} of {path} is empty.")
+        others = "" if len(names) == 1 else (
+            f" The workbook's sheets: {listed}; pick one with table=NAME.")
+        raise InputError(f"Sheet {sheet!r} of {path} is empty.{others}")
     header = _unique_names([str(h).strip() or f"column{i + 1}" for i, h in enumerate(rows[0])])
     data = rows[1:]
     arrays = {}

@@ -24,6 +24,13 @@ from rfmkit.sql.metrics_query import (
     non_finite,
     quote,
 )
+from rfmkit.sql.text_numbers import (
+    DOT_DECIMAL_RE,
+    DOT_GROUPED_RE,
+    format_advice,
+    given_format,
+    number_sql,
+)
 
 Fetch = Callable[[str], list[tuple]]
 
@@ -191,14 +198,26 @@ def with_date_format(options: MetricOptions, fmt: str | None) -> MetricOptions:
 
 
 # --- money -----------------------------------------------------------------------------------
-def money_for(rel: Relation, columns: ResolvedColumns, fetch: Fetch) -> str:
-    """The DECIMAL type amounts are summed in, fitted to the data (see :func:`money_type`)."""
+def money_for(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
+              fetch: Fetch) -> str:
+    """The DECIMAL type amounts are summed in, fitted to the data (see :func:`money_type`).
+
+    The same scan checks how text amounts are written (see :func:`check_number_format`).
+    """
     if columns.shape is InputShape.CUSTOMERS:
         return MONEY
-    a = amount_sql(columns, rel.kinds)
+    a = amount_sql(columns, rel.kinds, options)
     ok = f"a IS NOT NULL AND NOT ({non_finite('a')}) AND a <> 0"
-    row = fetch(f"SELECT MAX(ABS(a)), MIN(ABS(a)), COUNT(*) FROM (SELECT {a} AS a FROM "
-                f"{rel.handle}) AS t WHERE {ok}")[0]
+    texts = [] if given_format(options) else _text_values(rel, columns)
+    raw = "".join(f", {quote(col)} AS v{i}" for i, (_, col) in enumerate(texts))
+    counts = "".join(f", {', '.join(_format_counts(quote(f'v{i}'), options))}"
+                     for i in range(len(texts)))
+    row = fetch(f"SELECT MAX(CASE WHEN {ok} THEN ABS(a) END), MIN(CASE WHEN {ok} THEN ABS(a) "
+                f"END), COUNT(CASE WHEN {ok} THEN 1 END){counts} FROM (SELECT {a} AS a{raw} "
+                f"FROM {rel.handle}) AS t")[0]
+    for i, (role, col) in enumerate(texts):
+        check_number_format(rel, role, col, options, [int(n) for n in row[3 + 3 * i:6 + 3 * i]],
+                            fetch)
     if row[0] is None:
         return MONEY
     largest, smallest, n = float(row[0]), float(row[1]), int(row[2])
@@ -214,6 +233,65 @@ def money_for(rel: Relation, columns: ResolvedColumns, fetch: Fetch) -> str:
     return money
 
 
+def _text_values(rel: Relation, columns: ResolvedColumns) -> list[tuple[str, str]]:
+    """(role, column) of the text amount, quantity and price columns."""
+    m = columns.mapping
+    return [(role, getattr(m, role)) for role in ("amount", "quantity", "price")
+            if getattr(m, role) and rel.kinds.get(getattr(m, role)) == TEXT]
+
+
+def _format_counts(v: str, options: MetricOptions) -> list[str]:
+    """Counts over the text values ``v``: not read; with a dot that can only be a decimal
+    point; with one dot that may group thousands (1.234). A group of thousands has three
+    digits after its dot, so a dot one or two characters from the end is a decimal point,
+    found without a pattern: the patterns run only on the few values the reading refuses
+    or whose dot is elsewhere (a pattern on every row would double the scan's time)."""
+    after = f"LENGTH({v}) - STRPOS({v}, '.')"
+    dotted = f"{v} IS NOT NULL AND STRPOS({v}, '.') > 0"
+    return [f"COUNT(CASE WHEN {v} IS NOT NULL AND {number_sql(v, options)} IS NULL THEN 1 END)",
+            f"COUNT(CASE WHEN {dotted} AND ({after} IN (1, 2) OR ({after} <> 3 AND "
+            f"REGEXP_MATCHES({v}, {literal(DOT_DECIMAL_RE)}))) THEN 1 END)",
+            f"COUNT(CASE WHEN {dotted} AND {after} NOT IN (1, 2) AND "
+            f"REGEXP_MATCHES({v}, {literal(DOT_GROUPED_RE)}) THEN 1 END)"]
+
+
+def check_number_format(rel: Relation, role: str, col: str, options: MetricOptions,
+                        counts: list[int], fetch: Fetch) -> None:
+    """Text amounts read without a number format must be plain numbers, or errors name the
+    format: values that another format reads (12,50 1.234,50 1,234.50) while no value shows a
+    decimal point, and values whose one dot may group thousands (1.234 and no 12.50). Values
+    read the plain way would be wrong if the other format was meant: nothing is guessed.
+    With a decimal point shown, values that don't read are counted (and their format named)
+    by the value check."""
+    failed, decimal_points, dot_groups = counts
+    c = quote(col)
+    where = None
+    if failed and not decimal_points:
+        where = f"{c} IS NOT NULL AND {number_sql(c, options)} IS NULL"
+    elif dot_groups and not decimal_points:
+        where = f"STRPOS({c}, '.') > 0 AND REGEXP_MATCHES({c}, {literal(DOT_GROUPED_RE)})"
+    if where is None:
+        return
+    values = [r[0] for r in fetch(f"SELECT DISTINCT CAST({c} AS VARCHAR) FROM {rel.handle} "
+                                  f"WHERE {where} ORDER BY 1 LIMIT 200")]
+    shown = ", ".join(repr(v) for v in values[:5])
+    if failed:
+        advice = format_advice(values)
+        if not advice:
+            return  # not numbers in any format: the value check counts them or fails
+        raise SchemaError(
+            f"Column {col!r} ({role}) in {rel.label} has amounts that are not plain numbers, "
+            f"e.g. {shown}. {advice} Say how the amounts are written with decimal= and "
+            "thousands= (as in pandas' read_csv): rfmkit does not guess, because '1.234' is "
+            "1.234 or 1234 depending on it."
+        )
+    raise SchemaError(
+        f"Column {col!r} ({role}) in {rel.label}: every amount with a dot has three digits "
+        f"after it, e.g. {shown}, so the dot may be a decimal point (1.234) or group "
+        "thousands (1234). Say which with decimal='.' or thousands='.'."
+    )
+
+
 def prepare_input(rel: Relation, columns: ResolvedColumns, options: MetricOptions,
                   fetch: Fetch, *, probe_format: bool = False) -> tuple[MetricOptions, str]:
     """Every check above, in order: the options with the text-date format used (given or
@@ -223,4 +301,4 @@ def prepare_input(rel: Relation, columns: ResolvedColumns, options: MetricOption
         check_date_format(options.date_format, fetch)
     check_float_ids(rel, columns, fetch)
     options = with_date_format(options, detect_date_format(rel, columns, options, fetch))
-    return options, money_for(rel, columns, fetch)
+    return options, money_for(rel, columns, options, fetch)

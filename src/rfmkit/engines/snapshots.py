@@ -40,7 +40,7 @@ def snapshot_metrics(eng: Engine, rel: Relation, columns: ResolvedColumns,
     and date (:meth:`SnapshotsQuery.snapshot_sql`). Unsorted either way.
     """
     with _runner(eng, rel, columns, options) as (rel, options, money, (fetch, fetch_frame)):
-        rows_read, _ = check_value_columns(rel, columns, options, fetch)
+        rows_read, _, _ = check_value_columns(rel, columns, options, fetch)
         if rows_read == 0:
             raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
         metrics = MetricsQuery(rel.handle, columns, rel.kinds, options, rules, money)
@@ -67,7 +67,7 @@ def snapshot_periods(eng: Engine, rel: Relation, columns: ResolvedColumns,
             return pd.DataFrame(), []
         return snapshot_metrics(eng, rel, columns, options, rules, dates), dates
     with _runner(eng, rel, columns, options) as (rel, options, money, (fetch, fetch_frame)):
-        rows_read, _ = check_value_columns(rel, columns, options, fetch)
+        rows_read, _, _ = check_value_columns(rel, columns, options, fetch)
         if rows_read == 0:
             raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
         metrics = MetricsQuery(rel.handle, columns, rel.kinds, options, rules, money)

@@ -19,6 +19,7 @@ methods beyond the :class:`~rfmkit.engines.Engine` protocol, ``lazy(sql)`` (Duck
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,7 +63,8 @@ class WrittenTable:
 def score_in_engine(model: RFMModel, source: Any, *, engine: str | Engine = "duckdb",
                     table: str | None = None, delimiter: str | None = None,
                     encoding: str | None = None, as_of: dt.date | str | None = None,
-                    into: str | Sequence[str] | None = None) -> Any:
+                    into: str | Sequence[str] | None = None, decimal: str | None = None,
+                    thousands: str | None = None) -> Any:
     """Score ``source`` with a fitted model inside the engine; no customer row enters Python.
 
     Parameters
@@ -95,6 +97,9 @@ def score_in_engine(model: RFMModel, source: Any, *, engine: str | Engine = "duc
         transaction on the engine's connection (a new table renamed into place); Spark with
         ``saveAsTable`` in mode ``overwrite``, which is atomic for Delta tables only. An empty
         result is refused and leaves the old table as it was.
+    decimal, thousands : str, optional
+        How this input writes text amounts (as in pandas' ``read_csv``), when not as the
+        model's training data did.
 
     Returns
     -------
@@ -113,6 +118,10 @@ def score_in_engine(model: RFMModel, source: Any, *, engine: str | Engine = "duc
     out, as in ``rfmkit score``, but no quality report counts them.
     """
     check_is_fitted(model)
+    if decimal is not None or thousands is not None:
+        # a copy reading this input's numbers: the caller's model is left as it is
+        model = copy.copy(model)
+        model.metric_options_ = model.metric_options_.reading_numbers(decimal, thousands)
     own_engine = isinstance(engine, str)
     eng = get_engine(engine)
     keep_open = False

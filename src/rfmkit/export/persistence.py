@@ -140,7 +140,8 @@ def _quality_from_dict(d: dict) -> QualityReport:
                          if v is not None},
         customers_without_purchases=d["customers_without_purchases"],
         as_of=None if d["as_of"] is None else dt.date.fromisoformat(d["as_of"]),
-        as_of_policy=d["as_of_policy"], warnings=list(d["warnings"]))
+        as_of_policy=d["as_of_policy"], warnings=list(d["warnings"]),
+        cleaned=dict(d.get("cleaned") or {}))  # models saved before it have none
 
 
 def model_json(model: RFMModel, *, path: str | os.PathLike = "model.json") -> str:

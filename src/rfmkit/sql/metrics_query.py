@@ -29,6 +29,7 @@ from rfmkit.schema import (
     InputShape,
     ResolvedColumns,
 )
+from rfmkit.sql.text_numbers import number_sql
 
 # Column kinds an engine reports for each input column (engines map their native types).
 TEXT, INTEGER, FLOAT, DECIMAL, TIMESTAMP, DATE, OTHER = (
@@ -110,12 +111,14 @@ def id_text(col: str, kind: str) -> str:
 ZERO_FRACTION_RE = "^ *[+-]?[0-9]+[.]0+ *$"
 
 
-def amount_sql(columns: ResolvedColumns, kinds: dict[str, str]) -> str:
-    """The amount of a transaction row as a DOUBLE (NULL when the text is not a number)."""
+def amount_sql(columns: ResolvedColumns, kinds: dict[str, str], options: MetricOptions) -> str:
+    """The amount of a transaction row as a DOUBLE (NULL when the text is not a number in the
+    options' format, see :mod:`rfmkit.sql.text_numbers`)."""
     m = columns.mapping
     if columns.shape is InputShape.LINE_ITEMS:
-        return f"({_number(m.quantity, kinds[m.quantity])}) * ({_number(m.price, kinds[m.price])})"
-    return _number(m.amount, kinds[m.amount])
+        quantity, price = (number(c, kinds[c], options) for c in (m.quantity, m.price))
+        return f"({quantity}) * ({price})"
+    return number(m.amount, kinds[m.amount], options)
 
 
 def _timestamp(col: str, kind: str, date_format: str | None) -> str:
@@ -129,10 +132,13 @@ def _timestamp(col: str, kind: str, date_format: str | None) -> str:
     return f"TRY_CAST({c} AS TIMESTAMP)"
 
 
-def _number(col: str, kind: str) -> str:
+def number(col: str, kind: str, options: MetricOptions) -> str:
+    """A value column as a DOUBLE: typed numbers cast, text parsed in the options' format."""
     c = quote(col)
     if kind in NUMERIC_KINDS:
         return f"CAST({c} AS DOUBLE)"
+    if kind == TEXT:
+        return number_sql(c, options)
     return f"TRY_CAST({c} AS DOUBLE)"
 
 
@@ -164,7 +170,7 @@ class MetricsQuery:
         m = self.columns.mapping
         k = self.kinds
         order = id_text(m.order, k.get(m.order, TEXT)) if m.order else "CAST(NULL AS VARCHAR)"
-        amount = amount_sql(self.columns, k)
+        amount = amount_sql(self.columns, k, self.options)
         base = "SELECT DISTINCT * FROM " + self.source if self.rules.drop_duplicates else (
             "SELECT * FROM " + self.source)
         return (

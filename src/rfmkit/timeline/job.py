@@ -8,6 +8,7 @@ folder does not hold yet are computed; the old snapshots are read back, never re
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import time
@@ -61,7 +62,8 @@ def history(source: Any, model: str | os.PathLike | RFMModel, *, every: str | No
             as_of: Iterable[dt.date | str] | None = None, start: dt.date | str | None = None,
             end: dt.date | str | None = None, refit: bool = False, engine: str = "duckdb",
             engine_options: Mapping[str, Any] | None = None, table: str | None = None,
-            delimiter: str | None = None, skip: Sequence[dt.date] = ()) -> pd.DataFrame:
+            delimiter: str | None = None, skip: Sequence[dt.date] = (),
+            decimal: str | None = None, thousands: str | None = None) -> pd.DataFrame:
     """Score every customer of ``source`` at each as-of date with ``model``.
 
     Parameters
@@ -81,6 +83,9 @@ def history(source: Any, model: str | os.PathLike | RFMModel, *, every: str | No
         buying or not buying anything. Keep the default to compare dates.
     skip : dates
         Dates not to compute (already stored; ``append``).
+    decimal, thousands : str or None
+        How ``source`` writes text amounts (as in pandas' ``read_csv``), when not as the
+        model's training data did.
 
     Returns
     -------
@@ -91,6 +96,9 @@ def history(source: Any, model: str | os.PathLike | RFMModel, *, every: str | No
         ``attrs["monetary"]`` records the model's monetary definition (for transitions).
     """
     model = _as_model(model)
+    if decimal is not None or thousands is not None:
+        model = copy.copy(model)  # reads this input's numbers; the caller's model is unchanged
+        model.metric_options_ = model.metric_options_.reading_numbers(decimal, thousands)
     if not isinstance(refit, bool):
         raise ParameterError(f"refit= must be True or False. Got {refit!r} instead.")
     check_history_dates(every=every, as_of=as_of, start=start, end=end)
@@ -138,6 +146,7 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
                 refit: bool = False, append: bool = False, target: str | None = None,
                 engine: str = "duckdb", engine_options: Mapping[str, Any] | None = None,
                 table: str | None = None, delimiter: str | None = None, report: bool = True,
+                decimal: str | None = None, thousands: str | None = None,
                 progress: Progress | None = None) -> HistoryResult:
     """:func:`history`, then write ``out_dir/snapshots.parquet``, ``transitions.csv``,
     ``movers.csv`` and ``report.html`` all or nothing (and ``target``'s ``rfm_snapshots``
@@ -159,7 +168,7 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
     skip = [] if old is None else sorted(pd.to_datetime(old[AS_OF]).dt.date.unique())
     new = history(source, model, every=every, as_of=as_of, start=start, end=end, refit=refit,
                   engine=engine, engine_options=engine_options, table=table,
-                  delimiter=delimiter, skip=skip)
+                  delimiter=delimiter, skip=skip, decimal=decimal, thousands=thousands)
     computed = sorted(pd.to_datetime(new[AS_OF]).dt.date.unique())
     snapshots = new if old is None or old.empty else _combine(old, new)
     snapshots.attrs["monetary"] = model.metric_options_.monetary

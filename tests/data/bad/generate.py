@@ -235,6 +235,39 @@ def build() -> list[dict]:
     case("three_customers", "values", "three customers with the default 5 bins", "warning", [f],
          checks={"customers": 3})
 
+    revenue = round(sum(float(r[3]) for r in good), 2)
+    eu = [(c, o, d, f"{float(a) * 10:,.2f} €".translate(str.maketrans(",.", ".,")))
+          for c, o, d, a in good]  # 1.234,50 €
+    f = _write("decimal_comma.csv", HEADER.replace(",", ";") + "".join(";".join(r) + "\n"
+                                                                       for r in eu))
+    case("decimal_comma_without_flags", "values", "amounts like 1.234,50 € without --decimal",
+         "error", [f], stderr=["--decimal ',' and --thousands '.'"])
+    case("decimal_comma_with_flags", "values", "the same with --decimal , --thousands .",
+         "silent", [f, "--decimal", ",", "--thousands", "."],
+         checks={"customers": 12, "revenue": round(revenue * 10, 2)})
+    f = _write("currency_signs.csv", _csv([(c, o, d, f"${a}") for c, o, d, a in good]))
+    case("currency_signs", "values", "amounts like $123.45 (a currency sign, counted)", "silent",
+         [f], checks={"customers": 12, "revenue": revenue})
+    dots = [(c, o, d, f"{int(float(a)) * 10 + 1000:,}".replace(",", ".")) for c, o, d, a in good]
+    f = _write("dot_thousands.csv", _csv(dots))
+    case("dot_may_group_thousands", "values", "amounts like 1.234 and no other decimals",
+         "error", [f], stderr=["--decimal '.' or --thousands '.'"])
+    book = Workbook()
+    book.active.title = "2023"
+    book.active.append(HEADER.strip().split(","))
+    for c, o, d, a in good:
+        book.active.append([c, int(o), dt.date.fromisoformat(d), float(a)])
+    book.create_sheet("2024").append(HEADER.strip().split(","))
+    book.save(FILES / "two_sheets.xlsx")
+    case("xlsx_several_sheets", "format", "an xlsx with two sheets, read without --table",
+         "warning", ["files/two_sheets.xlsx"], stderr=["'2023', '2024'", "--table 2024"],
+         checks={"customers": 12})
+    level = "client_id,days_since_last,n_purchases,total_spent\n" + "".join(
+        f"C{i:03d},{i * 7 % 60},{1 + i % 4},{10 + i * 13 % 90}.50\n" for i in range(12))
+    f = _write("customer_level_names.csv", level)
+    case("customer_level_unusual_names", "values", "a customer-level table with unusual names",
+         "error", [f], stderr=["--recency 'days_since_last'", "--monetary-column 'total_spent'"])
+
     # --- options --------------------------------------------------------------------------------
     g = _write("good.csv", _csv(good))
     for flag, value, fragment in [("--cap-monetary", "-5", "--cap-monetary"),
