@@ -148,7 +148,9 @@ def model_sql(model: RFMModel | str | os.PathLike, *, dialect: str = "duckdb",
         ctes = _split_ctes(query.customers_sql(options.as_of))
         extra_columns = [FIRST_PURCHASE, LAST_PURCHASE, ORDERS, REVENUE]
         if getattr(model, "clv_", None) is not None:
-            ctes += clv_ctes(model, table, kinds, query.reference_day_sql(options.as_of))
+            # written as SQLGlot writes the metric CTEs' date, which --as-of-param replaces
+            day = sqlglot.parse_one(query.reference_day_sql(options.as_of), read="duckdb")
+            ctes += clv_ctes(model, table, kinds, day.sql("duckdb"))
     ctes += _score_ctes(model)
     ctes.append(_segment_cte(model))
     select = [quote(CUSTOMER_ID), quote(RECENCY), quote(FREQUENCY), quote(MONETARY),
