@@ -156,7 +156,7 @@ def series_terms(bg_params, horizon: float) -> int:
             raise ParameterError(
                 f"Expected purchases over horizon={horizon:g} with BG/NBD alpha={alpha:g}, "
                 f"a={a:g}, b={b:g} need more than {MAX_TERMS} series terms in SQL (z up to "
-                f"{z_max:.4f}); export a model with a shorter horizon (rfmkit clv --horizon).")
+                f"{z_max:.4f}); refit the CLV model with a shorter horizon=.")
         needed = max(needed, n)
     return needed
 
