@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted
 from sqlglot import exp
 
 from rfmkit.errors import ParameterError
+from rfmkit.export.clv_sql import CLV_COLUMNS, clv_ctes
 from rfmkit.metric_options import MetricOptions
 from rfmkit.schema import (
     CLUSTER,
@@ -49,6 +50,7 @@ from rfmkit.schema import (
 )
 from rfmkit.scoring.bins import _constant_score
 from rfmkit.scoring.ranks import CONSTANT_PERCENTILE
+from rfmkit.sql.clv_query import WITH_ARG
 from rfmkit.sql.metrics_query import MONEY, TEXT, MetricsQuery, id_text, quote, to_dialect
 
 if TYPE_CHECKING:
@@ -130,6 +132,10 @@ def model_sql(model: RFMModel | str | os.PathLike, *, dialect: str = "duckdb",
             f"CAST({quote(mapping.monetary)} AS DOUBLE) AS {quote(MONETARY)} FROM {table})"
         ]
         extra_columns: list[str] = []
+        if getattr(model, "clv_", None) is not None:
+            raise ParameterError(
+                "This model scores a customer-level table, but its CLV parameters need the "
+                "transactions (purchase days); save the CLV model with a model fitted on them.")
     else:
         for col in (mapping.customer, mapping.order, mapping.date, mapping.amount,
                     mapping.quantity, mapping.price):
@@ -141,6 +147,10 @@ def model_sql(model: RFMModel | str | os.PathLike, *, dialect: str = "duckdb",
         query = MetricsQuery(table, model.columns_, kinds, options, model.cleaning_rules_)
         ctes = _split_ctes(query.customers_sql(options.as_of))
         extra_columns = [FIRST_PURCHASE, LAST_PURCHASE, ORDERS, REVENUE]
+        if getattr(model, "clv_", None) is not None:
+            # written as SQLGlot writes the metric CTEs' date, which --as-of-param replaces
+            day = sqlglot.parse_one(query.reference_day_sql(options.as_of), read="duckdb")
+            ctes += clv_ctes(model, table, kinds, day.sql("duckdb"))
     ctes += _score_ctes(model)
     ctes.append(_segment_cte(model))
     select = [quote(CUSTOMER_ID), quote(RECENCY), quote(FREQUENCY), quote(MONETARY),
@@ -151,6 +161,12 @@ def model_sql(model: RFMModel | str | os.PathLike, *, dialect: str = "duckdb",
         ctes.append(_cluster_cte(model))
         select += [quote(CLUSTER), quote(CLUSTER_NAME)]
         final_from = "clustered"
+    if getattr(model, "clv_", None) is not None:  # as `rfmkit score`: the RFM customers
+        ctes.append(f"valued AS (SELECT f.*, {', '.join(f'v.{c}' for c in CLV_COLUMNS)} "
+                    f"FROM {final_from} AS f LEFT JOIN clv_values AS v "
+                    f"ON f.{quote(CUSTOMER_ID)} = v.clv_customer)")
+        select += list(CLV_COLUMNS)
+        final_from = "valued"
     sql = ("WITH " + ",\n".join(ctes) + f"\nSELECT {', '.join(select)} FROM {final_from} "
            f"ORDER BY {quote(CUSTOMER_ID)}")
     return translate(sql, dialect)
@@ -191,10 +207,9 @@ def translate(sql: str, dialect: str) -> str:
 def _split_ctes(sql: str) -> list[str]:
     """The metric query's CTEs plus its final SELECT as a CTE named ``customers``."""
     tree = sqlglot.parse_one(sql, read="duckdb")
-    with_ = tree.args.get("with")
-    ctes = [] if with_ is None else [c.sql("duckdb") for c in with_.expressions]
+    ctes = [c.sql("duckdb") for c in tree.ctes]
     body = tree.copy()
-    body.set("with", None)
+    body.set(WITH_ARG, None)
     body.set("order", None)
     ctes.append(f"customers AS ({body.sql('duckdb')})")
     return ctes

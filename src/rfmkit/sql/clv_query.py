@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlglot
+from sqlglot import exp
+
 from rfmkit.schema import CUSTOMER_ID
 from rfmkit.sql.metrics_query import MetricsQuery, literal, quote
 
@@ -23,16 +26,61 @@ REPEAT_SPEND = "repeat_spend"
 HOLDOUT_EVENTS = "holdout_events"
 HOLDOUT_SPEND = "holdout_spend"
 REPEATS = "repeats"
+#: The name of a SELECT's WITH clause in SQLGlot's tree ("with_" since SQLGlot 28, "with" before)
+WITH_ARG = "with_" if "with_" in exp.Select.arg_types else "with"
+
+
+def _days_select(flagged: str, until: str | None = None) -> str:
+    """Purchase days of the rows of ``flagged``: (customer_id, day, spend), up to the DATE
+    expression ``until`` when given."""
+    purchase = (f"customer_id IS NOT NULL AND (reason IS NULL OR "
+                f"(reason = {literal('non_positive_amount')} AND amount = 0))")
+    if until is not None:
+        purchase += f" AND CAST(ts AS DATE) <= {until}"
+    return ("SELECT customer_id, CAST(ts AS DATE) AS day, "
+            "SUM(CASE WHEN amount > 0 THEN CAST(amount AS DOUBLE) ELSE 0 END) AS spend "
+            f"FROM {flagged} WHERE {purchase} GROUP BY customer_id, CAST(ts AS DATE)")
 
 
 def _days_cte(query: MetricsQuery, last_day: dt.date) -> list[str]:
-    purchase = (f"customer_id IS NOT NULL AND (reason IS NULL OR "
-                f"(reason = {literal('non_positive_amount')} AND amount = 0))")
+    return [f"flagged AS ({query.flagged_sql(last_day)})", f"days AS ({_days_select('flagged')})"]
+
+
+def _summary_select(calibration: str) -> str:
+    return (f"SELECT customer_id, MIN(first_day) AS {quote(FIRST_DAY)}, "
+            f"MAX(day) AS {quote(LAST_DAY)}, COUNT(*) AS {quote(EVENTS)}, "
+            f"COALESCE(SUM(CASE WHEN day > first_day THEN spend END), 0) AS {quote(REPEAT_SPEND)} "
+            f"FROM {calibration} GROUP BY customer_id")
+
+
+def events_until_ctes(query: MetricsQuery, until: str) -> list[str]:
+    """CTEs ending in ``clv_events``: the summary of :func:`purchase_events_sql` (no holdout)
+    of the purchases up to ``until``, an SQL DATE expression (a literal, or a scalar subquery
+    over another CTE of the same query: ``rfmkit sql`` uses the scoring query's reference day).
+
+    The CTEs are named ``clv_*`` (the metric query's own typed rows are renamed too), so that
+    they sit next to the RFM metric CTEs in one WITH: PostgreSQL and Spark refuse a nested
+    WITH that reuses an outer CTE's name (Spark: by default), and one WITH is every dialect's.
+    """
+    tree = sqlglot.parse_one(query.flagged_sql(None), read="duckdb")
+    renamed = {cte.alias: f"clv_{cte.alias}" for cte in tree.ctes}
+
+    def rename(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in renamed:
+            return exp.to_table(renamed[node.name])
+        return node
+
+    tree = tree.transform(rename)
+    ctes = [f"{renamed[c.alias]} AS ({c.this.sql('duckdb')})" for c in tree.ctes]
+    body = tree.copy()
+    body.set(WITH_ARG, None)
     return [
-        f"flagged AS ({query.flagged_sql(last_day)})",
-        "days AS (SELECT customer_id, CAST(ts AS DATE) AS day, "
-        "SUM(CASE WHEN amount > 0 THEN CAST(amount AS DOUBLE) ELSE 0 END) AS spend "
-        f"FROM flagged WHERE {purchase} GROUP BY customer_id, CAST(ts AS DATE))",
+        *ctes,
+        f"clv_flagged AS ({body.sql('duckdb')})",
+        f"clv_days AS ({_days_select('clv_flagged', until)})",
+        "clv_events AS (" + _summary_select(
+            "(SELECT customer_id, day, spend, MIN(day) OVER (PARTITION BY customer_id) AS "
+            "first_day FROM clv_days) AS calibration") + ")",
     ]
 
 
@@ -58,12 +106,7 @@ def purchase_events_sql(query: MetricsQuery, calibration_end: dt.date,
         "calibration AS (SELECT customer_id, day, spend, "
         f"MIN(day) OVER (PARTITION BY customer_id) AS first_day FROM days WHERE day <= {cal})"
     )
-    summary = (
-        f"summary AS (SELECT customer_id, MIN(first_day) AS {quote(FIRST_DAY)}, "
-        f"MAX(day) AS {quote(LAST_DAY)}, COUNT(*) AS {quote(EVENTS)}, "
-        f"COALESCE(SUM(CASE WHEN day > first_day THEN spend END), 0) AS {quote(REPEAT_SPEND)} "
-        "FROM calibration GROUP BY customer_id)"
-    )
+    summary = f"summary AS ({_summary_select('calibration')})"
     ctes = [*_days_cte(query, holdout_end or calibration_end), calibration, summary]
     select = (f"SELECT s.customer_id AS {quote(CUSTOMER_ID)}, s.{quote(FIRST_DAY)}, "
               f"s.{quote(LAST_DAY)}, s.{quote(EVENTS)}, s.{quote(REPEAT_SPEND)}")

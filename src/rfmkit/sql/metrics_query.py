@@ -368,16 +368,21 @@ class MetricsQuery:
             f"{', '.join(metrics)}{dropped} FROM {source}"
         )
 
+    def reference_day_sql(self, as_of: dt.date | None) -> str:
+        """The reference date as an SQL expression: ``as_of``, or with ``None`` the latest
+        purchase day kept, read from the ``per_customer`` CTE of :meth:`customers_sql` (so
+        that other CTEs of the same query, e.g. the CLV summary, use the same day)."""
+        if as_of is None:
+            return f"(SELECT MAX(CAST({self._last_purchase_row} AS DATE)) FROM per_customer)"
+        return f"DATE '{as_of.isoformat()}'"
+
     def customers_sql(self, as_of: dt.date | None, *, flagged: str | None = None) -> str:
         """One row per customer who bought (unordered: callers sort, engines need not).
 
         Standalone SQL, e.g. for a warehouse: ``as_of=None`` computes the reference date inside
         the query (the latest purchase day kept).
         """
-        if as_of is None:
-            ref = f"(SELECT MAX(CAST({self._last_purchase_row} AS DATE)) FROM per_customer)"
-        else:
-            ref = f"DATE '{as_of.isoformat()}'"
+        ref = self.reference_day_sql(as_of)
         ctes = self._per_customer(flagged, [])
         source, metrics = self._metric_columns()
         return (
