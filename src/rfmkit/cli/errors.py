@@ -79,11 +79,11 @@ def handle_errors(fn: F) -> F:
                 raise
             print_error(os_error_message(exc))
             raise fail(2, os_error_message(exc)) from None
-        except MemoryError:
+        except MemoryError as exc:
             if state["debug"]:
                 raise
-            message = ("Out of memory. Close other programs, or run on a machine with more "
-                       "memory; the earlier outputs were left as they were.")
+            message = str(exc) or ("Out of memory. Close other programs, or run on a machine "
+                                   "with more memory; the earlier outputs were left as they were.")
             print_error(message)
             raise fail(1, message) from None
         except Exception as exc:

@@ -297,6 +297,13 @@ class DuckDBEngine:
                 store=self._store, money=money)
         except duckdb.InterruptException:
             raise
+        except duckdb.OutOfMemoryException:
+            limit = self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            raise MemoryError(
+                f"DuckDB ran out of memory aggregating {rel.label} (memory limit {limit}). "
+                "Give it more with memory_limit=, or fewer threads with threads= (each thread "
+                "holds its own hash tables); the earlier outputs were left as they were."
+            ) from None
         except duckdb.Error as exc:
             # data DuckDB cannot read past the sniffer's sample (a decoding error, a damaged
             # file): the input's fault, told as such
