@@ -34,6 +34,8 @@ from rfmkit.schema import ColumnMapping, InputShape
 
 ENGINES = [
     "duckdb",
+    # under a memory limit DuckDB counts orders in two GROUP BYs (they can spill): same answers
+    "duckdb_limited",
     pytest.param("spark", marks=pytest.mark.spark),
     pytest.param("postgres", marks=pytest.mark.postgres),
 ]
@@ -47,6 +49,13 @@ def engine_name(request) -> str:
 @pytest.fixture(scope="module")
 def duckdb_engine():
     engine = DuckDBEngine()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def duckdb_limited_engine():
+    engine = DuckDBEngine(memory_limit="1GB", threads=1)
     yield engine
     engine.close()
 

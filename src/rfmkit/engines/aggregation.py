@@ -112,7 +112,8 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
                          rules: CleaningRules, *, fetch: Callable[[str], list[tuple]],
                          fetch_frame: Callable[[str], pd.DataFrame],
                          store: Callable[[str], tuple[str, Callable[[], None]]] | None = None,
-                         money: str = MONEY) -> tuple[pd.DataFrame, QualityReport]:
+                         money: str = MONEY, orders: str = "distinct"
+                         ) -> tuple[pd.DataFrame, QualityReport]:
     """Clean and aggregate with :class:`MetricsQuery`; only per-customer rows come back.
 
     One pass over the rows (:meth:`MetricsQuery.rollup_sql`) gives every customer's metrics
@@ -121,10 +122,11 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
     (translating it) and return rows / a DataFrame. ``store(sql)``, if given, keeps the result
     of a query inside the engine (a temporary table) and returns its name (DuckDB-quoted) and
     a function dropping it: used when the aggregation reads the rows twice (per-day
-    consolidation), so that they are typed and deduplicated once.
+    consolidation), so that they are typed and deduplicated once. ``orders``: how orders are
+    counted (:class:`MetricsQuery`; "grouped" spills under a memory limit).
     """
     rows_read, warnings, cleaned = check_value_columns(rel, columns, options, fetch)
-    query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules, money)
+    query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules, money, orders)
     if rows_read == 0:
         raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
     flagged, drop = (store(query.flagged_sql(options.as_of))

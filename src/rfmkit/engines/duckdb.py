@@ -123,6 +123,9 @@ class DuckDBEngine:
             self.con.execute(f"SET threads = {threads}")
         if limit is not None:
             self.con.execute(f"SET memory_limit = '{limit}B'")
+        # a one-step COUNT(DISTINCT) cannot spill: under a limit, orders are counted in two
+        # GROUP BYs (slower when memory is plenty, so only then)
+        self._memory_limited = limit is not None
         self._counter = itertools.count()
         self._attached: dict[str, str] = {}
         self._csv_files: dict[str, tuple[list[str], str]] = {}  # view -> (files, codec)
@@ -294,7 +297,8 @@ class DuckDBEngine:
                 rel = self._as_instants(rel, columns.mapping.date)
             customers, report = run_customer_metrics(
                 rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame,
-                store=self._store, money=money)
+                store=self._store, money=money,
+                orders="grouped" if self._memory_limited else "distinct")
         except duckdb.InterruptException:
             raise
         except duckdb.OutOfMemoryException:

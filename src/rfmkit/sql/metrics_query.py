@@ -164,6 +164,10 @@ class MetricsQuery:
     options: MetricOptions
     rules: CleaningRules
     money: str = MONEY  # the DECIMAL type amounts are summed in (money_type)
+    # "distinct": orders counted with COUNT(DISTINCT) per customer (fastest); "grouped": rows
+    # first grouped per customer and order, then per customer: two plain GROUP BYs, which
+    # DuckDB can spill to disk under a memory limit where the one-step distinct count cannot
+    orders: str = "distinct"
 
     # --- building blocks ----------------------------------------------------------------------
     def _typed(self) -> str:
@@ -295,6 +299,8 @@ class MetricsQuery:
                 f"MAX(last_ts) AS last_row_ts{summed} "
                 "FROM units GROUP BY customer_id)"
             )
+        elif self.orders == "grouped" and o.frequency != "days" and self.columns.mapping.order:
+            ctes += self._per_customer_by_order(kept, purchase, dropped, summed)
         else:
             n_days = (f"COUNT(DISTINCT CASE WHEN {purchase} THEN CAST(ts AS DATE) END)"
                       if o.frequency == "days" else "CAST(NULL AS BIGINT)")
@@ -310,6 +316,30 @@ class MetricsQuery:
                 "FROM flagged GROUP BY customer_id)"
             )
         return ctes
+
+    def _per_customer_by_order(self, kept: str, purchase: str, dropped: str,
+                               summed: str) -> list[str]:
+        """``per_customer`` in two GROUP BYs: per customer and order, then per customer.
+
+        The same columns as the one-step aggregation (a day's distinct count cannot be split
+        over orders, so frequency="days" keeps the one step). Rows without an order id form
+        one group per customer, whose purchase rows are each an order."""
+        return [
+            "per_order AS (SELECT customer_id, order_id, "
+            f"COUNT(CASE WHEN {kept} THEN 1 END) AS n_kept, "
+            f"COUNT(CASE WHEN {purchase} THEN 1 END) AS n_units, "
+            f"SUM(CASE WHEN {kept} THEN CAST(amount AS {self.money}) END) AS total, "
+            f"MIN(CASE WHEN {purchase} THEN ts END) AS first_ts, "
+            f"MAX(CASE WHEN {purchase} THEN ts END) AS last_ts{dropped} "
+            "FROM flagged GROUP BY customer_id, order_id)",
+            "per_customer AS (SELECT customer_id, "
+            "CAST(SUM(n_kept) AS BIGINT) AS n_kept, CAST(SUM(n_units) AS BIGINT) AS n_units, "
+            "CAST(NULL AS BIGINT) AS n_days, "
+            "COUNT(CASE WHEN order_id IS NOT NULL AND n_units > 0 THEN 1 END) + "
+            "COALESCE(SUM(CASE WHEN order_id IS NULL THEN n_units END), 0) AS n_orders, "
+            "SUM(total) AS total, MIN(first_ts) AS first_ts, MAX(last_ts) AS last_ts"
+            f"{summed} FROM per_order GROUP BY customer_id)",
+        ]
 
     @property
     def _last_purchase_row(self) -> str:
