@@ -169,6 +169,10 @@ class MetricsQuery:
     # DuckDB can spill to disk under a memory limit where the one-step distinct count cannot
     orders: str = "distinct"
 
+    def __post_init__(self) -> None:
+        if self.orders not in ("distinct", "grouped"):
+            raise ValueError(f"orders must be 'distinct' or 'grouped', not {self.orders!r}")
+
     # --- building blocks ----------------------------------------------------------------------
     def _typed(self) -> str:
         m = self.columns.mapping
