@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,7 +15,6 @@ from rfmkit.atomic_files import (
     _Staging,
     _write_journal,
     recover,
-    terminate_as_interrupt,
     write_files,
 )
 from rfmkit.errors import RFMKitWarning
@@ -263,92 +260,6 @@ def test_a_set_whose_database_cannot_be_asked_is_rolled_back_with_a_warning(tmp_
     with pytest.warns(RFMKitWarning, match="x.db"):
         recover(tmp_path, lambda record: None)
     assert _contents(tmp_path) == OLD_SET
-
-
-# --- SIGTERM as Ctrl-C -----------------------------------------------------------------------
-
-def test_terminate_as_interrupt_raises_keyboard_interrupt_and_restores_the_handler():
-    before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(KeyboardInterrupt):
-        with terminate_as_interrupt():
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(5)  # interrupted at once
-    assert signal.getsignal(signal.SIGTERM) is before
-
-
-def _lose_an_interrupt_in_a_finalizer():
-    import weakref
-
-    class Held:
-        pass
-
-    def finalizer(_ref):
-        raise KeyboardInterrupt  # what a Ctrl-C inside a garbage-collection callback does
-
-    held = Held()
-    ref = weakref.ref(held, finalizer)
-    del held  # the callback runs here; Python can only report its exception
-    assert ref() is None
-
-
-def test_an_interrupt_lost_in_a_finalizer_stops_the_block_without_a_report(capfd):
-    import sys
-
-    hook_before = sys.unraisablehook
-    with pytest.raises(KeyboardInterrupt):
-        with terminate_as_interrupt():
-            _lose_an_interrupt_in_a_finalizer()
-    assert sys.unraisablehook is hook_before
-    assert "Exception ignored" not in capfd.readouterr().err
-
-
-def test_an_interrupt_lost_in_a_finalizer_keeps_the_old_outputs(tmp_path):
-    (tmp_path / "a.csv").write_text("old")
-    with pytest.raises(KeyboardInterrupt):
-        with terminate_as_interrupt():
-            def write(path):
-                _lose_an_interrupt_in_a_finalizer()
-                path.write_text("new")
-            write_files(tmp_path, {"a.csv": write})
-    assert (tmp_path / "a.csv").read_text() == "old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv"]
-
-
-def test_other_unraisable_errors_still_reach_the_previous_hook():
-    import sys
-    import weakref
-
-    class Held:
-        pass
-
-    seen = []
-    hook_before = sys.unraisablehook
-    sys.unraisablehook = lambda unraisable: seen.append(type(unraisable.exc_value))
-    try:
-        with terminate_as_interrupt():
-            held = Held()
-            ref = weakref.ref(held, lambda _ref: 1 / 0)
-            del held
-        assert ref() is None
-    finally:
-        sys.unraisablehook = hook_before
-    assert seen == [ZeroDivisionError]
-
-
-def test_terminate_as_interrupt_installs_nothing_outside_the_main_thread():
-    import threading
-
-    seen = []
-
-    def worker():
-        with terminate_as_interrupt():
-            seen.append(signal.getsignal(signal.SIGTERM))
-
-    before = signal.getsignal(signal.SIGTERM)
-    thread = threading.Thread(target=worker)
-    thread.start()
-    thread.join()
-    assert seen == [before]
 
 
 _LATE = """

@@ -68,7 +68,7 @@ _EXPORTS: dict[str, str] = {
     "score_levels": "scoring.levels",
     "segment_summary": "segments.summary",
     "segmentation_files": "export.outputs",
-    "terminate_as_interrupt": "atomic_files",
+    "terminate_as_interrupt": "interrupts",
     "select_k": "clustering.estimator",
     "write_destination": "export.outputs",
     "write_files": "atomic_files",

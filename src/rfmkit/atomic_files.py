@@ -34,14 +34,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import json
 import os
 import shutil
-import signal
-import sys
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,6 +46,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rfmkit.errors import ParameterError, RFMKitWarning
+from rfmkit.interrupts import stop_if_interrupted
 
 try:
     import fcntl
@@ -121,7 +118,7 @@ def write_files(out_dir: str | os.PathLike, files: Mapping[str, Callable[[Path],
         staging = _Staging(out)
     try:
         _write_all(files, staging.new, out)
-        _stop_if_interrupted()  # last point before anything is replaced
+        stop_if_interrupted()  # last point before anything is replaced
         with _folder_lock(out):
             _recover(out, resolve, keep=staging.path)  # runs that died meanwhile
             _commit(out, staging, names, list(files), together, resolve)
@@ -149,64 +146,6 @@ def check_out_dir(out_dir: str | os.PathLike) -> None:
         raise ParameterError(
             f"out_dir={str(path)!r} cannot be written{where} ({reason}). Give a folder you "
             "can write to.") from None
-
-
-@contextlib.contextmanager
-def terminate_as_interrupt(*, exiting: bool = False) -> Iterator[None]:
-    """While inside, SIGTERM stops the work the way Ctrl-C does: a KeyboardInterrupt in the main
-    thread, so that every job's clean-up runs (no partial output, the database rolled back).
-
-    An interrupt that lands in a finalizer or a garbage-collection callback cannot propagate:
-    Python would print it as 'Exception ignored' and carry on. Inside this block it is kept
-    instead, and raised where it can be: before :func:`write_files` replaces anything, or on
-    leaving the block. Such a run keeps its old outputs, as if it had stopped at once.
-
-    For entry points (the command line uses it): no rfmkit function installs a signal handler
-    by itself. The previous handler is restored on leaving; with ``exiting=True`` (the process
-    exits right after the block) SIGINT and SIGTERM are ignored from then on instead, so that a
-    signal while the interpreter shuts down cannot turn a finished run's exit code into a
-    kill. Outside the main thread, or where SIGTERM does not exist, this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-            signal, "SIGTERM"):
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    previous_hook = sys.unraisablehook
-    sys.unraisablehook = functools.partial(_keep_lost_interrupt, previous_hook)
-    _lost_interrupts.clear()
-    try:
-        yield
-        _stop_if_interrupted()
-    finally:
-        sys.unraisablehook = previous_hook
-        _lost_interrupts.clear()
-        if exiting:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        else:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
-# interrupts that finalizers swallowed, kept for the next point that can raise them
-_lost_interrupts: list[KeyboardInterrupt] = []
-
-
-def _keep_lost_interrupt(previous: Callable[[Any], None], unraisable: Any) -> None:
-    if isinstance(unraisable.exc_value, KeyboardInterrupt):
-        _lost_interrupts.append(unraisable.exc_value)
-        return
-    previous(unraisable)
-
-
-def _stop_if_interrupted() -> None:
-    if _lost_interrupts and threading.current_thread() is threading.main_thread():
-        _lost_interrupts.clear()
-        raise KeyboardInterrupt
 
 
 def write_file(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
