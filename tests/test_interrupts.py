@@ -14,6 +14,15 @@ from rfmkit.atomic_files import write_files
 from rfmkit.interrupts import Interrupted, terminate_as_interrupt
 
 
+@pytest.fixture(autouse=True)
+def python_default_sigint():
+    """Each test starts from Python's own Ctrl-C handler, whatever an earlier test installed
+    (PySpark installs one of its own when a SparkContext starts)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_terminate_as_interrupt_raises_keyboard_interrupt_and_restores_the_handler(sig):
     before = signal.getsignal(sig)
