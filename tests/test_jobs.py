@@ -140,3 +140,15 @@ def test_the_summary_is_plain_json(model, tmp_path):
     assert sum(summary["segments"].values()) == summary["customers"]
     assert summary["clusters"] == 3
     assert sum(c["customers"] for c in summary["cluster_customers"]) == summary["customers"]
+
+
+def test_an_unknown_engine_option_lists_the_known_ones_with_their_engines():
+    from rfmkit.jobs import _open_engine
+
+    with pytest.raises(ParameterError) as info:
+        with _open_engine("duckdb", {"workers": 4}):
+            pass
+    message = str(info.value)
+    assert message.startswith("Unknown engine option workers=.")
+    assert "master= (engine=spark)" in message and "query= (engine=postgres)" in message
+    assert "threads= (engine=duckdb or spark)" in message

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rfmkit.atomic_files import check_out_dir, write_files
 from rfmkit.engines import Engine, get_engine
@@ -34,18 +34,27 @@ from rfmkit.model import RFMModel
 from rfmkit.progress import Progress, reporting, stage
 from rfmkit.segmentation import Segmentation
 
-# Options an engine takes, and the engine each belongs to.
-# engine option -> the engines that take it
-_ENGINE_OPTIONS = {"master": ("spark",), "query": ("postgres",),
-                   "threads": ("duckdb", "spark"), "memory_limit": ("duckdb", "spark")}
-_OPTION_PURPOSE = {
-    "master": "sets the Spark session's master",
-    "query": "runs a SELECT inside PostgreSQL, for a postgresql:// input; for other inputs use "
-             "table=",
-    "threads": "sets the worker threads of DuckDB or of a new Spark session; PostgreSQL's are "
-               "the server's setting (max_parallel_workers_per_gather)",
-    "memory_limit": "sets the memory of DuckDB or of a new Spark session; PostgreSQL's are the "
-                    "server's settings (work_mem, shared_buffers)",
+
+class _EngineOption(NamedTuple):
+    """An option only some engines take (``threads=``, ``master=``, ...)."""
+
+    engines: tuple[str, ...]  # the engines that take it
+    purpose: str  # what it does, for the error given to another engine
+
+
+_ENGINE_OPTIONS = {
+    "master": _EngineOption(("spark",), "sets the Spark session's master"),
+    "query": _EngineOption(
+        ("postgres",),
+        "runs a SELECT inside PostgreSQL, for a postgresql:// input; for other inputs use table="),
+    "threads": _EngineOption(
+        ("duckdb", "spark"),
+        "sets the worker threads of DuckDB or of a new Spark session; PostgreSQL's are the "
+        "server's setting (max_parallel_workers_per_gather)"),
+    "memory_limit": _EngineOption(
+        ("duckdb", "spark"),
+        "sets the memory of DuckDB or of a new Spark session; PostgreSQL's are the server's "
+        "settings (work_mem, shared_buffers)"),
 }
 
 
@@ -310,14 +319,15 @@ def _open_engine(name: str, options: Mapping[str, Any] | None) -> Iterator[Engin
     """The engine asked for, closed afterwards (its temporary tables and views dropped)."""
     options = {k: v for k, v in (options or {}).items() if v is not None}
     for option in options:
-        owners = _ENGINE_OPTIONS.get(option)
-        if owners is None:
-            known = (f"{o}= (engine={' or '.join(e)})" for o, e in _ENGINE_OPTIONS.items())
+        spec = _ENGINE_OPTIONS.get(option)
+        if spec is None:
+            known = (f"{o}= (engine={' or '.join(e.engines)})"
+                     for o, e in _ENGINE_OPTIONS.items())
             raise ParameterError(f"Unknown engine option {option}=. Known: {', '.join(known)}.")
-        if name not in owners:
+        if name not in spec.engines:
             raise ParameterError(
-                f"{option}= {_OPTION_PURPOSE[option]}; it needs engine="
-                f"{' or engine='.join(repr(e) for e in owners)} (the engine is {name}).")
+                f"{option}= {spec.purpose}; it needs engine="
+                f"{' or engine='.join(repr(e) for e in spec.engines)} (the engine is {name}).")
     eng = get_engine(name, **options)
     try:
         yield eng
