@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from rfmkit.demo import write_transactions
+from signal_support import with_default_sigint
 
 
 @pytest.fixture(scope="module")
@@ -277,8 +278,8 @@ def test_an_interrupted_command_says_so_and_exits_130(transactions, model, tmp_p
     out = model.parent
     before = _hashes(out)
     proc = subprocess.Popen(
-        [sys.executable, "-c", _script(["segment", str(transactions), "--out", str(out),
-                                        "--clusters", "none"])],
+        with_default_sigint([sys.executable, "-c", _script(
+            ["segment", str(transactions), "--out", str(out), "--clusters", "none"])]),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     time.sleep(1.0)
     os.kill(proc.pid, sig)
