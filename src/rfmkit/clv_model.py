@@ -274,12 +274,18 @@ class CLVModel(BaseEstimator):
         start = pd.Timestamp(self.calibration_end_) - pd.Timedelta(
             days=float(self.customers_["T"].max()) * unit)
         end = pd.Timestamp(self.holdout_end_ or self.calibration_end_)
-        steps = np.arange(1, int(np.floor((end - start).days / unit)) + 1, dtype=float)
+        # Unit k covers the days [k-1, k) units after the start, as in the paper's weekly
+        # series: CDNOW's 546 days are weeks 1..78, week 39 ending on the calibration end.
+        # A last, partial unit ends with the end day.
+        days = (end - start).days + 1
+        steps = np.arange(1, int(np.ceil(days / unit)) + 1, dtype=float)
+        steps[-1] = min(steps[-1], days / unit)
         daily = self.repeat_purchases_by_day_
         elapsed = (daily["day"] - start).dt.days.to_numpy(float) / unit
-        actual = [int(daily["repeats"][elapsed <= s].sum()) for s in steps]
+        actual = [int(daily["repeats"][elapsed < s].sum()) for s in steps]
         return pd.DataFrame({"time": steps, "actual": actual,
                              "expected": self.expected_repeat_purchases(steps),
+                             # a unit holding a day after the calibration end
                              "holdout": steps * unit > (pd.Timestamp(self.calibration_end_)
-                                                        - start).days})
+                                                        - start).days + 1})
 
