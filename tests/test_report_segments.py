@@ -27,10 +27,16 @@ def test_segment_rows_equal_the_segment_table(demo_summary, demo_model):
         rule = demo_model.segment_map_.rule(row["segment"])
         assert row["action"] == rule.action and row["action"]
         assert row["description"] == rule.description
-        # the map's relative text ("recent") comes with what it means in this data
+        # the map's relative text ("recent") comes with what it means in this data: compared
+        # with the median customer, both medians quoted
+        everyone = demo_model.result_.customers[list(schema.METRIC_COLUMNS)].median()
         if row["customers"]:
-            assert row["medians"].startswith(f"Median {expected['frequency_median']:g} order")
+            word = ("more" if expected["recency_median"] < everyone[schema.RECENCY] else
+                    "as" if expected["recency_median"] == everyone[schema.RECENCY] else "less")
+            assert row["medians"].startswith(f"Bought {word} recently")
+            assert f": median {expected['frequency_median']:g} order" in row["medians"]
             assert f"last purchase {days(expected['recency_median'])} day" in row["medians"]
+            assert f"(all customers: {everyone[schema.FREQUENCY]:g} order" in row["medians"]
         else:
             assert row["medians"] == "No customers"
     assert demo_summary["segments"]["total_customers"] == len(demo_model.result_.customers)

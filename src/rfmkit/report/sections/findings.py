@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rfmkit import schema
-from rfmkit.report.money import money_text
+from rfmkit.money import money_text
 from rfmkit.report.sections.common import customer_revenue
 
 __all__ = ["AT_RISK", "CHAMPIONS", "DROPPED_ROWS_SHARE", "MAX_FINDINGS", "MIN_FINDINGS",

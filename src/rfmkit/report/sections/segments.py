@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rfmkit import schema
-from rfmkit.clustering.naming import describe_medians
+from rfmkit.clustering.descriptions import compare_medians, comparison_words, describe_medians
 from rfmkit.report.sections.common import customer_revenue, plain, records
 from rfmkit.scoring.levels import score_levels
 
@@ -19,20 +19,26 @@ __all__ = ["PARETO_POINTS", "pareto", "rf_grid", "segments"]
 PARETO_POINTS = 100
 
 
-def segments(model: Any, result: Any) -> dict[str, Any]:
-    """The segment table, each row with its rule's description and action."""
+def segments(model: Any, result: Any, *, currency: str | None = None) -> dict[str, Any]:
+    """The segment table, each row with its rule's description and action, and its medians
+    compared with the median customer's (in ``currency``, a code or symbol)."""
     seg_map = model.segment_map_
     rules = {rule.name: rule for rule in seg_map.rules}
     options = model.metric_options_
+    overall = result.customers[list(schema.METRIC_COLUMNS)].median().to_numpy(dtype="float64")
     rows = []
     for row in records(result.segments):
         rule = rules.get(row[schema.SEGMENT])
         row["description"] = rule.description if rule is not None else ""
         # the map's text is relative to the data ("recent"); this says what it means here
-        row["medians"] = describe_medians(
-            *(row[f"{m}_median"] if row[f"{m}_median"] is not None else math.nan
-              for m in schema.METRIC_COLUMNS),
-            frequency_unit=options.frequency, monetary_kind=options.monetary).capitalize()
+        median = [row[f"{m}_median"] if row[f"{m}_median"] is not None else math.nan
+                  for m in schema.METRIC_COLUMNS]
+        text = describe_medians(*median, frequency_unit=options.frequency,
+                                monetary_kind=options.monetary, overall=overall,
+                                currency=currency)
+        if all(map(math.isfinite, median)) and np.isfinite(overall).all():
+            text = f"{comparison_words(compare_medians(median, overall))}: {text}."
+        row["medians"] = text[0].upper() + text[1:]
         row["action"] = rule.action if rule is not None else ""
         row["fallback"] = row[schema.SEGMENT] == seg_map.fallback
         rows.append(row)
