@@ -585,6 +585,18 @@ RECENT_NAMES = ("Champions", "Loyal Customers", "Potential Loyalists", "New Cust
 LAPSED_NAMES = ("At Risk", "Can't Lose Them", "Hibernating", "One-Time Buyers", "Lost")
 
 
+def test_segments_read_the_realised_levels_of_a_score(fitted):
+    # the demo's frequency has 3 realised levels of 5: read as 1..5 its top customers (f=3)
+    # were the map's middle, so R=4 with the best F and M was Loyal (FM 4), never Champions
+    assert fitted.realised_levels == {schema.R_SCORE: 5, schema.F_SCORE: 3, schema.M_SCORE: 5}
+    c = fitted.result_.customers
+    top = c[(c[schema.R_SCORE] == 4) & (c[schema.F_SCORE] == 3) & (c[schema.M_SCORE] == 5)]
+    assert len(top) > 0 and set(top[schema.SEGMENT]) == {"Champions"}
+    # one-time buyers (f=1) stay the map's lowest frequency: R=5, F=1, M=1 is New Customers
+    new = c[(c[schema.R_SCORE] == 5) & (c[schema.F_SCORE] == 1) & (c[schema.M_SCORE] == 1)]
+    assert len(new) > 0 and set(new[schema.SEGMENT]) == {"New Customers"}
+
+
 def test_no_segments_and_any_bins(transactions, tmp_path):
     model = rfmkit.RFMModel(n_bins=7, segment_map="none", n_clusters="none").fit(transactions)
     c = model.result_.customers
@@ -594,8 +606,10 @@ def test_no_segments_and_any_bins(transactions, tmp_path):
     again = rfmkit.load_model(rfmkit.save_model(model, tmp_path / "model.json"))
     assert_frame_equal(assignments(again.predict(transactions)),
                        assignments(model.predict(transactions)))
-    # 3 bins on the default 5-level map: levels 1, 3, 5, so both ends of the map are reached
+    # 3 bins on the default 5-level map: levels 1, 3, 5, so both ends of the map are reached,
+    # also by frequency, which ties leave with 2 of the 3 levels (read as 1 and 3)
     three = rfmkit.RFMModel(n_bins=3, n_clusters="none").fit(transactions)
+    assert three.realised_levels[schema.F_SCORE] == 2
     names = set(three.result_.customers[schema.SEGMENT])
     assert {"Champions", "Lost"} <= names
 

@@ -441,7 +441,8 @@ class RFMModel(BaseEstimator):
         out = customers.copy()
         for col in SCORE_COLUMNS:
             out[col] = scores[col].to_numpy()
-        levels = score_levels(out[list(SCORE_COLUMNS)], n_levels=self.segment_levels)
+        levels = score_levels(out[list(SCORE_COLUMNS)], n_levels=self.segment_levels,
+                              realised=self.realised_levels)
         out[RFM_CODE] = rfm_code(out[list(SCORE_COLUMNS)], n_bins=self.params_["n_bins"]).array
         segments = assign_segments(levels, self.segment_map_, n_levels=self.segment_levels)
         out[SEGMENT] = _text(segments.cat.categories, segments.cat.codes.to_numpy())
@@ -456,6 +457,16 @@ class RFMModel(BaseEstimator):
     def segment_levels(self) -> int:
         """Score levels the segment map sees: n_bins for quantile scores, 5 for percentiles."""
         return _levels(self.params_)
+
+    @property
+    def realised_levels(self) -> dict[str, int]:
+        """Realised levels per quantile score column (ties can leave fewer than n_bins); the
+        segment map reads them spread over 1..n_bins (``score_levels(realised=)``)."""
+        if self.params_["score_method"] != "quantile":
+            return {}
+        bins = self.scorer_.n_bins_
+        return {s: int(bins[m]) for s, m in zip(SCORE_COLUMNS, (RECENCY, FREQUENCY, MONETARY),
+                                                 strict=True)}
 
     def _result(self, scored: pd.DataFrame, quality: QualityReport,
                 k_selection: pd.DataFrame | None, *, apply_clusters: bool = False
