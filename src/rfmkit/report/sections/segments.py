@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from rfmkit import schema
-from rfmkit.clustering.descriptions import compare_medians, comparison_words, describe_medians
+from rfmkit.clustering.descriptions import compare_medians, comparison_words, median_texts
+from rfmkit.money import resolve_currency
 from rfmkit.report.sections.common import customer_revenue, plain, records
 from rfmkit.scoring.levels import score_levels
 
@@ -30,26 +31,33 @@ def segments(model: Any, result: Any, *, currency: str | None = None) -> dict[st
     for row in records(result.segments):
         rule = rules.get(row[schema.SEGMENT])
         row["description"] = rule.description if rule is not None else ""
-        # the map's text is relative to the data ("recent"); this says what it means here
+        # the map's text is relative to the data ("recent"); this says what it means here,
+        # against the median customer (the table's columns quote the medians themselves)
         median = [row[f"{m}_median"] if row[f"{m}_median"] is not None else math.nan
                   for m in schema.METRIC_COLUMNS]
-        text = describe_medians(*median, frequency_unit=options.frequency,
-                                monetary_kind=options.monetary, overall=overall,
-                                currency=currency)
-        if all(map(math.isfinite, median)) and np.isfinite(overall).all():
-            text = f"{comparison_words(compare_medians(median, overall))}: {text}."
-        row["medians"] = text[0].upper() + text[1:]
+        known = all(map(math.isfinite, median)) and np.isfinite(overall).all()
+        row["medians"] = (f"{comparison_words(compare_medians(median, overall))}."
+                          if known else "No customers")
         row["action"] = rule.action if rule is not None else ""
         row["fallback"] = row[schema.SEGMENT] == seg_map.fallback
         rows.append(row)
     return {
         "map": seg_map.name,
         "map_description": seg_map.description,
+        "median_customer": _median_customer(overall, options, currency),
         "fallback": seg_map.fallback,
         "rows": rows,
         "total_customers": int(result.segments["customers"].sum()),
         "total_revenue": plain(result.segments["revenue"].sum()),
     }
+
+
+def _median_customer(overall: np.ndarray, options: Any, currency: str | None) -> str:
+    """"The median customer: 2 orders, last purchase 235 days ago, spend £81.64"."""
+    if not np.isfinite(overall).all():
+        return ""
+    t = median_texts(overall, options.frequency, options.monetary, resolve_currency(currency))
+    return f"The median customer: {t['f']}, {t['r']}, {t['m']}."
 
 
 def _grid_levels(model: Any, customers: pd.DataFrame) -> tuple[pd.DataFrame, list[int], list[int]]:
