@@ -23,7 +23,8 @@ DRIVERS = ("duckdb", "pyspark", "py4j", "psycopg")
 # cleaning, metric options and presets.
 FOUNDATIONS = ("rfmkit.errors", "rfmkit._validation", "rfmkit._version", "rfmkit.schema",
                "rfmkit.cleaning", "rfmkit.metric_options", "rfmkit.presets",
-               "rfmkit.atomic_files", "rfmkit.interrupts", "rfmkit.html_repr", "rfmkit.progress")
+               "rfmkit.atomic_files", "rfmkit.interrupts", "rfmkit.html_repr", "rfmkit.progress",
+               "rfmkit.money", "rfmkit.fingerprint")
 TRANSACTIONS_SIDE = ("rfmkit.sql", "rfmkit.engines", "rfmkit.metrics",
                      "rfmkit.purchase_events")
 CUSTOMER_SIDE = ("rfmkit.scoring", "rfmkit.segments", "rfmkit.clustering", "rfmkit.clv")

@@ -30,10 +30,11 @@ def big_spenders(tmp_path_factory):
     return path
 
 
-def _segment(path, out, columns: int) -> subprocess.CompletedProcess:
+def _segment(path, out, columns: int, *flags: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": str(columns)}
     done = subprocess.run([sys.executable, "-m", "rfmkit", "segment", str(path), "--out",
-                           str(out)], capture_output=True, text=True, timeout=300, env=env)
+                           str(out), *flags], capture_output=True, text=True, timeout=300,
+                          env=env)
     assert done.returncode == 0, done.stderr
     return done
 
@@ -148,3 +149,28 @@ def test_empty_segments_print_dashes_and_customer_level_scoring_no_as_of(tmp_pat
             row = next(line for line in text.splitlines() if name.replace("'", "") in
                        line.replace("'", ""))
             assert "–" in row, row
+
+
+def test_the_currency_reaches_the_tables_the_descriptions_and_the_saved_model(big_spenders,
+                                                                             tmp_path):
+    import json
+
+    done = _segment(big_spenders, tmp_path / "out", 160, "--currency", "gbp")
+    assert "mean M (GBP)" in done.stdout
+    clusters = pd.read_csv(tmp_path / "out" / "clusters.csv")
+    assert all("median spend £" in d for d in clusters["description"])
+    saved = json.loads((tmp_path / "out" / "model.json").read_text(encoding="utf-8"))
+    assert saved["params"]["currency"] == "GBP"
+    # a later report from the saved model writes money in it without --currency
+    report = subprocess.run(
+        [sys.executable, "-m", "rfmkit", "report", str(big_spenders), "--model",
+         str(tmp_path / "out" / "model.json"), "--out", str(tmp_path / "report")],
+        capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert "£" in page and "median spend £" in page
+    # without a currency: plain numbers, as before
+    plain = _segment(big_spenders, tmp_path / "plain", 160)
+    assert "mean M " in plain.stdout and "(GBP)" not in plain.stdout
+    assert not any("£" in d for d in pd.read_csv(tmp_path / "plain" / "clusters.csv")[
+        "description"])

@@ -175,28 +175,70 @@ def test_one_time_buyers_have_a_median_of_one_purchase():
 
 
 def test_a_median_of_one_purchase_is_never_called_frequent():
-    # f=3.0 is medium on 1..5, but half the cluster bought once: "rarely buy"
+    # f=3.0 is medium on 1..5, but half the cluster bought once: low frequency
     (named,) = name_clusters([[4.5, 3.0, 3.0]], medians=[[10, 1, 50]])
     assert named.name == "Promising"
-    assert named.description.startswith("Bought recently, rarely buy")
     (named,) = name_clusters([[4.5, 3.0, 3.0]])
     assert named.name == "Potential Loyalists"
 
 
 def test_descriptions_quote_the_medians_in_words():
     (champ,) = name_clusters([[4.6, 4.8, 4.9]], medians=[[41, 3, 250]])
-    assert champ.description == ("Bought recently, buy often and spend a lot: median 3 orders, "
-                                 "last purchase 41 days ago, median spend 250.")
+    # nothing to compare with: the medians alone, no relative words
+    assert champ.description == "Median 3 orders, last purchase 41 days ago, median spend 250."
     (one,) = name_clusters([[1.2, 1.1, 1.3]], medians=[[1, 1, 1234.5]], frequency="days",
                            monetary="mean")
-    assert one.description.endswith(": median 1 purchase day, last purchase 1 day ago, "
-                                    "median spend 1,234 per purchase.")
+    assert one.description == ("Median 1 purchase day, last purchase 1 day ago, median spend "
+                               "1,234 per purchase.")
     (two,) = name_clusters([[1.2, 1.1, 1.3]], medians=[[12.5, 2.5, 35.96]], frequency="rows")
-    assert two.description.endswith("median 2.5 purchases, last purchase 12.5 days ago, median "
+    assert two.description.endswith("Median 2.5 purchases, last purchase 12.5 days ago, median "
                                     "spend 35.96.")
     frame = pd.DataFrame({"recency_median": [41.0], "frequency_median": [3.0],
                           "monetary_median": [250.0]})
     assert name_clusters([[4.6, 4.8, 4.9]], medians=frame)[0] == champ
+
+
+def test_descriptions_say_what_they_compare_with():
+    # the README demo's cluster 2: the old text read "Bought recently, rarely buy and spend
+    # little: median 1 order, last purchase 126 days ago" next to clusters at 40 days
+    (new,) = name_clusters([[3.9, 1.0, 1.6]], medians=[[126, 1, 35.96]],
+                           overall=[235, 2, 81.64], scale=[(1, 5), (1, 3), (1, 5)])
+    assert new.name == "New Customers"
+    assert new.description == (
+        "Bought more recently than the median customer, buy less often and spend less: median "
+        "1 order, last purchase 126 days ago, median spend 35.96 (all customers: 2 orders, 235 "
+        "days ago, 81.64).")
+    assert "Bought recently" not in new.description and "rarely" not in new.description
+    (same,) = name_clusters([[1.2, 1.1, 1.3]], medians=[[300, 1, 20]], overall=[300, 1, 20])
+    assert same.description.startswith("Bought as recently as the median customer, buy as "
+                                        "often and spend as much:")
+
+
+def test_a_level_never_contradicts_the_median_customer():
+    # high recency scores, but the cluster's median last purchase is older than the median
+    # customer's: not "recent", so not a recent buyer's name
+    centroid = [[4.2, 4.5, 4.6]]
+    assert name_clusters(centroid, medians=[[60, 8, 500]])[0].name == "Champions"
+    (named,) = name_clusters(centroid, medians=[[260, 8, 500]], overall=[235, 2, 80])
+    assert named.name == "Need Attention"
+    assert named.description.startswith("Bought less recently than the median customer")
+    # low spend scores while the median spend is above the median customer's: medium spend
+    (named,) = name_clusters([[1.2, 1.2, 1.4]], medians=[[500, 1, 90]], overall=[235, 2, 80])
+    assert named.name == "One-Time Buyers"  # (L, L, M), not Lost (L, L, L)
+    assert "spend more" in named.description
+
+
+def test_currency_in_descriptions_and_qualifiers():
+    (champ,) = name_clusters([[4.6, 4.8, 4.9]], medians=[[41, 3, 250]], overall=[90, 2, 80],
+                             currency="gbp")
+    assert "median spend £250 (all customers: 2 orders, 90 days ago, £80)" in champ.description
+    four = name_clusters([[1.2, 1.2, 1.1], [1.2, 1.2, 2.2], [1.2, 1.2, 1.6], [1.2, 1.2, 1.9]],
+                         medians=[[600, 1, 10], [600, 1, 40], [600, 1, 20], [600, 1, 30]],
+                         currency="EUR")
+    assert [n.name for n in four] == ["Lost (spend €10)", "Lost (spend €40)",
+                                      "Lost (spend €20)", "Lost (spend €30)"]
+    with pytest.raises(ParameterError, match="'currency' parameter of name_clusters"):
+        name_clusters([[4.6, 4.8, 4.9]], currency="euros")
 
 
 def test_qualifiers_follow_the_medians():
@@ -214,20 +256,41 @@ def test_qualifiers_follow_the_medians():
                                       "Lost (spend 30)"]
 
 
+# names that claim a direction on an axis: (axis, +1 "better than the median customer" needed,
+# or -1 "not better" needed)
+CLAIMS = {
+    "Champions": ((0, 1), (1, 1), (2, 1)), "Loyal Customers": ((0, 1),),
+    "Potential Loyalists": ((0, 1),), "New Customers": ((0, 1),), "Promising": ((0, 1),),
+    "Big Spenders": ((0, 1), (2, 1)), "At Risk": ((0, -1),), "Can't Lose Them": ((0, -1),),
+    "Hibernating": ((0, -1),), "One-Time Buyers": ((0, -1), (1, -1)), "Lost": ((0, -1),),
+}
+
+
 def test_names_with_medians_are_unique_and_agree_with_them():
     rng = np.random.default_rng(1)
-    for _ in range(30):
+    words = ("more", "as", "less")
+    for _ in range(60):
         k = int(rng.integers(2, 12))
         centroids = rng.uniform(1, 5, size=(k, 3))
         medians = np.column_stack([rng.integers(0, 700, k), rng.integers(1, 4, k),
                                    rng.uniform(5, 900, k).round(2)])
-        named = name_clusters(centroids, medians=medians, scale=[(1, 5), (1, 3), (1, 5)])
+        overall = [float(rng.integers(0, 700)), float(rng.integers(1, 4)), 300.0]
+        named = name_clusters(centroids, medians=medians, overall=overall,
+                              scale=[(1, 5), (1, 3), (1, 5)])
         assert len({n.name for n in named}) == k
         for n, m in zip(named, medians, strict=True):
             if n.name.startswith(("One-Time Buyers", "New Customers")):
                 assert m[1] == 1, (n, m)
-            if m[1] == 1:
-                assert "rarely buy" in n.description, (n, m)
+            better = [-np.sign(m[0] - overall[0]), np.sign(m[1] - overall[1]),
+                      np.sign(m[2] - overall[2])]
+            for axis, needed in CLAIMS.get(n.name.split(" (")[0], ()):
+                assert better[axis] == 1 if needed == 1 else better[axis] <= 0, (n, m, overall)
+            # the description's words are the comparison itself
+            verbs = ("recently", "often", "spend")
+            for axis, verb in enumerate(verbs):
+                word = words[1 - int(better[axis])]
+                assert re.search(rf"{word}\b[^,:]*{verb}|{verb}[^,:]*\b{word}",
+                                 n.description.split(":")[0]), (n.description, better)
 
 
 def test_bad_medians():

@@ -51,6 +51,37 @@ def test_one_snapshot_renders_without_moves():
     assert "One snapshot only" in page and page.count("<svg") == 1
 
 
+def test_money_is_in_the_model_s_currency_and_labels_are_whole(tmp_path, shared_data):
+    # issue 13: the history report showed no currency, and the heatmap cut "Potential Loyalis…"
+    source = shared_data / "online_retail.parquet"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rfmkit.CollapsedBinsWarning)
+        model = rfmkit.RFMModel(as_of="2011-09-30", currency="GBP", n_clusters="none").fit(
+            source)
+    rfmkit.run_history(source, model, tmp_path, every="month")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    headline = page[page.index('id="headline"'):page.index('id="sizes"')]
+    assert headline.count("£") >= 2  # the spend of those who fell, and of new customers
+    heatmap = page[page.index("history-matrix"):page.index("history-flow")]
+    assert "…" not in heatmap and "Loyalists" in heatmap
+    # without a currency: plain numbers
+    plain = build_history_report(history_facts(*_tiny_history()), currency=None)
+    assert "£" not in plain and "€" in build_history_report(history_facts(*_tiny_history()),
+                                                           currency="EUR")
+
+
+def _tiny_history():
+    import pandas as pd
+
+    snaps = pd.DataFrame({"customer_id": ["A", "A"], "as_of": pd.to_datetime(["2024-01-31",
+                                                                               "2024-02-29"]),
+                          "segment": ["Best", "Rest"], "recency": [1, 30], "frequency": [1, 1],
+                          "monetary": [5.0, 5.0], "r_score": [1, 1], "f_score": [1, 1],
+                          "m_score": [1, 1]})
+    order = ["Best", "Rest"]
+    return snaps, rfmkit.transitions(snaps), rfmkit.movers(snaps, order), order
+
+
 def _chromium() -> str | None:
     for name in ("chromium", "chromium-browser"):
         if shutil.which(name):

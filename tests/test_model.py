@@ -549,20 +549,6 @@ def test_online_retail_saved_model_scores_identically(online_retail_model, tmp_p
     assert_frame_equal(assignments(again), assignments(model.result_.customers))
 
 
-def test_fingerprint_of_ids_held_in_several_arrow_chunks():
-    """A concatenated Arrow-backed id column is a chunked array (found by the property tests:
-    the fingerprint failed on it)."""
-    from rfmkit.model import fingerprint
-
-    part = pd.DataFrame({"customer_id": pd.array(["a", "b"], dtype="string[pyarrow]"),
-                         "recency": [1.0, 2.0], "frequency": [1.0, 3.0], "monetary": [5.0, 6.0]})
-    chunked = pd.concat([part, part.assign(customer_id=pd.array(["c", "d"],
-                                                                 dtype="string[pyarrow]"))],
-                        ignore_index=True)
-    plain = chunked.assign(customer_id=chunked["customer_id"].astype(object))
-    assert fingerprint(chunked) == fingerprint(plain)
-
-
 def days(median: float) -> str:
     """A median recency as descriptions write it: 378.5 -> 378, 19.5 -> 19.5."""
     return f"{median:,.0f}" if median >= 100 or float(median).is_integer() else f"{median:g}"
@@ -574,15 +560,41 @@ def test_cluster_names_agree_with_the_medians(fitted):
     assert fitted.scorer_.n_bins_[schema.FREQUENCY] < 5
     profile = fitted.result_.clusters
     assert profile[schema.CLUSTER_NAME].is_unique
+    everyone = fitted.result_.customers[list(schema.METRIC_COLUMNS)].median()
     for row in profile.itertuples():
         name, text = row.cluster_name, row.description
         if name.startswith(("One-Time Buyers", "New Customers")):
             assert row.frequency_median == 1, row
-        if row.frequency_median == 1:
-            assert "rarely buy" in text, row
-        # the description quotes the cluster's own medians
+        # "recent" names are more recent than the median customer, lapsed ones are not, and
+        # the description says so ("Bought recently" read as absolute next to 40 days)
+        more_recent = row.recency_median < everyone[schema.RECENCY]
+        if name.startswith(RECENT_NAMES):
+            assert more_recent, row
+            assert text.startswith("Bought more recently than the median customer"), row
+        if name.startswith(LAPSED_NAMES):
+            assert not more_recent, row
+        assert "Bought recently" not in text
+        # the description quotes the cluster's own medians and the median customer's
         assert f"last purchase {days(row.recency_median)} day" in text, row
         assert f"median {row.frequency_median:g} order" in text, row
+        assert f"(all customers: {everyone[schema.FREQUENCY]:g} order" in text, row
+
+
+RECENT_NAMES = ("Champions", "Loyal Customers", "Potential Loyalists", "New Customers",
+                "Promising", "Big Spenders")
+LAPSED_NAMES = ("At Risk", "Can't Lose Them", "Hibernating", "One-Time Buyers", "Lost")
+
+
+def test_segments_read_the_realised_levels_of_a_score(fitted):
+    # the demo's frequency has 3 realised levels of 5: read as 1..5 its top customers (f=3)
+    # were the map's middle, so R=4 with the best F and M was Loyal (FM 4), never Champions
+    assert fitted.realised_levels == {schema.R_SCORE: 5, schema.F_SCORE: 3, schema.M_SCORE: 5}
+    c = fitted.result_.customers
+    top = c[(c[schema.R_SCORE] == 4) & (c[schema.F_SCORE] == 3) & (c[schema.M_SCORE] == 5)]
+    assert len(top) > 0 and set(top[schema.SEGMENT]) == {"Champions"}
+    # one-time buyers (f=1) stay the map's lowest frequency: R=5, F=1, M=1 is New Customers
+    new = c[(c[schema.R_SCORE] == 5) & (c[schema.F_SCORE] == 1) & (c[schema.M_SCORE] == 1)]
+    assert len(new) > 0 and set(new[schema.SEGMENT]) == {"New Customers"}
 
 
 def test_no_segments_and_any_bins(transactions, tmp_path):
@@ -594,8 +606,10 @@ def test_no_segments_and_any_bins(transactions, tmp_path):
     again = rfmkit.load_model(rfmkit.save_model(model, tmp_path / "model.json"))
     assert_frame_equal(assignments(again.predict(transactions)),
                        assignments(model.predict(transactions)))
-    # 3 bins on the default 5-level map: levels 1, 3, 5, so both ends of the map are reached
+    # 3 bins on the default 5-level map: levels 1, 3, 5, so both ends of the map are reached,
+    # also by frequency, which ties leave with 2 of the 3 levels (read as 1 and 3)
     three = rfmkit.RFMModel(n_bins=3, n_clusters="none").fit(transactions)
+    assert three.realised_levels[schema.F_SCORE] == 2
     names = set(three.result_.customers[schema.SEGMENT])
     assert {"Champions", "Lost"} <= names
 

@@ -43,8 +43,10 @@ def test_the_demo_report_opens_with_the_segment_findings(demo_model):
     assert found["new_customers"]["figure"] == f"{new:,}"
     top = c[schema.REVENUE].sort_values(ascending=False).iloc[: round(0.2 * len(c))].sum()
     assert f"{top / c[schema.REVENUE].sum():.1%}" == found["concentration"]["figure"]
+    # the biggest segment (Champions, since frequency's realised levels reach the map's top)
+    # is already a finding: test_the_biggest_segment_is_not_said_twice
     biggest = demo_model.result_.segments.sort_values("customers").iloc[-1]
-    assert biggest[schema.SEGMENT] in found["biggest_segment"]["text"]
+    assert biggest[schema.SEGMENT] == "Champions" and "biggest_segment" not in found
 
 
 def test_findings_follow_the_names_of_the_map(demo_tx):
@@ -52,13 +54,13 @@ def test_findings_follow_the_names_of_the_map(demo_tx):
     model = fit(demo_tx, segment_map="rf-10", n_clusters="none")
     found = _by_kind(build_report(model, model.result_).to_dict())
     sizes = model.result_.segments.set_index(schema.SEGMENT)["customers"]
-    # only segments with customers are named (the demo's 3 frequency levels never reach F5,
-    # cant_lose's cells)
-    named = " and ".join(n for n in ("at_risk", "cant_lose") if sizes[n] > 0)
-    assert sizes["cant_lose"] == 0
+    # the demo's frequency has 3 realised levels, read as 1, 3, 5: its top customers reach
+    # F5, the cells of cant_lose and champions (read as 1..3 of 5 they never did)
+    assert sizes["cant_lose"] > 0 and sizes["champions"] > 0
+    total = sizes["at_risk"] + sizes["cant_lose"]
     assert found["revenue_at_risk"]["text"].startswith(
-        f"{sizes['at_risk']:,} customers in {named} bought")
-    assert sizes["champions"] == 0 and "champions" not in found  # an empty segment: none
+        f"{total:,} customers in at_risk and cant_lose bought")
+    assert "champions" in found
     assert found["new_customers"]["label"] == "new_customers"
     assert segment_key("Can't Lose Them") == "cantlosethem"
 
@@ -98,3 +100,12 @@ def test_dropped_rows_are_a_finding_when_many(demo_model, missing, shown):
         assert "400 of 2,000 rows were left out as rows without a customer id" in \
             found["dropped_rows"]["text"]
         assert "£12.3k" in found["dropped_rows"]["text"]
+
+
+def test_the_biggest_segment_is_not_said_twice(demo_model, demo_summary):
+    # the demo's biggest segment is Champions, already a finding of its own
+    sizes = demo_model.result_.segments.set_index(schema.SEGMENT)["customers"]
+    assert sizes.idxmax() == "Champions"
+    kinds = [f["kind"] for f in demo_summary["findings"]]
+    assert "champions" in kinds and "biggest_segment" not in kinds
+    assert 3 <= len(kinds) <= 5

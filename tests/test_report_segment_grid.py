@@ -11,12 +11,20 @@ from rfmkit.report.charts import plot_segment_grid
 from rfmkit.report.sections.segment_grid import segment_order
 
 
+def _spread(scores: np.ndarray, realised: int, n_bins: int = 5) -> np.ndarray:
+    """Scores 1..realised (ties merged bins) on 1..n_bins, both ends kept, rounded half up."""
+    if realised == n_bins:
+        return scores
+    return np.floor(1 + (scores - 1) * (n_bins - 1) / (realised - 1) + 0.5).astype("int64")
+
+
 def _cells(model, grid):
-    """Each customer's grid cell, recomputed by hand from the scores (FM as in METHODS.md)."""
+    """Each customer's grid cell, recomputed by hand from the scores (FM as in METHODS.md),
+    a score whose ties left fewer levels spread over 1..5 first."""
     c = model.result_.customers
-    r = c[schema.R_SCORE].to_numpy(dtype="int64")
-    f = c[schema.F_SCORE].to_numpy(dtype="int64")
-    m = c[schema.M_SCORE].to_numpy(dtype="int64")
+    bins = model.scorer_.n_bins_
+    r, f, m = (_spread(c[col].to_numpy(dtype="int64"), bins[metric])
+               for col, metric in zip(schema.SCORE_COLUMNS, schema.METRIC_COLUMNS, strict=True))
     x = np.floor((f + m) / 2 + 0.5).astype("int64") if grid["axes"][1] == "fm" else f
     return r, x
 

@@ -27,13 +27,19 @@ def test_segment_rows_equal_the_segment_table(demo_summary, demo_model):
         rule = demo_model.segment_map_.rule(row["segment"])
         assert row["action"] == rule.action and row["action"]
         assert row["description"] == rule.description
-        # the map's relative text ("recent") comes with what it means in this data
+        # the map's relative text ("recent") comes with what it means in this data: compared
+        # with the median customer, whose medians the section quotes once
+        everyone = demo_model.result_.customers[list(schema.METRIC_COLUMNS)].median()
         if row["customers"]:
-            assert row["medians"].startswith(f"Median {expected['frequency_median']:g} order")
-            assert f"last purchase {days(expected['recency_median'])} day" in row["medians"]
+            sign = np.sign(expected["recency_median"] - everyone[schema.RECENCY])
+            word = {-1: "more", 0: "as", 1: "less"}[int(sign)]
+            assert row["medians"].startswith(f"Bought {word} recently")
         else:
             assert row["medians"] == "No customers"
     assert demo_summary["segments"]["total_customers"] == len(demo_model.result_.customers)
+    assert demo_summary["segments"]["median_customer"] == (
+        f"The median customer: {everyone[schema.FREQUENCY]:g} orders, last purchase "
+        f"{days(everyone[schema.RECENCY])} days ago, spend {everyone[schema.MONETARY]:g}.")
 
 
 def test_rf_grid_equals_the_customer_table(demo_summary, demo_model):

@@ -31,3 +31,22 @@ def test_score_levels_of_bin_scores():
         score_levels(scores, 4, n_bins=10)
     with pytest.raises(InputError, match=r"1\.\.5"):
         score_levels(scores, 5)
+
+
+def test_scores_whose_ties_merged_bins_are_spread_keeping_both_ends():
+    from rfmkit.scoring.levels import spread_levels
+
+    assert spread_levels(np.arange(1, 4), 3, 5).tolist() == [1, 3, 5]
+    assert spread_levels(np.arange(1, 3), 2, 5).tolist() == [1, 5]
+    assert spread_levels(np.arange(1, 5), 4, 5).tolist() == [1, 2, 4, 5]
+    assert spread_levels(np.array([1, 1]), 1, 5).tolist() == [3, 3]
+    assert spread_levels(np.arange(1, 6), 5, 5).tolist() == [1, 2, 3, 4, 5]
+    assert spread_levels(np.arange(1, 7), 6, 10).tolist() == [1, 3, 5, 6, 8, 10]
+    scores = pd.DataFrame({schema.R_SCORE: [1, 5, 3], schema.F_SCORE: [1, 3, 2]})
+    levels = score_levels(scores, 5, realised={schema.F_SCORE: 3})
+    assert levels[schema.F_SCORE].tolist() == [1, 5, 3]
+    assert levels[schema.R_SCORE].tolist() == [1, 5, 3]  # not in realised: as it is
+    # deciles with 6 realised levels: spread over 1..10, then grouped in pairs
+    deciles = pd.DataFrame({schema.F_SCORE: [1, 2, 3, 4, 5, 6]})
+    assert score_levels(deciles, 5, n_bins=10, realised={schema.F_SCORE: 6})[
+        schema.F_SCORE].tolist() == [1, 2, 3, 3, 4, 5]

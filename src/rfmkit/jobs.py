@@ -139,7 +139,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
     (as in pandas' ``read_csv``; the model keeps them). With ``registered_model_name`` the
     model is logged to MLflow and registered (``alias`` and ``tracking_uri`` as in
     :func:`~rfmkit.log_model`). ``currency`` (an ISO 4217 code such as ``"EUR"`` or a symbol
-    such as ``"€"``) writes the report's money values in that currency. ``progress`` receives
+    such as ``"€"``) is the model's ``currency``: descriptions and the report write money in it,
+    and the saved model keeps it for later reports. ``progress`` receives
     each stage as it starts (:class:`~rfmkit.ProgressEvent`).
     """
     started = time.perf_counter()
@@ -156,7 +157,8 @@ def run_segment(source: Any, out_dir: str | os.PathLike, *, preset: str | None =
         require_mlflow()  # not installed: said now, not after the work
     if isinstance(previous_model, (str, os.PathLike)):
         previous_model = load_model(previous_model)
-    model = RFMModel(preset, **dict(params or {}), engine=engine, previous_model=previous_model)
+    params = {**(params or {}), **({"currency": currency} if currency is not None else {})}
+    model = RFMModel(preset, **params, engine=engine, previous_model=previous_model)
     model.resolved_params()  # every parameter checked before any data is read
     with _open_engine(engine, engine_options) as eng:
         model.fit(source, table=table, delimiter=delimiter, encoding=encoding, decimal=decimal,
@@ -213,7 +215,8 @@ def run_report(source: Any, model: str | os.PathLike | RFMModel, out_dir: str | 
                decimal: str | None = None, thousands: str | None = None,
                progress: Progress | None = None) -> JobResult:
     """Apply a saved model to ``source`` and write ``out_dir/report.html`` (money in
-    ``currency``: an ISO 4217 code or a symbol; see :func:`~rfmkit.build_report`;
+    ``currency``: an ISO 4217 code or a symbol, default the model's; see
+    :func:`~rfmkit.build_report`;
     ``decimal``, ``thousands`` as in :func:`run_score`)."""
     from rfmkit.report import build_report
     from rfmkit.report.summary import check_report_params
@@ -256,7 +259,7 @@ def run_score_in_engine(source: Any, model: str | os.PathLike | RFMModel, into: 
 
 def _check_currency(currency: str | None) -> None:
     """The report's currency, checked before any data is read."""
-    from rfmkit.report.money import resolve_currency
+    from rfmkit.money import resolve_currency
 
     resolve_currency(currency)
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -26,8 +24,10 @@ from rfmkit.clustering.naming import name_clusters
 from rfmkit.clustering.profiles import profile_clusters
 from rfmkit.engines import Engine
 from rfmkit.errors import ParameterError
+from rfmkit.fingerprint import fingerprint
 from rfmkit.metric_options import METRIC_CONSTRAINTS, MetricOptions
 from rfmkit.metrics import RFMResult, compute_rfm
+from rfmkit.money import currency_label
 from rfmkit.presets import metric_settings, resolve_params, respelled
 from rfmkit.progress import stage
 from rfmkit.schema import (
@@ -95,6 +95,8 @@ class RFMModel(BaseEstimator):
         Where transactions are aggregated (``"duckdb"``, ``"spark"``, ``"postgres"``).
     previous_model : RFMModel or None
         A fitted model whose cluster ids and names are carried over to matching new clusters.
+    currency : str or None
+        The amounts' currency (ISO 4217 code or symbol) in descriptions and reports; None: none.
 
     Attributes
     ----------
@@ -149,6 +151,7 @@ class RFMModel(BaseEstimator):
         "init": [None, Options("k-means++", "random")],  # by name only: JSON has no arrays here
         "engine": [str, Engine],
         "previous_model": [None, BaseEstimator],
+        "currency": [None, str],
     }
 
     def __init__(
@@ -180,6 +183,7 @@ class RFMModel(BaseEstimator):
         random_state: int | None = None,
         engine: str | Engine = "duckdb",
         previous_model: RFMModel | None = None,
+        currency: str | None = None,
     ):
         self.preset = preset
         self.columns = columns
@@ -207,6 +211,7 @@ class RFMModel(BaseEstimator):
         self.random_state = random_state
         self.engine = engine
         self.previous_model = previous_model
+        self.currency = currency
 
     # --- parameters --------------------------------------------------------------------------
     def __sklearn_clone__(self) -> RFMModel:
@@ -233,6 +238,7 @@ class RFMModel(BaseEstimator):
         validate_params(type(self).__name__, own, self._parameter_constraints)
         p = resolve_params(own["preset"], own)
         check_caps(p["caps"], owner=type(self).__name__)
+        p["currency"] = currency_label(p["currency"])  # one spelling: "gbp" is "GBP"
         check_map_levels(load_segment_map(p["segment_map"]), _levels(p))
         return p
 
@@ -346,15 +352,17 @@ class RFMModel(BaseEstimator):
     def _name_clusters(self, scored: pd.DataFrame, labels: np.ndarray) -> None:
         clusters = range(self.clusterer_.n_clusters_)
         means = scored[list(SCORE_COLUMNS)].groupby(labels).mean().reindex(clusters)
-        medians = scored[[RECENCY, FREQUENCY, MONETARY]].groupby(labels).median().reindex(clusters)
+        metrics = scored[[RECENCY, FREQUENCY, MONETARY]]
         # each metric on its realised levels (ties can leave frequency with 3 of 5); a
         # constant metric (one realised bin) scores the middle of 1..n_bins
         scale = (0.0, 100.0) if self.params_["score_method"] == "percentile" else [
             (1.0, float(n if n > 1 else self.params_["n_bins"]))
             for n in (self.scorer_.n_bins_[m] for m in (RECENCY, FREQUENCY, MONETARY))]
-        named = name_clusters(means.to_numpy(), scale=scale, medians=medians.to_numpy(),
+        named = name_clusters(means.to_numpy(), scale=scale, overall=metrics.median().to_numpy(),
+                              medians=metrics.groupby(labels).median().reindex(clusters).to_numpy(),
                               frequency=self.metric_options_.frequency,
-                              monetary=self.metric_options_.monetary)
+                              monetary=self.metric_options_.monetary,
+                              currency=self.params_["currency"])
         self.cluster_names_ = [str(n[0]) for n in named]
         self.cluster_descriptions_ = [str(n[1]) for n in named]
 
@@ -433,7 +441,8 @@ class RFMModel(BaseEstimator):
         out = customers.copy()
         for col in SCORE_COLUMNS:
             out[col] = scores[col].to_numpy()
-        levels = score_levels(out[list(SCORE_COLUMNS)], n_levels=self.segment_levels)
+        levels = score_levels(out[list(SCORE_COLUMNS)], n_levels=self.segment_levels,
+                              realised=self.realised_levels)
         out[RFM_CODE] = rfm_code(out[list(SCORE_COLUMNS)], n_bins=self.params_["n_bins"]).array
         segments = assign_segments(levels, self.segment_map_, n_levels=self.segment_levels)
         out[SEGMENT] = _text(segments.cat.categories, segments.cat.codes.to_numpy())
@@ -448,6 +457,16 @@ class RFMModel(BaseEstimator):
     def segment_levels(self) -> int:
         """Score levels the segment map sees: n_bins for quantile scores, 5 for percentiles."""
         return _levels(self.params_)
+
+    @property
+    def realised_levels(self) -> dict[str, int]:
+        """Realised levels per quantile score column (ties can leave fewer than n_bins); the
+        segment map reads them spread over 1..n_bins (``score_levels(realised=)``)."""
+        if self.params_["score_method"] != "quantile":
+            return {}
+        bins = self.scorer_.n_bins_
+        return {s: int(bins[m]) for s, m in zip(SCORE_COLUMNS, (RECENCY, FREQUENCY, MONETARY),
+                                                 strict=True)}
 
     def _result(self, scored: pd.DataFrame, quality: QualityReport,
                 k_selection: pd.DataFrame | None, *, apply_clusters: bool = False
@@ -478,21 +497,3 @@ def _text(names: Any, codes: np.ndarray) -> pd.Index:
     if len(codes) and codes.min() < 0:
         return names.take(np.where(codes < 0, 0, codes)).where(codes >= 0)
     return names.take(codes)
-
-
-def fingerprint(customers: pd.DataFrame) -> str:
-    """SHA-256 of the customer table's id and metrics: tells whether two fits saw the same data."""
-    digest = hashlib.sha256()
-    # The ids as Arrow stores them (one chunk): offsets, so lengths, then UTF-8 bytes; then the
-    # metrics' raw float64 bytes. ~20 ms for a million customers.
-    ids = pa.array(customers[CUSTOMER_ID].astype(str), type=pa.large_string())
-    ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset:ids.offset + len(ids) + 1]
-    digest.update(len(ids).to_bytes(8, "little"))
-    digest.update((offsets - offsets[0]).tobytes())
-    digest.update(memoryview(ids.buffers()[2])[offsets[0]:offsets[-1]])
-    for col in (RECENCY, FREQUENCY, MONETARY):
-        digest.update(np.ascontiguousarray(customers[col].to_numpy(np.float64)).tobytes())
-    return digest.hexdigest()
-
-

@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
     "n_init": 10,
     "max_iter": 300,
     "random_state": 0,
+    "currency": None,
 }
 
 

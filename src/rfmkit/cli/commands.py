@@ -205,7 +205,8 @@ def segment(
         return job.summary()
     if quiet:
         return
-    print_summary(job.result, job.written, job.seconds, to)
+    print_summary(job.result, job.written, job.seconds, to,
+                  currency=job.model.params_.get("currency"))
     if job.registered is not None:
         alias_note = f", alias {mlflow_alias!r}" if mlflow_alias else ""
         out.print(f"Registered {mlflow_register} version {job.registered.registered_model_version}"
@@ -280,7 +281,8 @@ def score(
     if json_summary:
         return job.summary()
     if not quiet:
-        print_summary(job.result, job.written, job.seconds, to)
+        print_summary(job.result, job.written, job.seconds, to,
+                  currency=job.model.params_.get("currency"))
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -364,6 +366,8 @@ def sql(
   rfmkit demo --out rfmkit-demo
 
   rfmkit demo --out big --rows 10000000 --no-segment
+
+  rfmkit demo --out rfmkit-demo --currency EUR
 """)
 @handle_errors
 def demo(
@@ -373,6 +377,7 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     run_segment: Annotated[bool, typer.Option(
         "--segment/--no-segment", help="Also segment the generated data.")] = True,
+    currency: Currency = None,
     quiet: Quiet = False,
 ) -> None:
     """Generate realistic synthetic transactions and segment them (the quick tour)."""
@@ -381,7 +386,7 @@ def demo(
     if not quiet:
         out.print(f"Wrote {data} ({rows:,} line items, seed {seed}).")
     if run_segment:
-        segment(str(data), out_dir, quiet=quiet)
+        segment(str(data), out_dir, currency=currency, quiet=quiet)
 
 
 # --- segment maps ----------------------------------------------------------------------------

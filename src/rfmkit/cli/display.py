@@ -111,7 +111,8 @@ def _fitted_table(title: str, columns: list[Col], rows: list[list[str]]) -> Tabl
 
 
 def print_summary(result: rfmkit.Segmentation, written: list[Path], seconds: float,
-                  destination: str | None) -> None:
+                  destination: str | None, currency: str | None = None) -> None:
+    """The run's summary; ``currency`` (the model's code or symbol) heads the money column."""
     q = result.quality
     as_of = f" · as of {q.as_of}" if q.as_of is not None else ""
     out.print(
@@ -128,7 +129,7 @@ def print_summary(result: rfmkit.Segmentation, written: list[Path], seconds: flo
         out.print(f"[yellow]Warning:[/] {escape(to_flags(note))}", highlight=False)
     columns = [Col("segment", number=False, min_width=15), Col("customers"), Col("share"),
                Col("rev. share", drop=3), Col("mean R", drop=2), Col("mean F", drop=4),
-               Col("mean M", drop=1)]
+               Col(f"mean M ({currency})" if currency else "mean M", drop=1)]
     rows = [[escape(str(row.segment)), f"{row.customers:,}", _cell(row.customer_share, ".1%"),
              _cell(row.revenue_share, ".1%"), _cell(row.recency_mean, ",.0f"),
              _cell(row.frequency_mean, ",.1f"), _cell(row.monetary_mean, ",.2f")]

@@ -113,5 +113,6 @@ def engine_options(spark_master: str | None, query: str | None, threads: int | N
                "memory_limit": memory_limit}
     return {name: value for name, value in options.items() if value is not None}
 Currency = Annotated[str | None, typer.Option(
-    "--currency", help="Currency of the amounts in the report: an ISO code (EUR, USD, GBP, ...) "
-    "or a symbol (€).", rich_help_panel="Report")]
+    "--currency", help="Currency of the amounts: an ISO code (EUR, USD, GBP, ...) or a symbol "
+    "(€), for descriptions, tables and the report; a model keeps it (report: default the "
+    "model's).", rich_help_panel="Report")]

@@ -28,12 +28,16 @@ Risk, Hibernating, One-Time Buyers (bought rarely, spent something) or Lost.
 Each axis has its own scale: ties can leave frequency with 3 levels while R and M have 5, and
 f=2.2 is low on 1..5 but medium on 1..3 (``scale=[(1, 5), (1, 3), (1, 5)]``).
 
-Given the clusters' medians of the metrics themselves (``medians=``), a name never contradicts
-them and the description quotes them: a cluster whose median customer bought once is "rarely
-buy" whatever its score mean, and "One-Time Buyers" / "New Customers" (one purchase) need a
-median frequency of 1, else frequency is read one level up (At Risk, Potential Loyalists). The
-description then reads e.g. "Bought recently, buy now and then and spend a lot: median 6 orders,
-last purchase 40 days ago, median spend 279."
+Given the clusters' medians of the metrics themselves (``medians=``) and those of all customers
+(``overall=``), a name never contradicts them. Scores are relative to the data, so the levels
+are too, and they must agree with the medians: "high" recency needs a median last purchase more
+recent than the median customer's, "low" one that is not (else the level is medium); a cluster
+whose median customer bought once "rarely buys" whatever its score mean, and "One-Time Buyers" /
+"New Customers" (one purchase) need a median frequency of 1, else frequency is read one level up
+(At Risk, Potential Loyalists). The description says what it compares with
+(:mod:`rfmkit.clustering.descriptions`): "Bought more recently than the median customer, buy as
+often and spend less: median 1 order, last purchase 126 days ago, median spend 35.96 (all
+customers: 1 order, 300 days ago, 120)."
 
 Names are unique: clusters that land on the same name are told apart by the axis on which they
 differ most (spend, then frequency, then recency on ties): two get "(higher spend)" / "(lower
@@ -50,10 +54,16 @@ import numpy as np
 import pandas as pd
 
 from rfmkit import schema
+from rfmkit.clustering.descriptions import (
+    compare_medians,
+    comparison_words,
+    describe_medians,
+    median_texts,
+)
 from rfmkit.errors import InputError, ParameterError
+from rfmkit.money import resolve_currency
 
-__all__ = ["NAME_RULES", "VOCABULARY", "ClusterName", "centroid_levels", "describe_medians",
-           "name_clusters"]
+__all__ = ["NAME_RULES", "VOCABULARY", "ClusterName", "centroid_levels", "name_clusters"]
 
 LOW, MEDIUM, HIGH = "low", "medium", "high"
 #: A coordinate is low below this fraction of the scale, high from HIGH_FROM on.
@@ -225,69 +235,42 @@ def _as_medians(medians, k: int) -> np.ndarray | None:
     return arr
 
 
-def _number(value: float) -> str:
-    """A median as people write it: 3, 2.5, 41, 1,250, 35.96."""
-    if not np.isfinite(value):
-        return "–"
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-_FREQUENCY_UNITS = {"orders": ("order", "orders"), "days": ("purchase day", "purchase days"),
-                    "rows": ("purchase", "purchases")}
-
-
-def _median_texts(row: np.ndarray, frequency: str, monetary: str) -> dict[str, str]:
-    """The three medians in words: "last purchase 41 days ago", "3 orders", "spend 250"."""
-    recency, freq, money = row
-    one, many = _FREQUENCY_UNITS.get(frequency, _FREQUENCY_UNITS["orders"])
-    days = "day" if recency == 1 else "days"
-    return {"r": f"last purchase {_number(recency)} {days} ago",
-            "f": f"{_number(freq)} {one if freq == 1 else many}",
-            "m": f"spend {_number(money)}" + (" per purchase" if monetary == "mean" else "")}
-
-
-def describe_medians(recency: float, frequency: float, monetary: float, *,
-                     frequency_unit: str = "orders", monetary_kind: str = "sum") -> str:
-    """A group's medians in words, e.g. "median 3 orders, last purchase 41 days ago, median
-    spend 250" (``frequency_unit`` and ``monetary_kind`` as ``MetricOptions.frequency`` and
-    ``.monetary``); "no customers" when the medians are missing (an empty segment)."""
-    row = np.array([recency, frequency, monetary], dtype=np.float64)
-    if not np.isfinite(row).all():
-        return "no customers"
-    t = _median_texts(row, frequency_unit, monetary_kind)
-    return f"median {t['f']}, {t['r']}, median {t['m']}"
-
-
 def _describe(row: np.ndarray, levels: tuple[str, str, str], lo: np.ndarray,
-              hi: np.ndarray, median: np.ndarray | None = None, frequency: str = "orders",
-              monetary: str = "sum") -> str:
+              hi: np.ndarray, median: np.ndarray | None = None,
+              overall: np.ndarray | None = None, frequency: str = "orders",
+              monetary: str = "sum", currency: str | None = None) -> str:
     if median is not None:
-        medians = describe_medians(*median, frequency_unit=frequency, monetary_kind=monetary)
-        return (f"{_PHRASES['r'][levels[0]]}, {_PHRASES['f'][levels[1]]} and "
-                f"{_PHRASES['m'][levels[2]]}: {medians}.")
+        medians = describe_medians(*median, frequency_unit=frequency, monetary_kind=monetary,
+                                   overall=overall, currency=currency)
+        if overall is None:  # nothing to compare with: the medians alone
+            return f"{medians[0].upper()}{medians[1:]}."
+        return f"{comparison_words(compare_medians(median, overall))}: {medians}."
     r, f, m = (f"{axis}={v:.{_decimals(a, b)}f}"
                for axis, v, a, b in zip(_AXES, row, lo, hi, strict=True))
     return (f"{_PHRASES['r'][levels[0]]} ({r}), {_PHRASES['f'][levels[1]]} ({f}) and "
             f"{_PHRASES['m'][levels[2]]} ({m}).")
 
 
-def _consistent_levels(levels: tuple[str, str, str], median: np.ndarray) -> tuple[str, str, str]:
-    """Levels the medians do not contradict: a median customer with one purchase rarely buys;
+def _consistent_levels(levels: tuple[str, str, str], median: np.ndarray,
+                       overall: np.ndarray | None) -> tuple[str, str, str]:
+    """Levels the medians do not contradict: "high" needs a median better than the median
+    customer's, "low" one that is not better; a median customer with one purchase rarely buys;
     the one-purchase names need a median of one purchase."""
+    if overall is not None:
+        levels = tuple(MEDIUM if (lv == HIGH and c <= 0) or (lv == LOW and c > 0) else lv
+                       for lv, c in zip(levels, compare_medians(median, overall), strict=True))
     r, f, m = levels
     freq = median[1]
     if freq <= 1:
         return (r, LOW, m)
     if f == LOW and NAME_RULES[(r, f, m)] in (ONE_TIME, NEW):
         return (r, MEDIUM, m)
-    return levels
+    return levels  # type: ignore[return-value]
 
 
 def _qualify(rows: np.ndarray, frac: np.ndarray, lo: np.ndarray, hi: np.ndarray,
              medians: np.ndarray | None = None, frequency: str = "orders",
-             monetary: str = "sum") -> list[str]:
+             monetary: str = "sum", currency: dict[str, str] | None = None) -> list[str]:
     """Distinguishing qualifiers for clusters that share a name (rows of one group)."""
     spread = {axis: float(np.ptp(frac[:, _AXES.index(axis)])) for axis in _AXES}
     axis = max(_AXIS_PREFERENCE, key=lambda a: spread[a])  # first preferred axis on ties
@@ -305,7 +288,7 @@ def _qualify(rows: np.ndarray, frac: np.ndarray, lo: np.ndarray, hi: np.ndarray,
         rank = np.argsort(np.argsort(-values, kind="stable"), kind="stable")
         return [words[i] for i in rank]
     if medians is not None:
-        texts = [_median_texts(row, frequency, monetary)[axis] for row in medians]
+        texts = [median_texts(row, frequency, monetary, currency)[axis] for row in medians]
         if len(set(texts)) == g:
             return texts
     # Many clusters or ties on the axis: the values, with just enough decimals to differ.
@@ -323,8 +306,8 @@ def _qualify(rows: np.ndarray, frac: np.ndarray, lo: np.ndarray, hi: np.ndarray,
     )
 
 
-def name_clusters(centroids, *, scale=(1, 5), medians=None, frequency="orders",
-                  monetary="sum") -> list[ClusterName]:
+def name_clusters(centroids, *, scale=(1, 5), medians=None, overall=None, frequency="orders",
+                  monetary="sum", currency=None) -> list[ClusterName]:
     """Name each cluster from its centroid's R, F, M levels; names are unique.
 
     Parameters
@@ -341,10 +324,18 @@ def name_clusters(centroids, *, scale=(1, 5), medians=None, frequency="orders",
         Each cluster's median recency (days), frequency and monetary (columns recency,
         frequency, monetary or their ``_median`` versions from ``profile_clusters``). With
         them names never contradict the medians and descriptions quote them.
+    overall : sequence of 3 floats or None, default=None
+        The median recency, frequency and monetary of all customers. With ``medians``, each
+        level must agree with the comparison (a "high" recency needs a median more recent than
+        the median customer's) and the description says "more recently than the median
+        customer", quoting both; without it the description gives the medians only.
     frequency : {"orders", "days", "rows"}, default="orders"
         What frequency counts (``MetricOptions.frequency``), for the words of descriptions.
     monetary : {"sum", "mean"}, default="sum"
         Total spend or spend per purchase (``MetricOptions.monetary``), likewise.
+    currency : str or None, default=None
+        The amounts' currency (an ISO 4217 code or a symbol) for the spend in descriptions and
+        qualifiers: "median spend £250", "Lost (spend £35)".
 
     Returns
     -------
@@ -357,19 +348,23 @@ def name_clusters(centroids, *, scale=(1, 5), medians=None, frequency="orders",
     arr = _as_array(centroids)
     lo, hi = _check_scale(scale)
     med = _as_medians(medians, len(arr))
+    money = resolve_currency(currency, owner="name_clusters")
+    if overall is not None:
+        overall = np.asarray(overall, dtype=np.float64).reshape(3)
     frac = np.clip((arr - lo) / (hi - lo), 0.0, 1.0)
     levels = [tuple(_level(v) for v in row) for row in frac]
     if med is not None:
-        levels = [_consistent_levels(lv, m) for lv, m in zip(levels, med, strict=True)]
+        levels = [_consistent_levels(lv, m, overall) for lv, m in zip(levels, med, strict=True)]
     base = [NAME_RULES[lv] for lv in levels]
     names = list(base)
     for name in dict.fromkeys(base):
         members = [i for i, b in enumerate(base) if b == name]
         if len(members) > 1:
             qualifiers = _qualify(arr[members], frac[members], lo, hi,
-                                  None if med is None else med[members], frequency, monetary)
+                                  None if med is None else med[members], frequency, monetary,
+                                  money)
             for i, q in zip(members, qualifiers, strict=True):
                 names[i] = f"{name} ({q})"
-    return [ClusterName(n, _describe(row, lv, lo, hi, None if med is None else med[i],
-                                     frequency, monetary))
+    return [ClusterName(n, _describe(row, lv, lo, hi, None if med is None else med[i], overall,
+                                     frequency, monetary, currency))
             for i, (n, row, lv) in enumerate(zip(names, arr, levels, strict=True))]

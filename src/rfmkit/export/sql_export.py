@@ -314,10 +314,16 @@ def _segment_cte(model: RFMModel) -> str:
     levels = {}
     for axis, score in (("r", R_SCORE), ("f", F_SCORE), ("m", M_SCORE)):
         s = quote(score)
+        realised = model.realised_levels.get(score, n_levels)
         if model.scorer_.method == "percentile":
             level = f"LEAST(FLOOR({s} * {n_levels} / 100) + 1, {n_levels})"
-        else:
+        elif realised >= n_levels:
             level = s
+        elif realised <= 1:  # as scoring.levels.spread_levels: ties merged bins
+            level = str((n_levels + 1) // 2)
+        else:
+            level = (f"1 + FLOOR(CAST(2 * ({s} - 1) * {n_levels - 1} + {realised - 1} AS DOUBLE)"
+                     f" / {2 * (realised - 1)})")
         level = f"CAST({level} AS BIGINT)"
         if n_levels != L:  # as segments.assignment.rescale_levels: by quantile position
             level = (f"CAST(FLOOR(CAST((2 * {level} - 1) * {L} AS DOUBLE) / {2 * n_levels}) "

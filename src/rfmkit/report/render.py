@@ -18,7 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from rfmkit.report.charts import cluster_colour, render_charts, segment_colour
-from rfmkit.report.money import money_text
+from rfmkit.money import money_text
 
 __all__ = ["render_html"]
 

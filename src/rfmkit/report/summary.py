@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from rfmkit import schema
 from rfmkit._version import __version__
 from rfmkit.errors import InputError, ParameterError
-from rfmkit.report.money import resolve_currency
+from rfmkit.money import resolve_currency
 from rfmkit.report.sections import (
     clusters,
     distributions,
@@ -133,7 +133,8 @@ def summarize(model: Any, result: Any, *, title: str | None = None, scatter_samp
         Seed of the map sample, jitter and t-SNE.
     currency : str or None, default=None
         ISO 4217 code (``"EUR"``) or symbol (``"€"``) money is written with
-        (:func:`~rfmkit.report.money.resolve_currency`); None: plain numbers.
+        (:func:`~rfmkit.money.resolve_currency`); None: the model's ``currency`` (plain
+        numbers when it has none).
 
     Returns
     -------
@@ -145,6 +146,8 @@ def summarize(model: Any, result: Any, *, title: str | None = None, scatter_samp
         previous assignments).
     """
     _check_inputs(model, result, scatter_sample, projection, random_state)
+    if currency is None:  # models saved before the parameter existed have none
+        currency = getattr(model, "params_", {}).get("currency")
     money = resolve_currency(currency)
     quality = overview.data_quality(result)
     score_section = scores.scores(model, result)
@@ -167,7 +170,7 @@ def summarize(model: Any, result: Any, *, title: str | None = None, scatter_samp
         "warnings": _warnings(result, score_section, cluster_section),
         "distributions": distributions.distributions(model, result),
         "scores": score_section,
-        "segments": segments.segments(model, result),
+        "segments": segments.segments(model, result, currency=currency),
         "segment_grid": segment_grid.segment_grid(model, result),
         "grid": segments.rf_grid(model, result),
         "pareto": segments.pareto(result),

@@ -10,7 +10,7 @@ import pandas as pd
 from rfmkit import schema
 from rfmkit.errors import InputError, ParameterError, SchemaError
 
-__all__ = ["score_levels"]
+__all__ = ["score_levels", "spread_levels"]
 
 
 def _score_frame(scores: pd.DataFrame, *, need_all: bool) -> list[str]:
@@ -30,7 +30,21 @@ def _score_frame(scores: pd.DataFrame, *, need_all: bool) -> list[str]:
     return present
 
 
-def score_levels(scores: pd.DataFrame, n_levels: int = 5, *, n_bins: int | None = None):
+def spread_levels(values: np.ndarray, realised: int, n_bins: int) -> np.ndarray:
+    """Scores ``1..realised`` of a metric whose ties merged bins, spread over ``1..n_bins``
+    keeping both ends: the lowest realised score stays 1, the highest becomes ``n_bins``, the
+    rest in between (rounded; 3 of 5 are 1, 3, 5; 2 of 5 are 1, 5); one level is the middle.
+    Merged bins are not equal quantiles, so the top realised score is the top, not a middle."""
+    if realised >= n_bins:
+        return values
+    if realised <= 1:
+        return np.full_like(values, (n_bins + 1) // 2)
+    # exact integers: floor(1 + (s - 1)(N - 1)/(n - 1) + 1/2)
+    return 1 + (2 * (values - 1) * (n_bins - 1) + (realised - 1)) // (2 * (realised - 1))
+
+
+def score_levels(scores: pd.DataFrame, n_levels: int = 5, *, n_bins: int | None = None,
+                 realised: dict[str, int] | None = None):
     """Map scores of either method to integer levels ``1..n_levels``.
 
     The scale is read from the dtype, which :class:`RFMScorer` fixes per method:
@@ -51,6 +65,10 @@ def score_levels(scores: pd.DataFrame, n_levels: int = 5, *, n_bins: int | None 
         Number of levels.
     n_bins : int or None, default=None
         Scale of integer scores; ``None`` means ``n_levels``.
+    realised : dict or None, default=None
+        Realised levels per score column (``{"f_score": 3}``) where ties left fewer than
+        ``n_bins`` (:attr:`RFMScorer.n_bins_`): those scores are spread over ``1..n_bins``
+        first (:func:`spread_levels`), so a metric's top customers reach the top level.
 
     Returns
     -------
@@ -83,6 +101,8 @@ def score_levels(scores: pd.DataFrame, n_levels: int = 5, *, n_bins: int | None 
                     f"Cannot map bin scores 1..{n_bins} to {n_levels} levels evenly: n_bins must "
                     f"be a multiple of n_levels. Score with n_bins={n_levels} (or a multiple)."
                 )
+            if realised and column in realised:
+                values = spread_levels(values.astype("int64"), int(realised[column]), n_bins)
             levels = np.ceil(values * n_levels / n_bins)
         else:
             raise InputError(

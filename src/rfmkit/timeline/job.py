@@ -186,7 +186,8 @@ def run_history(source: Any, model: str | os.PathLike | RFMModel, out_dir: str |
         def write_report(p: Path) -> None:
             page = build_history_report(history_facts(snapshots, moved, down, order,
                                                       coded=coded),
-                                        segment_map=model.segment_map_.name, refit=refit)
+                                        segment_map=model.segment_map_.name, refit=refit,
+                                        currency=model.params_.get("currency"))
             p.write_text(page, encoding="utf-8")
 
         files["report.html"] = write_report

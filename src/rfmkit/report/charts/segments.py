@@ -25,7 +25,7 @@ from rfmkit.report.charts.style import (
     text_colour,
     wrap,
 )
-from rfmkit.report.money import money_text
+from rfmkit.money import money_text
 
 __all__ = ["plot_pareto", "plot_rf_grid", "plot_segment_grid", "plot_segments"]
 

@@ -13,6 +13,7 @@ from typing import Any
 from markupsafe import Markup
 
 from rfmkit._version import __version__
+from rfmkit.money import resolve_currency
 from rfmkit.report.charts.svg import figure_svg
 from rfmkit.report.history.charts import plot_flow, plot_matrix, plot_sizes
 from rfmkit.report.render import _asset, _environment
@@ -34,8 +35,11 @@ def _drift_text(row: Mapping[str, Any]) -> str:
 
 
 def build_history_report(facts: Mapping[str, Any], *, title: str = "Who moved: RFM history",
-                         segment_map: str = "", refit: bool = False) -> str:
-    """The history report as one HTML document (a string)."""
+                         segment_map: str = "", refit: bool = False,
+                         currency: str | None = None) -> str:
+    """The history report as one HTML document (a string); money in ``currency`` (an ISO
+    4217 code or a symbol, usually the model's; None: plain numbers)."""
+    money = resolve_currency(currency)
     charts: dict[str, list[dict[str, Any]]] = {"sizes": [], "moves": []}
     charts["sizes"].append(_svg(
         plot_sizes(facts), "history-sizes", "Segment sizes over time",
@@ -51,7 +55,7 @@ def build_history_report(facts: Mapping[str, Any], *, title: str = "Who moved: R
     summary = {**facts, "title": title, "map": segment_map, "refit": refit,
                "mode": "bin edges re-learned at each date" if refit else
                "frozen model (bin edges of the fit)",
-               "rfmkit_version": __version__,
+               "rfmkit_version": __version__, "currency": money,
                "drift_text": [_drift_text(row) for row in facts["drift"]]}
     return _environment().get_template("history.html").render(
         s=summary, charts=charts, css=_asset("report.css"), js=_asset("report.js"))

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
 
-from rfmkit.report.charts.style import GREY, INK, number, short, style, text_colour
+from rfmkit.report.charts.style import GREY, INK, number, style, text_colour, wrap
 
 __all__ = ["plot_flow", "plot_matrix", "plot_sizes", "segment_colours"]
 
@@ -43,7 +43,7 @@ def plot_sizes(facts: Mapping[str, Any]) -> Figure:
             if not values.any():
                 continue
             ax.bar(x, values, bottom=bottom, color=colours[name], width=0.72,
-                   label=short(name, 22), edgecolor="white", linewidth=0.4)
+                   label=name, edgecolor="white", linewidth=0.4)
             bottom += values
         ax.set_xticks(x, dates, rotation=30, ha="right", rotation_mode="anchor")
         ax.yaxis.set_major_formatter(number)
@@ -66,9 +66,10 @@ def plot_matrix(matrix: Mapping[str, Any]) -> Figure:
         ax = fig.subplots()
         image = ax.imshow(np.ma.masked_invalid(shares), cmap="Purples", vmin=0, vmax=1,
                           aspect="auto")
-        ax.set_xticks(np.arange(len(cols)), [short(c, 18) for c in cols], rotation=35,
-                      ha="right", rotation_mode="anchor")
-        ax.set_yticks(np.arange(len(rows)), [short(r, 24) for r in rows])
+        # whole names, wrapped: a cut "Potential Loyalis…" cannot be read
+        ax.set_xticks(np.arange(len(cols)), [wrap(c, 12) for c in cols], rotation=35,
+                      ha="right", rotation_mode="anchor", fontsize=7.5, linespacing=1.0)
+        ax.set_yticks(np.arange(len(rows)), [wrap(r, 24) for r in rows])
         ax.set_xlabel(f"segment at {matrix['to_as_of']}")
         ax.set_ylabel(f"segment at {matrix['from_as_of']}")
         ax.tick_params(length=0)
@@ -130,7 +131,7 @@ def plot_flow(matrix: Mapping[str, Any], order: Sequence[str]) -> Figure:
             for name, (top, height), n in zip(names, boxes, sizes, strict=True):
                 ax.add_patch(Rectangle((x - 0.008 if ha == "right" else x, top - height),
                                        0.008, height, color=colours.get(name, GREY)))
-                ax.text(x + dx, top - height / 2, f"{short(name, 22)} ({int(n):,})", ha=ha,
+                ax.text(x + dx, top - height / 2, f"{name} ({int(n):,})", ha=ha,
                         va="center", fontsize=7.5, color=INK)
         ax.set_xlim(0, 1)
         ax.set_ylim(-0.08, 1.02)

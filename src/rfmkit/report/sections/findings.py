@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from rfmkit import schema
-from rfmkit.report.money import money_text
+from rfmkit.money import money_text
 from rfmkit.report.sections.common import customer_revenue
 
 __all__ = ["AT_RISK", "CHAMPIONS", "DROPPED_ROWS_SHARE", "MAX_FINDINGS", "MIN_FINDINGS",
@@ -219,7 +219,11 @@ def findings(model: Any, result: Any, *, quality: dict, currency: dict | None
     ordered = [_at_risk(facts), _champions(facts), _new_customers(facts), _dropped(facts)]
     if not facts.has_segments:
         ordered.append(_top_cluster(facts, result))
-    ordered += [_concentration(facts), _biggest_segment(facts)]
+    biggest = _biggest_segment(facts)
+    named = {f["label"] for f in ordered if f is not None}
+    if biggest is not None and biggest["label"].removeprefix("of customers are ") in named:
+        biggest = None  # already a finding of its own (Champions): not said twice
+    ordered += [_concentration(facts), biggest]
     out = [f for f in ordered if f is not None][:MAX_FINDINGS]
     for extra in (_one_time_buyers(facts), _recency(facts)):
         if len(out) < MIN_FINDINGS and extra is not None:

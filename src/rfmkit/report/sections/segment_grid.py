@@ -5,7 +5,8 @@ the frequency and monetary scores across), each cell coloured and named by its s
 grid here is the map's own (:attr:`SegmentMap.axes`): R x FM, or R x F for an R x F map. A map
 over all three scores is drawn on R x FM too, each cell named after the segment most of its
 customers are in (``exact`` is then False). The score levels are the ones the model's
-segment assignment reads (levels of the scores, rescaled to the map's levels).
+segment assignment reads (levels of the scores, a score whose ties left fewer levels spread
+over them first, rescaled to the map's levels).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def segment_order(seg_map: Any) -> list[str]:
 def _map_levels(model: Any, customers: pd.DataFrame) -> dict[str, np.ndarray]:
     """Each customer's r, f, m and fm level as the segment map reads them."""
     n = model.segment_levels
-    levels = score_levels(customers[list(schema.SCORE_COLUMNS)], n_levels=n)
+    levels = score_levels(customers[list(schema.SCORE_COLUMNS)], n_levels=n,
+                          realised=model.realised_levels)
     L = model.segment_map_.levels
     out = {axis: rescale_levels(levels[column].to_numpy(dtype="int64"), n, L)
            for axis, column in zip("rfm", schema.SCORE_COLUMNS, strict=True)}

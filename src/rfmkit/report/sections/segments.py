@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from rfmkit import schema
-from rfmkit.clustering.naming import describe_medians
+from rfmkit.clustering.descriptions import compare_medians, comparison_words, median_texts
+from rfmkit.money import resolve_currency
 from rfmkit.report.sections.common import customer_revenue, plain, records
 from rfmkit.scoring.levels import score_levels
 
@@ -19,31 +20,44 @@ __all__ = ["PARETO_POINTS", "pareto", "rf_grid", "segments"]
 PARETO_POINTS = 100
 
 
-def segments(model: Any, result: Any) -> dict[str, Any]:
-    """The segment table, each row with its rule's description and action."""
+def segments(model: Any, result: Any, *, currency: str | None = None) -> dict[str, Any]:
+    """The segment table, each row with its rule's description and action, and its medians
+    compared with the median customer's (in ``currency``, a code or symbol)."""
     seg_map = model.segment_map_
     rules = {rule.name: rule for rule in seg_map.rules}
     options = model.metric_options_
+    overall = result.customers[list(schema.METRIC_COLUMNS)].median().to_numpy(dtype="float64")
     rows = []
     for row in records(result.segments):
         rule = rules.get(row[schema.SEGMENT])
         row["description"] = rule.description if rule is not None else ""
-        # the map's text is relative to the data ("recent"); this says what it means here
-        row["medians"] = describe_medians(
-            *(row[f"{m}_median"] if row[f"{m}_median"] is not None else math.nan
-              for m in schema.METRIC_COLUMNS),
-            frequency_unit=options.frequency, monetary_kind=options.monetary).capitalize()
+        # the map's text is relative to the data ("recent"); this says what it means here,
+        # against the median customer (the table's columns quote the medians themselves)
+        median = [row[f"{m}_median"] if row[f"{m}_median"] is not None else math.nan
+                  for m in schema.METRIC_COLUMNS]
+        known = all(map(math.isfinite, median)) and np.isfinite(overall).all()
+        row["medians"] = (f"{comparison_words(compare_medians(median, overall))}."
+                          if known else "No customers")
         row["action"] = rule.action if rule is not None else ""
         row["fallback"] = row[schema.SEGMENT] == seg_map.fallback
         rows.append(row)
     return {
         "map": seg_map.name,
         "map_description": seg_map.description,
+        "median_customer": _median_customer(overall, options, currency),
         "fallback": seg_map.fallback,
         "rows": rows,
         "total_customers": int(result.segments["customers"].sum()),
         "total_revenue": plain(result.segments["revenue"].sum()),
     }
+
+
+def _median_customer(overall: np.ndarray, options: Any, currency: str | None) -> str:
+    """"The median customer: 2 orders, last purchase 235 days ago, spend £81.64"."""
+    if not np.isfinite(overall).all():
+        return ""
+    t = median_texts(overall, options.frequency, options.monetary, resolve_currency(currency))
+    return f"The median customer: {t['f']}, {t['r']}, {t['m']}."
 
 
 def _grid_levels(model: Any, customers: pd.DataFrame) -> tuple[pd.DataFrame, list[int], list[int]]:

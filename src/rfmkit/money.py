@@ -1,9 +1,11 @@
-"""The currency of a report: an ISO 4217 code or a symbol, and money written with it.
+"""The currency of the amounts: an ISO 4217 code or a symbol, and money written with it.
 
 ``currency="EUR"`` (any case) writes ``€1,234.50``; a code without a well-known symbol is
 written before the number (``CHF 1,234.50``); a symbol is used as given (``currency="€"``,
 ``"kr"``). ``None`` writes plain numbers. The summary stores the resolved form
-(:func:`resolve_currency`), and every money value of the page goes through :func:`money_text`.
+(:func:`resolve_currency`), and every money value of the page goes through :func:`money_text`;
+cluster and segment descriptions write their medians with :func:`amount_text`. A foundation
+module: the model's descriptions, the report and the command line write money the same way.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 
 from rfmkit.errors import ParameterError
 
-__all__ = ["CURRENCY_SYMBOLS", "money_text", "resolve_currency"]
+__all__ = ["CURRENCY_SYMBOLS", "amount_text", "currency_label", "money_text",
+           "resolve_currency"]
 
 #: Symbols of common ISO 4217 codes; other codes are written as the code and a space.
 CURRENCY_SYMBOLS = {
@@ -29,8 +32,10 @@ _MINUS = "−"
 _DASH = "–"
 
 
-def resolve_currency(currency: Any) -> dict[str, str] | None:
+def resolve_currency(currency: Any, *, owner: str = "build_report"
+                     ) -> dict[str, str] | None:
     """``{"code": "EUR" or "", "symbol": "€", "prefix": "€"}`` for a code or symbol; None.
+    ``owner`` is the function or class whose parameter the error message names.
 
     Raises
     ------
@@ -49,7 +54,7 @@ def resolve_currency(currency: Any) -> dict[str, str] | None:
     if text and _SYMBOL.fullmatch(text):
         return {"code": "", "symbol": text, "prefix": text}
     raise ParameterError(
-        "The 'currency' parameter of build_report must be an ISO 4217 code such as 'EUR' or a "
+        f"The 'currency' parameter of {owner} must be an ISO 4217 code such as 'EUR' or a "
         "symbol such as '€' (at most 4 characters; no digits, spaces or signs). "
         f"Got {currency!r} instead."
     )
@@ -76,3 +81,21 @@ def money_text(value: Any, currency: dict[str, str] | None, *, compact: bool = F
               else f"{abs(value):,.2f}")
     prefix = currency["prefix"] if currency else ""
     return f"{_MINUS if value < 0 else ''}{prefix}{amount}"
+
+
+def currency_label(currency: Any) -> str | None:
+    """The one spelling a model records: the upper-case code (``"eur"`` -> ``"EUR"``) or the
+    symbol as given (``"€"``); None for None. Raises as :func:`resolve_currency`."""
+    resolved = resolve_currency(currency, owner="RFMModel")
+    return None if resolved is None else (resolved["code"] or resolved["symbol"])
+
+
+def amount_text(value: float, currency: dict[str, str] | None) -> str:
+    """A median amount as people write it, with the currency: ``£279``, ``€35.96``,
+    ``CHF 1,250``; ``279`` without a currency (a whole amount, or at most two decimals)."""
+    if not math.isfinite(value):
+        return _DASH
+    number = (f"{abs(value):,.0f}" if abs(value) >= 100 or float(value).is_integer()
+              else f"{abs(value):,.2f}".rstrip("0").rstrip("."))
+    prefix = currency["prefix"] if currency else ""
+    return f"{_MINUS if value < 0 else ''}{prefix}{number}"

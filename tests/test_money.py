@@ -1,4 +1,4 @@
-"""The report's currency (report/money.py): ISO codes or symbols, and money written with them."""
+"""The currency of the amounts (rfmkit/money.py): ISO codes or symbols, and money in them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from rfmkit.errors import ParameterError
 from rfmkit.report import build_report
-from rfmkit.report.money import money_text, resolve_currency
+from rfmkit.money import money_text, resolve_currency
 
 
 def test_codes_and_symbols():
@@ -48,3 +48,24 @@ def test_the_report_writes_money_in_its_currency(demo_model):
     assert "revenue (€)" in html  # table headings and the revenue chart
     plain = build_report(demo_model, demo_model.result_).html()
     assert "€" not in plain
+
+
+def test_amount_text_writes_medians_as_people_do():
+    from rfmkit.money import amount_text
+
+    gbp = resolve_currency("GBP")
+    assert amount_text(279.05, gbp) == "£279"
+    assert amount_text(35.96, gbp) == "£35.96"
+    assert amount_text(30.8, None) == "30.8"
+    assert amount_text(1250, resolve_currency("CHF")) == "CHF 1,250"
+    assert amount_text(-8.5, gbp) == "−£8.5"
+    assert amount_text(float("nan"), gbp) == "–"
+
+
+def test_a_model_records_one_spelling_of_its_currency():
+    from rfmkit.money import currency_label
+
+    assert currency_label("gbp") == "GBP" and currency_label(" € ") == "€"
+    assert currency_label(None) is None
+    with pytest.raises(ParameterError, match="The 'currency' parameter of RFMModel"):
+        currency_label("pounds")
