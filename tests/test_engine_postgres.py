@@ -295,8 +295,9 @@ def test_text_numbers_parse_as_in_duckdb(module_dsn, engine):
                                      {"decimal": ".", "thousands": "'"}],
                          ids=["plain", "eu", "us", "fr", "ch"])
 def test_text_amounts_in_number_formats_parse_as_in_duckdb(module_dsn, engine, numbers):
-    values = ["$5.00", "€ 7.10", "12.50 USD", "-$3", "1.234,50 €", "7,10", "1,234.50", "1 234,50",
-     "1\u00a0234", "CHF 1'234.50", "12$50", "1.234", "12,34,567", "usd 4", "", None]
+    # one currency: amounts in two are an error (test_amounts_in_two_currencies_are_refused)
+    values = ["€5.00", "€ 7.10", "12.50 EUR", "-€3", "1.234,50 €", "7,10", "1,234.50", "1 234,50",
+     "1\u00a0234", "EUR 1'234.50", "12€50", "1.234", "12,34,567", "eur 4", "", None]
     df = pd.DataFrame({"customer": [f"c{i}" for i in range(len(values))] + ["z"],
                        "date": pd.Timestamp("2024-01-01 10:00"), "amount": values + ["5"]})
     df["date"] = df["date"].astype("datetime64[us]")
@@ -309,6 +310,23 @@ def test_text_amounts_in_number_formats_parse_as_in_duckdb(module_dsn, engine, n
     finally:
         pg.close()
     assert result.quality.cleaned["currency_sign"] > 0
+
+
+def test_amounts_in_two_currencies_are_refused(module_dsn):
+    """The same error as DuckDB's: the marks are found by the same SQL, in the table."""
+    df = pd.DataFrame({"customer": ["a", "b", "c", "d"], "amount": ["$5", "US$ 4", "S$ 3", "2"],
+                       "date": pd.Timestamp("2024-01-01 10:00")})
+    df["date"] = df["date"].astype("datetime64[us]")
+    load_table(module_dsn, "two_currencies", df)
+    pg = PostgresEngine(table="two_currencies")
+    try:
+        with pytest.raises(SchemaError, match="mixes currencies") as caught:
+            compute_rfm(module_dsn, engine=pg)
+    finally:
+        pg.close()
+    assert "'US$' (1 value, e.g. 'US$ 4')" in str(caught.value)
+    assert "'S$' (1 value, e.g. 'S$ 3')" in str(caught.value)
+    assert "'$' (1 value, e.g. '$5')" in str(caught.value)
 
 
 def test_text_timestamps_parse_as_in_duckdb(module_dsn):

@@ -177,13 +177,25 @@ def test_text_values_parse_as_in_duckdb(engine):
                                      {"thousands": ","}, {"decimal": ",", "thousands": " "}],
                          ids=["plain", "eu", "us", "fr"])
 def test_text_amounts_in_number_formats_parse_as_in_duckdb(engine, numbers):
-    values = ["$5.00", "€ 7.10", "12.50 USD", "-$3", "1.234,50 €", "7,10", "1,234.50", "1 234,50",
-     "1\u00a0234", "CHF 1'234.50", "12$50", "1.234", "12,34,567", "usd 4", "", None]
+    # one currency: amounts in two are an error (test_amounts_in_two_currencies_are_refused)
+    values = ["€5.00", "€ 7.10", "12.50 EUR", "-€3", "1.234,50 €", "7,10", "1,234.50", "1 234,50",
+     "1\u00a0234", "EUR 1'234.50", "12€50", "1.234", "12,34,567", "eur 4", "", None]
     df = pd.DataFrame({"customer": [f"c{i}" for i in range(len(values))] + ["z"],
                        "date": "2024-01-01", "amount": values + ["5"]})
     result = same_as_duckdb(df, engine=engine, options=MetricOptions(**numbers),
                             cleaning=CleaningRules(returns="net"))
     assert result.quality.cleaned["currency_sign"] > 0
+
+
+def test_amounts_in_two_currencies_are_refused(engine):
+    """The same error as DuckDB's: the marks are found by the same SQL, in Spark."""
+    df = pd.DataFrame({"customer": ["a", "b", "c", "d"], "date": "2024-01-01",
+                       "amount": ["$5", "US$ 4", "S$ 3", "2"]})
+    with pytest.raises(SchemaError, match="mixes currencies") as caught:
+        compute_rfm(df, engine=engine)
+    assert "'US$' (1 value, e.g. 'US$ 4')" in str(caught.value)
+    assert "'S$' (1 value, e.g. 'S$ 3')" in str(caught.value)
+    assert "'$' (1 value, e.g. '$5')" in str(caught.value)
 
 
 @pytest.mark.parametrize("fmt, values", [

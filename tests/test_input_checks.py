@@ -255,12 +255,37 @@ def _spend(result) -> list[float]:
 
 
 def test_currency_signs_and_codes_are_ignored_and_counted(tmp_path):
-    amounts = ["$5.00", "€ 7.10", "12.50 USD", "-$3", "US$ 4", "9", " 2.5 ", "£1", "5 EUR"]
+    amounts = ["$5.00", "US$ 7.10", "12.50 USD", "-$3", "US$ 4", "9", " 2.5 ", "USD1", "5 USD"]
     result = _amounts(tmp_path, amounts)
     assert _spend(result) == [5.0, 7.1, 12.5, -3.0, 4.0, 9.0, 2.5, 1.0, 5.0]
     assert result.quality.cleaned == {"currency_sign": 7}
     assert result.quality.to_dict()["cleaned"] == {"currency_sign": 7}
     assert result.quality.warnings == []
+
+
+@pytest.mark.parametrize("amounts", [
+    ["€ 7.10", "5 EUR", "3"], ["$5", "A$ 4"], ["¥100", "JPY 5"], ["¥100", "CNY 5"],
+    ["£1", "GBP 2"], ["C$ 3", "CAD 4", "$1"]],
+    ids=["euro", "dollar-aud", "yen", "yuan", "pound", "cad"])
+def test_marks_of_one_currency_are_read(tmp_path, amounts):
+    result = _amounts(tmp_path, amounts)
+    assert result.quality.cleaned["currency_sign"] == sum(not a.isdigit() for a in amounts)
+
+
+@pytest.mark.parametrize("amounts, marks", [
+    (["$12.50", "€ 3", "4"], ["'$' (1 value, e.g. '$12.50')", "'€' (1 value, e.g. '€ 3')"]),
+    (["US$ 4", "S$ 3", "US$ 5"], ["'US$' (2 values", "'S$' (1 value"]),  # "S$" inside "US$"
+    (["JPY 5", "CNY 5"], ["'JPY'", "'CNY'"]),  # "¥" is either, the codes are not
+    (["12.50 USD", "£1", "5 EUR", "7"], ["'USD'", "'£'", "'EUR'"]),
+], ids=["dollar-euro", "us-singapore", "yen-yuan", "three"])
+def test_amounts_in_different_currencies_are_refused(tmp_path, amounts, marks):
+    """Summing dollars and euros would be a revenue in no currency: a silent wrong answer."""
+    with pytest.raises(SchemaError, match="mixes currencies") as caught:
+        _amounts(tmp_path, amounts)
+    message = str(caught.value)
+    assert "amounts.csv" in message and "'amount'" in message
+    assert all(mark in message for mark in marks), message
+    assert "Convert the amounts to one currency" in message
 
 
 def test_a_currency_inside_a_number_or_twice_is_not_a_number(tmp_path):

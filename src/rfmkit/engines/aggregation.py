@@ -40,7 +40,13 @@ from rfmkit.sql.metrics_query import (
     number,
     quote,
 )
-from rfmkit.sql.text_numbers import currency_sql, format_advice
+from rfmkit.sql.text_numbers import (
+    CURRENCY_MEANINGS,
+    currency_marks_sql,
+    currency_sql,
+    format_advice,
+    mixed_currencies,
+)
 
 
 def _parsed(col: str, what: str, options: MetricOptions, kind: str) -> str:
@@ -78,6 +84,9 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
                for col in texts]
     totals = [int(v) for v in fetch(f"SELECT {', '.join(counts)} FROM {rel.handle}")[0]]
     cleaned = {"currency_sign": sum(totals[1 + 2 * len(checks):])} if texts else {}
+    for col, signs in zip(texts, totals[1 + 2 * len(checks):], strict=True):
+        if signs:
+            _check_one_currency(rel, col, options, fetch)
     notes = []
     for i, (role, col, what) in enumerate(checks):
         total, bad = totals[1 + 2 * i], totals[2 + 2 * i]
@@ -106,6 +115,25 @@ def check_value_columns(rel: Relation, columns: ResolvedColumns, options: Metric
             f"(e.g. {shown}); those rows were dropped." + (f" {advice}" if advice else "")
         )
     return totals[0], notes, cleaned
+
+
+def _check_one_currency(rel: Relation, col: str, options: MetricOptions,
+                        fetch: Callable[[str], list[tuple]]) -> None:
+    """Fail when the currency signs and codes in text column ``col`` name different
+    currencies ("$12" and "€ 3"): their sum would be in no currency at all."""
+    value = f"CAST({quote(col)} AS VARCHAR)"
+    row = fetch(f"SELECT {', '.join(currency_marks_sql(value))} FROM {rel.handle} "
+                f"WHERE {currency_sql(value, options)}")[0]
+    found = [(mark, int(row[2 * i]), row[2 * i + 1])
+             for i, mark in enumerate(CURRENCY_MEANINGS) if row[2 * i]]
+    if mixed_currencies([mark for mark, _, _ in found]):
+        shown = ", ".join(f"{mark!r} ({n:,} value{'' if n == 1 else 's'}, e.g. {example!r})"
+                          for mark, n, example in found)
+        raise SchemaError(
+            f"Column {col!r} in {rel.label} mixes currencies: {shown}. rfmkit adds the amounts "
+            "up as one currency, so the revenue would be wrong. Convert the amounts to one "
+            "currency first, or segment the rows of each currency separately."
+        )
 
 
 def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: MetricOptions,

@@ -30,6 +30,21 @@ CURRENCY_CODES = ("USD", "EUR", "GBP", "JPY", "CNY", "CHF", "CAD", "AUD", "NZD",
 CURRENCY_RE = ("((US|A|C|NZ|HK|S|R)[$]|[" + CURRENCY_SYMBOLS + "]|"
                + "|".join(CURRENCY_CODES) + ")")
 
+# What each sign or code may stand for: a bare "$" is any dollar (or the peso), "US$" only the
+# US one. Amounts whose marks share no currency are in different currencies: summing them
+# would be a silent wrong answer, so they are an error (see mixed_currencies).
+_DOLLARS = frozenset({"USD", "CAD", "AUD", "NZD", "HKD", "SGD", "MXN"})
+CURRENCY_MEANINGS: dict[str, frozenset[str]] = {
+    "$": _DOLLARS, "US$": frozenset({"USD"}), "A$": frozenset({"AUD"}),
+    "C$": frozenset({"CAD"}), "NZ$": frozenset({"NZD"}), "HK$": frozenset({"HKD"}),
+    "S$": frozenset({"SGD"}), "R$": frozenset({"BRL"}), "€": frozenset({"EUR"}),
+    "£": frozenset({"GBP"}), "¥": frozenset({"JPY", "CNY"}), "₹": frozenset({"INR"}),
+    "₩": frozenset({"KRW"}), "₽": frozenset({"RUB"}), "₺": frozenset({"TRY"}),
+    "₪": frozenset({"ILS"}), "₱": frozenset({"PHP"}), "฿": frozenset({"THB"}),
+    "₫": frozenset({"VND"}), "₴": frozenset({"UAH"}), "₦": frozenset({"NGN"}),
+    **{code: frozenset({code}) for code in CURRENCY_CODES},
+}
+
 
 def _char(mark: str) -> str:
     """One decimal mark or thousands separator as a regular expression."""
@@ -107,6 +122,26 @@ def currency_sql(value: str, options: MetricOptions) -> str:
                 f"{_quoted(_CURRENCY_SHAPE_RE)})")
     return (f"REGEXP_MATCHES({value}, {_quoted(shape_re(options.decimal_mark, options.thousands))})"
             f" AND REGEXP_MATCHES({value}, {_quoted(CURRENCY_RE)})")
+
+
+def currency_marks_sql(value: str) -> list[str]:
+    """Two aggregates per currency mark over text ``value``: how many values carry that mark,
+    and one of them. A value holds one mark at most (the currency shape), so a mark inside a
+    longer one ("$" in "US$", "S$" in "US$") counts only the values without the longer one."""
+    columns = []
+    for mark in CURRENCY_MEANINGS:
+        longer = [m for m in CURRENCY_MEANINGS if m != mark and mark in m]
+        cond = " AND ".join([f"STRPOS({value}, {_quoted(mark)}) > 0"]
+                            + [f"STRPOS({value}, {_quoted(m)}) = 0" for m in longer])
+        columns += [f"COUNT(CASE WHEN {cond} THEN 1 END)",
+                    f"MIN(CASE WHEN {cond} THEN {value} END)"]
+    return columns
+
+
+def mixed_currencies(marks: list[str]) -> bool:
+    """Whether amounts written with ``marks`` can't all be one currency."""
+    meanings = [CURRENCY_MEANINGS[m] for m in marks]
+    return bool(meanings) and not frozenset.intersection(*meanings)
 
 
 # --- which format would read them -------------------------------------------------------------

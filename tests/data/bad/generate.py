@@ -248,6 +248,10 @@ def build() -> list[dict]:
     f = _write("currency_signs.csv", _csv([(c, o, d, f"${a}") for c, o, d, a in good]))
     case("currency_signs", "values", "amounts like $123.45 (a currency sign, counted)", "silent",
          [f], checks={"customers": 12, "revenue": revenue})
+    mixed = [(c, o, d, f"${a}" if i % 2 else f"{a} €") for i, (c, o, d, a) in enumerate(good)]
+    f = _write("mixed_currencies.csv", _csv(mixed))
+    case("mixed_currencies", "values", "amounts in dollars ($12.50) and euros (12.50 €) in one "
+         "column", "error", [f], stderr=["mixes currencies", "'$'", "'€'"])
     dots = [(c, o, d, f"{int(float(a)) * 10 + 1000:,}".replace(",", ".")) for c, o, d, a in good]
     f = _write("dot_thousands.csv", _csv(dots))
     case("dot_may_group_thousands", "values", "amounts like 1.234 and no other decimals",
