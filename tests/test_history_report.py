@@ -123,6 +123,13 @@ def test_the_report_in_headless_chromium(online_retail_job, tmp_path):
             assert page.evaluate("document.documentElement.scrollWidth") <= 1366
             shot = tmp_path / "history-report.png"
             page.screenshot(path=str(shot), full_page=True)
+            # 760 px (a laptop's half screen): no table scrolls sideways
+            page.set_viewport_size({"width": 760, "height": 900})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 760
+            assert page.eval_on_selector_all(
+                ".table-wrap", "ws => ws.filter(w => w.scrollWidth > w.clientWidth)"
+                               ".map(w => w.querySelector('table').id)") == []
+            page.screenshot(path=str(tmp_path / "history-report-760.png"), full_page=True)
         finally:
             browser.close()
     assert messages == []  # no console message of any kind
