@@ -121,6 +121,8 @@ def test_the_report_in_headless_chromium(online_retail_job, tmp_path):
                 box = charts.nth(i).bounding_box()
                 assert box["width"] > 300 and box["height"] > 150, i
             assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+            hint = page.locator("#chart-history-matrix .scroll-hint")
+            assert hint.count() == 1 and not hint.is_visible()  # it fits: nothing to scroll
             shot = tmp_path / "history-report.png"
             page.screenshot(path=str(shot), full_page=True)
             # 760 px (a laptop's half screen): no table scrolls sideways
@@ -129,6 +131,13 @@ def test_the_report_in_headless_chromium(online_retail_job, tmp_path):
             assert page.eval_on_selector_all(
                 ".table-wrap", "ws => ws.filter(w => w.scrollWidth > w.clientWidth)"
                                ".map(w => w.querySelector('table').id)") == []
+            # the heatmap's counts stay readable: it shrinks to 85% of its natural size at most
+            # and scrolls sideways beyond that, saying so (it had shrunk to 72%, issue 13)
+            natural = page.evaluate("document.querySelector('#chart-history-matrix svg')"
+                                    ".viewBox.baseVal.width * 4 / 3")
+            shown = page.locator("#chart-history-matrix svg").bounding_box()["width"]
+            assert shown >= 0.85 * natural - 1 and shown > 674
+            assert hint.is_visible()
             page.screenshot(path=str(tmp_path / "history-report-760.png"), full_page=True)
         finally:
             browser.close()

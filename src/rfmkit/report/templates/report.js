@@ -51,3 +51,16 @@
   }
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
 }());
+
+/* A scrolling chart (.chart-scroll) marks its figure .overflowing while it is wider than the
+   window allows, which shows the "scroll sideways" hint. */
+(function () {
+  "use strict";
+  var boxes = document.querySelectorAll(".chart-scroll");
+  function mark() {
+    Array.prototype.forEach.call(boxes, function (box) {
+      box.parentNode.classList.toggle("overflowing", box.scrollWidth > box.clientWidth + 1);
+    });
+  }
+  if (boxes.length) { mark(); window.addEventListener("resize", mark); }
+}());
