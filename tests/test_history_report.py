@@ -121,8 +121,24 @@ def test_the_report_in_headless_chromium(online_retail_job, tmp_path):
                 box = charts.nth(i).bounding_box()
                 assert box["width"] > 300 and box["height"] > 150, i
             assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+            hint = page.locator("#chart-history-matrix .scroll-hint")
+            assert hint.count() == 1 and not hint.is_visible()  # it fits: nothing to scroll
             shot = tmp_path / "history-report.png"
             page.screenshot(path=str(shot), full_page=True)
+            # 760 px (a laptop's half screen): no table scrolls sideways
+            page.set_viewport_size({"width": 760, "height": 900})
+            assert page.evaluate("document.documentElement.scrollWidth") <= 760
+            assert page.eval_on_selector_all(
+                ".table-wrap", "ws => ws.filter(w => w.scrollWidth > w.clientWidth)"
+                               ".map(w => w.querySelector('table').id)") == []
+            # the heatmap's counts stay readable: it shrinks to 85% of its natural size at most
+            # and scrolls sideways beyond that, saying so (it had shrunk to 72%, issue 13)
+            natural = page.evaluate("document.querySelector('#chart-history-matrix svg')"
+                                    ".viewBox.baseVal.width * 4 / 3")
+            shown = page.locator("#chart-history-matrix svg").bounding_box()["width"]
+            assert shown >= 0.85 * natural - 1 and shown > 674
+            assert hint.is_visible()
+            page.screenshot(path=str(tmp_path / "history-report-760.png"), full_page=True)
         finally:
             browser.close()
     assert messages == []  # no console message of any kind

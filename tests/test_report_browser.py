@@ -106,16 +106,21 @@ def _check_in_browser(playwright_driver, tmp_path: Path, name: str, model: RFMMo
             assert box is not None and box["width"] > 300 and box["height"] > 100, i
         # nothing wider than the window, no table scrolling sideways, on a laptop screen
         assert page.evaluate("document.documentElement.scrollWidth") <= 1366
-        overflowing = page.eval_on_selector_all(
-            ".table-wrap", "ws => ws.filter(w => w.scrollWidth > w.clientWidth)"
-                           ".map(w => w.querySelector('table').id)")
-        assert overflowing == []
+        assert overflowing_tables(page) == []
 
         shot = tmp_path / f"report-{name}.png"
         page.screenshot(path=str(shot), full_page=True)
-        # a narrow window (760 px): the page reflows, nothing but a table scrolls sideways
+        # a narrow window (760 px, a laptop's half screen): the page reflows and no table
+        # scrolls sideways either (a cut-off column looked like a whole table, issue 13)
         page.set_viewport_size({"width": 760, "height": 900})
         assert page.evaluate("document.documentElement.scrollWidth") <= 760
+        assert overflowing_tables(page) == []
+        # ... by moving, not hiding: each row's description and suggested action still show
+        for table in ("#table-segments", "#table-clusters"):
+            about = page.locator(f"{table} tbody tr.about")
+            assert about.count() == page.locator(f"{table} tbody tr.main").count() > 0
+            assert all(about.nth(i).is_visible() for i in range(about.count())), table
+        assert page.locator("#table-segments tr.about .action").first.is_visible()
         page.screenshot(path=str(tmp_path / f"report-{name}-760.png"), full_page=True)
         page.set_viewport_size({"width": 1366, "height": 900})
 
@@ -145,6 +150,13 @@ def _check_in_browser(playwright_driver, tmp_path: Path, name: str, model: RFMMo
         shutil.copy2(shot, Path(target) / shot.name)
         narrow = tmp_path / f"report-{name}-760.png"
         shutil.copy2(narrow, Path(target) / narrow.name)
+
+
+def overflowing_tables(page) -> list[str]:
+    """The ids of the tables wider than their scrolling wrapper: a sideways scroll bar."""
+    return page.eval_on_selector_all(
+        ".table-wrap", "ws => ws.filter(w => w.scrollWidth > w.clientWidth)"
+                       ".map(w => w.querySelector('table').id)")
 
 
 def test_demo_report_in_chromium(playwright_driver, tmp_path):

@@ -21,9 +21,18 @@ from rfmkit.report.render import _asset, _environment
 __all__ = ["build_history_report"]
 
 
-def _svg(fig: Any, chart_id: str, title: str, caption: str) -> dict[str, Any]:
-    return {"id": chart_id, "title": title, "caption": caption,
-            "svg": Markup(figure_svg(fig, chart_id, title=title))}
+# A chart with small text (the heatmap's counts) shrinks to no less than this share of its
+# natural width; a narrower window scrolls it sideways instead, with a visible hint.
+MIN_SCALE = 0.85
+
+
+def _svg(fig: Any, chart_id: str, title: str, caption: str,
+         min_scale: float | None = None) -> dict[str, Any]:
+    chart = {"id": chart_id, "title": title, "caption": caption,
+             "svg": Markup(figure_svg(fig, chart_id, title=title))}
+    if min_scale is not None:  # inches -> CSS px (96 per inch)
+        chart["min_width"] = round(fig.get_size_inches()[0] * 96 * min_scale)
+    return chart
 
 
 def _drift_text(row: Mapping[str, Any]) -> str:
@@ -48,7 +57,8 @@ def build_history_report(facts: Mapping[str, Any], *, title: str = "Who moved: R
     if matrix is not None:
         charts["moves"].append(_svg(
             plot_matrix(matrix), "history-matrix", "Transition heatmap",
-            "Counts and share of the row; (new) is customers with no purchase before."))
+            "Counts and share of the row; (new) is customers with no purchase before.",
+            min_scale=MIN_SCALE))
         charts["moves"].append(_svg(
             plot_flow(matrix, facts["order"]), "history-flow", "Flow",
             "Band width: customers going from a segment (left) to a segment (right)."))

@@ -68,7 +68,7 @@ def plot_matrix(matrix: Mapping[str, Any]) -> Figure:
                           aspect="auto")
         # whole names, wrapped: a cut "Potential Loyalis…" cannot be read
         ax.set_xticks(np.arange(len(cols)), [wrap(c, 12) for c in cols], rotation=35,
-                      ha="right", rotation_mode="anchor", fontsize=7.5, linespacing=1.0)
+                      ha="right", rotation_mode="anchor", fontsize=8.5, linespacing=1.0)
         ax.set_yticks(np.arange(len(rows)), [wrap(r, 24) for r in rows])
         ax.set_xlabel(f"segment at {matrix['to_as_of']}")
         ax.set_ylabel(f"segment at {matrix['from_as_of']}")
@@ -83,7 +83,7 @@ def plot_matrix(matrix: Mapping[str, Any]) -> Figure:
                 if counts[i, j] > 0:
                     colour = text_colour(image.cmap(image.norm(shares[i, j])))
                     ax.text(j, i, f"{int(counts[i, j]):,}\n{shares[i, j]:.0%}", ha="center",
-                            va="center", fontsize=6.5, color=colour)
+                            va="center", fontsize=8, color=colour)
         ax.set_title("Where each segment's customers went (count, share of the row)")
     return fig
 
