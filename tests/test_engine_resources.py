@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from rfmkit.engines.duckdb import DuckDBEngine
@@ -18,6 +19,7 @@ from rfmkit.engines.resources import (
 )
 from rfmkit.errors import ParameterError
 from rfmkit.jobs import _open_engine
+from rfmkit.metrics import compute_rfm
 
 
 @pytest.mark.parametrize("value, expected", [(None, None), (1, 1), (16, 16)])
@@ -148,3 +150,29 @@ def test_postgres_has_no_threads_or_memory_limit_of_its_own():
 def test_engine_options_left_unset_are_ignored():
     with _open_engine("duckdb", {"threads": None, "memory_limit": None, "master": None}) as eng:
         assert eng.name == "duckdb"
+
+
+def test_a_memory_limited_engine_deduplicates_and_aggregates_in_two_steps():
+    """Under a limit the typed, deduplicated rows are stored first, so that deduplication and
+    aggregation each get the whole memory (together they ran out of 2 GB on 100M rows), and
+    the answer is the unlimited one."""
+    rows = [("c1", "o1", "2024-01-01", 5.0), ("c1", "o1", "2024-01-01", 5.0),  # a duplicate
+            ("c1", "C9", "2024-01-03", -2.0), ("c2", "o2", "2024-01-02", 7.5),
+            (None, "o3", "2024-01-02", 4.0), ("c2", "o4", "2024-01-05", 1.0)]
+    df = pd.DataFrame(rows, columns=["customer_id", "order_id", "order_date", "amount"])
+    unlimited = compute_rfm(df)
+    eng = DuckDBEngine(memory_limit="1GB")
+    stored = []
+    keep = eng._store
+    eng._store = lambda sql: stored.append(sql) or keep(sql)  # a spy: the real store runs
+    try:
+        limited = compute_rfm(df, engine=eng)
+        left = eng.con.execute("SELECT count(*) FROM duckdb_tables() "
+                               "WHERE table_name LIKE 'rfm_flagged%'").fetchone()[0]
+    finally:
+        eng.close()
+    assert len(stored) == 1 and "SELECT DISTINCT *" in stored[0]
+    assert left == 0  # dropped after the aggregation
+    pd.testing.assert_frame_equal(limited.customers, unlimited.customers)
+    got, want = limited.quality.to_dict(), unlimited.quality.to_dict()
+    assert got["dropped"] == want["dropped"] and got["dropped"]["duplicate_row"] == 1

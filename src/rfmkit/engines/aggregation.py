@@ -140,8 +140,8 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
                          rules: CleaningRules, *, fetch: Callable[[str], list[tuple]],
                          fetch_frame: Callable[[str], pd.DataFrame],
                          store: Callable[[str], tuple[str, Callable[[], None]]] | None = None,
-                         money: str = MONEY, orders: str = "distinct"
-                         ) -> tuple[pd.DataFrame, QualityReport]:
+                         money: str = MONEY, orders: str = "distinct",
+                         stage_rows: bool = False) -> tuple[pd.DataFrame, QualityReport]:
     """Clean and aggregate with :class:`MetricsQuery`; only per-customer rows come back.
 
     One pass over the rows (:meth:`MetricsQuery.rollup_sql`) gives every customer's metrics
@@ -150,15 +150,18 @@ def run_customer_metrics(rel: Relation, columns: ResolvedColumns, options: Metri
     (translating it) and return rows / a DataFrame. ``store(sql)``, if given, keeps the result
     of a query inside the engine (a temporary table) and returns its name (DuckDB-quoted) and
     a function dropping it: used when the aggregation reads the rows twice (per-day
-    consolidation), so that they are typed and deduplicated once. ``orders``: how orders are
-    counted (:class:`MetricsQuery`; "grouped" spills under a memory limit).
+    consolidation), so that they are typed and deduplicated once, and with ``stage_rows``
+    always: deduplication and aggregation then run as two queries, each with the whole memory
+    (one query holding both hash tables ran out of 2 GB on 100M rows; two spill). ``orders``:
+    how orders are counted (:class:`MetricsQuery`; "grouped" spills under a memory limit).
     """
     rows_read, warnings, cleaned = check_value_columns(rel, columns, options, fetch)
     query = MetricsQuery(rel.handle, columns, rel.kinds, options, rules, money, orders)
     if rows_read == 0:
         raise InputError(f"{rel.label} has no rows (only a header?). Nothing to segment.")
     flagged, drop = (store(query.flagged_sql(options.as_of))
-                     if store is not None and query.reads_rows_twice else (None, None))
+                     if store is not None and (query.reads_rows_twice or stage_rows)
+                     else (None, None))
     try:
         rollup = fetch_frame(query.rollup_sql(flagged=flagged))
     finally:

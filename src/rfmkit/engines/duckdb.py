@@ -298,7 +298,8 @@ class DuckDBEngine:
             customers, report = run_customer_metrics(
                 rel, columns, options, rules, fetch=self._rows, fetch_frame=self._frame,
                 store=self._store, money=money,
-                orders="grouped" if self._memory_limited else "distinct")
+                orders="grouped" if self._memory_limited else "distinct",
+                stage_rows=self._memory_limited)
         except duckdb.InterruptException:
             raise
         except duckdb.OutOfMemoryException:
@@ -335,8 +336,10 @@ class DuckDBEngine:
         return self.con.sql(sql).to_arrow_table().to_pandas(date_as_object=False)
 
     def _store(self, sql: str) -> tuple[str, Any]:
-        # Only when the aggregation reads the rows twice (per-day consolidation): type,
-        # deduplicate and flag them once (deduplication is the costliest step).
+        # When the aggregation reads the rows twice (per-day consolidation): type,
+        # deduplicate and flag them once (deduplication is the costliest step); and under a
+        # memory limit, so that deduplication and aggregation each get the whole memory
+        # (a temporary table spills to the spill folder like any other DuckDB data).
         flagged = quote(f"rfm_flagged_{next(self._counter)}")
         self.con.execute(f"CREATE TEMP TABLE {flagged} AS {sql}")
         return flagged, lambda: self.con.execute(f"DROP TABLE IF EXISTS {flagged}")
