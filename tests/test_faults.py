@@ -115,9 +115,9 @@ def test_killed_and_interrupted_runs_leave_the_old_or_the_new_outputs(references
         for stale in db.parent.glob(db.name + ".*"):
             stale.unlink()  # a killed run's WAL
         shutil.copyfile(refs["old"]["db"], db)
-        proc = subprocess.Popen(with_default_sigint(_cli(data, out, db, NEW)), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=_env(),
-                                start_new_session=True)
+        proc = subprocess.Popen(with_default_sigint(_cli(data, out, db, NEW)),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=_env(), start_new_session=True)
         time.sleep(delay)
         proc.send_signal(sig)
         sent = time.perf_counter()

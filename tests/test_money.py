@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rfmkit.errors import ParameterError
-from rfmkit.report import build_report
 from rfmkit.money import money_text, resolve_currency
+from rfmkit.report import build_report
 
 
 def test_codes_and_symbols():

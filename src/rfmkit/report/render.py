@@ -17,8 +17,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from rfmkit.report.charts import cluster_colour, render_charts, segment_colour
 from rfmkit.money import money_text
+from rfmkit.report.charts import cluster_colour, render_charts, segment_colour
 
 __all__ = ["render_html"]
 

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+from rfmkit.money import money_text
 from rfmkit.report.charts.style import (
     BLUE,
     GREY,
@@ -25,7 +26,6 @@ from rfmkit.report.charts.style import (
     text_colour,
     wrap,
 )
-from rfmkit.money import money_text
 
 __all__ = ["plot_pareto", "plot_rf_grid", "plot_segment_grid", "plot_segments"]
 
