@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 
-from rfmkit.clv_model import CLVDependenceWarning, CLVModel
+from rfmkit.clv_model import CLVBoundaryWarning, CLVDependenceWarning, CLVModel
 from rfmkit.errors import InputError, ParameterError, SchemaError
 
 CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "cdnow_sample.parquet"
@@ -163,6 +163,8 @@ def test_dependence_between_frequency_and_spend_warns():
         CLVModel("2023-03-01").fit(_orders(200, 150, spend_follows_frequency=True))
 
 
+# the synthetic orders keep buying to the end: nobody drops out, which is warned elsewhere
+@pytest.mark.filterwarnings("ignore::rfmkit.clv_model.CLVBoundaryWarning")
 def test_text_amounts_in_another_number_format_fit_the_same(tmp_path):
     orders = _orders(200, 120)
     written = orders.assign(amount=orders["amount"].map(lambda a: f"{a * 100:,.2f} €".replace(
@@ -177,3 +179,22 @@ def test_text_amounts_in_another_number_format_fit_the_same(tmp_path):
     values = fitted.predict(str(path), decimal=",", thousands=".")
     assert values["clv"].to_numpy() == pytest.approx(plain.predict(
         orders.assign(amount=orders["amount"] * 100))["clv"].to_numpy(), rel=1e-9)
+
+
+def test_a_fit_where_nobody_drops_out_is_warned():
+    """Customers who all keep buying through the calibration: BG/NBD's dropout parameter goes
+    to its bound, P(alive) is 1 for everyone, and the user is told why."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(300):
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 60)))
+        gap = pd.Timedelta(days=int(rng.integers(5, 30)))
+        while day <= pd.Timestamp("2024-09-30"):
+            rows.append((f"c{i}", day, float(rng.gamma(2, 20))))
+            day += gap
+    df = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+    with pytest.warns(CLVBoundaryWarning, match="no sign of customers dropping out"):
+        model = CLVModel("2024-06-30").fit(df)
+    a, b = model.bg_nbd_.params["a"], model.bg_nbd_.params["b"]
+    assert a / (a + b) < 1e-6
+    assert model.customers_["p_alive"].min() > 0.99

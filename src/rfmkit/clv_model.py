@@ -38,6 +38,28 @@ class CLVDependenceWarning(RFMKitWarning):
     """Frequency and spend per purchase are correlated: Gamma-Gamma assumes they are not."""
 
 
+class CLVBoundaryWarning(RFMKitWarning):
+    """BG/NBD finds no dropout: its fit is a limit case, and P(alive) is 1 for everyone."""
+
+
+# Below this mean dropout probability per purchase, a / (a + b), nobody is expected to leave
+# within any horizon a CLV is computed for (CDNOW's fit: 0.25).
+NO_DROPOUT = 1e-6
+
+
+def _warn_if_nobody_drops_out(bg: Any, label: str) -> None:
+    """Say so when BG/NBD's mean dropout probability per purchase, a / (a + b), is negligible:
+    the optimum is then a limit case (``a`` pushed towards 0) and P(alive) is 1 for everyone."""
+    a, b = bg.params["a"], bg.params["b"]
+    if a / (a + b) >= NO_DROPOUT:
+        return
+    warnings.warn(CLVBoundaryWarning(
+        f"The BG/NBD fit on {label} finds no sign of customers dropping out (a = {a:.3g}, "
+        f"b = {b:.3g}: a mean dropout probability per purchase of {a / (a + b):.1g}), so "
+        "P(alive) is about 1 for everyone and expected purchases assume nobody leaves. Choose "
+        "a longer calibration period before relying on them."), stacklevel=3)
+
+
 def _date(value: Any, name: str) -> dt.date | None:
     if value is None:
         return None
@@ -144,6 +166,7 @@ class CLVModel(BaseEstimator):
         stage("Fitting Gamma-Gamma")
         self.gamma_gamma_ = gamma_gamma.fit(repeat["frequency"].to_numpy(float),
                                             repeat["monetary_value"].to_numpy(float))
+        _warn_if_nobody_drops_out(self.bg_nbd_, label)
         rho = float(spearmanr(repeat["frequency"], repeat["monetary_value"]).statistic)
         self.spend_frequency_correlation_ = rho
         if abs(rho) >= DEPENDENCE_LIMIT:
