@@ -67,3 +67,40 @@ def test_renders_in_chromium_without_console_messages(page, playwright_driver, t
     assert messages == []
     assert requests == [path.as_uri()]
     assert (tmp_path / "clv.png").stat().st_size > 50_000
+
+
+def _no_dropout_model():
+    """Customers who keep buying to the end: BG/NBD finds nobody dropping out."""
+    import numpy as np
+    import pandas as pd
+
+    from rfmkit.clv_model import CLVBoundaryWarning, CLVModel
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(300):
+        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 60)))
+        gap = pd.Timedelta(days=int(rng.integers(5, 30)))
+        while day <= pd.Timestamp("2024-09-30"):
+            rows.append((f"c{i}", day, float(rng.gamma(2, 20))))
+            day += gap
+    df = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+    with pytest.warns(CLVBoundaryWarning):
+        return CLVModel("2024-06-30").fit(df)
+
+
+def test_a_fit_without_dropout_is_said_on_the_page_with_its_parameters_and_currency():
+    model = _no_dropout_model()
+    customers = model.customers_.assign(segment="Champions")
+    page = clv_report_html(model, customers, group_values(customers), currency="GBP")
+    assert "Warnings" in page and "no sign of customers dropping out" in page
+    assert f"a = {model.bg_nbd_.params['a']:.3g}," in page  # not "a = 0.00"
+    assert "£" in page  # the totals and the chart axes in the model's currency
+    plain = clv_report_html(model, customers, group_values(customers))
+    assert "£" not in plain
+
+
+@needs_cdnow
+def test_the_published_fit_has_no_warning(page):
+    assert "Warnings" not in page
+    assert "a = 0.7929, b = 2.426 (log-likelihood" in page

@@ -29,9 +29,8 @@ from rfmkit.schema import ColumnMapping
 
 #: Fewest repeat buyers the spend model is fitted on: three parameters need a sample.
 MIN_REPEAT_BUYERS = 20
-#: |Spearman ρ| between frequency and mean spend from which Gamma-Gamma's independence
-#: assumption is taken to fail (Fader & Hardie 2013 check it the same way).
-DEPENDENCE_LIMIT = 0.3
+DEPENDENCE_LIMIT = gamma_gamma.DEPENDENCE_LIMIT
+NO_DROPOUT = bg_nbd.NO_DROPOUT
 
 
 class CLVDependenceWarning(RFMKitWarning):
@@ -42,17 +41,12 @@ class CLVBoundaryWarning(RFMKitWarning):
     """BG/NBD finds no dropout: its fit is a limit case, and P(alive) is 1 for everyone."""
 
 
-# Below this mean dropout probability per purchase, a / (a + b), nobody is expected to leave
-# within any horizon a CLV is computed for (CDNOW's fit: 0.25).
-NO_DROPOUT = 1e-6
-
-
 def _warn_if_nobody_drops_out(bg: Any, label: str) -> None:
     """Say so when BG/NBD's mean dropout probability per purchase, a / (a + b), is negligible:
     the optimum is then a limit case (``a`` pushed towards 0) and P(alive) is 1 for everyone."""
-    a, b = bg.params["a"], bg.params["b"]
-    if a / (a + b) >= NO_DROPOUT:
+    if not bg_nbd.finds_no_dropout(bg.params):
         return
+    a, b = bg.params["a"], bg.params["b"]
     warnings.warn(CLVBoundaryWarning(
         f"The BG/NBD fit on {label} finds no sign of customers dropping out (a = {a:.3g}, "
         f"b = {b:.3g}: a mean dropout probability per purchase of {a / (a + b):.1g}), so "

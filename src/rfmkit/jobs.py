@@ -415,7 +415,8 @@ def run_clv(source: Any, out_dir: str | os.PathLike, *, calibration_end: dt.date
         from rfmkit.report.clv_report import clv_report_html
 
         def page() -> str:
-            return clv_report_html(clv, customers, groups, title=title)
+            return clv_report_html(clv, customers, groups, title=title,
+                                   currency=rfm.params_["currency"] if rfm is not None else None)
     stage("Writing outputs")
     files = clv_files(clv, customers, groups, report_html=page)
     if files_model is not None:

@@ -20,6 +20,17 @@ PARAMETERS = ("r", "alpha", "a", "b")
 _STARTS = [(1.0, 1.0, 1.0, 1.0), (0.5, 5.0, 0.5, 2.0), (0.2, 10.0, 2.0, 5.0)]
 
 
+#: Below this mean dropout probability per purchase, a / (a + b), nobody is expected to leave
+#: within any horizon a CLV is computed for (CDNOW's published fit: 0.25): a limit case.
+NO_DROPOUT = 1e-6
+
+
+def finds_no_dropout(params) -> bool:
+    """Whether the fit is the limit case where nobody drops out (``a`` pushed towards 0):
+    P(alive) is then 1 for everyone."""
+    return params["a"] / (params["a"] + params["b"]) < NO_DROPOUT
+
+
 def log_likelihood_each(params, x, t_x, T) -> np.ndarray:
     """Each customer's log-likelihood (equation 6), in log space."""
     r, alpha, a, b = params

@@ -18,6 +18,11 @@ PARAMETERS = ("p", "q", "v")
 _STARTS = [(1.0, 1.0, 1.0), (5.0, 3.0, 15.0), (2.0, 10.0, 50.0)]
 
 
+#: |Spearman ρ| between frequency and mean spend from which Gamma-Gamma's independence
+#: assumption is taken to fail (Fader & Hardie 2013 check it the same way).
+DEPENDENCE_LIMIT = 0.3
+
+
 def log_likelihood_each(params, x, m_x) -> np.ndarray:
     """Each repeat buyer's log density of its mean spend m_x (equation 3 of the note)."""
     p, q, v = params

@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 from markupsafe import Markup
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from rfmkit._version import __version__
+from rfmkit.clv import bg_nbd, gamma_gamma
+from rfmkit.money import money_text, resolve_currency
 from rfmkit.report.charts.style import BLUE, GREY, INK, ORANGE
 from rfmkit.report.charts.svg import figure_svg
 from rfmkit.report.render import fmt_int, fmt_money, fmt_num, fmt_pct
@@ -23,7 +26,7 @@ from rfmkit.report.render import fmt_int, fmt_money, fmt_num, fmt_pct
 AT_STAKE = ("At Risk", "Can't Lose Them", "Cannot Lose Them")
 
 
-def _segment_value_chart(groups: pd.DataFrame) -> str:
+def _segment_value_chart(groups: pd.DataFrame, money_in: dict[str, str] | None) -> str:
     rows = groups[groups["grouping"] == "segment"].sort_values("total_clv")
     fig = Figure(figsize=(10.5, 0.9 + 0.32 * len(rows)), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True)
@@ -31,6 +34,9 @@ def _segment_value_chart(groups: pd.DataFrame) -> str:
     left.set_title("Total CLV per segment")
     right.barh(rows["group"], rows["mean_clv"], color=ORANGE)
     right.set_title("Mean CLV per customer")
+    for ax in (left, right):  # £700k, not 700000
+        ax.xaxis.set_major_formatter(FuncFormatter(
+            lambda v, _: money_text(v, money_in, compact=True)))
     return figure_svg(fig, "clv-segments", title="CLV per segment")
 
 
@@ -78,12 +84,28 @@ def _by_frequency_chart(customers: pd.DataFrame) -> str:
     return figure_svg(fig, "clv-by-frequency", title="Holdout purchases by frequency")
 
 
+def _parameter(value: float) -> str:
+    """A fitted parameter to four significant digits: a = 1e-06 must not read 0.00."""
+    return f"{value:,.4g}" if 1e-3 <= abs(value) < 1e6 else f"{value:.3g}"
+
+
 def clv_report_html(model: Any, customers: pd.DataFrame, groups: pd.DataFrame, *,
-                    title: str | None = None) -> str:
-    """The report as one HTML document."""
+                    title: str | None = None, currency: str | None = None) -> str:
+    """The report as one HTML document; money in ``currency`` (the RFM model's) if given."""
+    money_in = resolve_currency(currency, owner="run_clv")
+    a, b = model.bg_nbd_.params["a"], model.bg_nbd_.params["b"]
+    warnings = [] if not bg_nbd.finds_no_dropout(model.bg_nbd_.params) else [
+        f"BG/NBD finds no sign of customers dropping out (a = {a:.3g}, b = {b:.3g}), so "
+        "P(alive) is about 1 for every customer and expected purchases assume nobody leaves. "
+        "Choose a longer calibration period before relying on P(alive) and CLV."]
+    if abs(model.spend_frequency_correlation_) >= gamma_gamma.DEPENDENCE_LIMIT:
+        warnings.append(
+            f"Frequency and spend per purchase are correlated (Spearman rho = "
+            f"{model.spend_frequency_correlation_:.2f}); Gamma-Gamma assumes they are not, so "
+            "read expected spend and CLV as a ranking, not as money.")
     charts = []
     if "segment" in customers:
-        charts.append(("Value per segment", _segment_value_chart(groups)))
+        charts.append(("Value per segment", _segment_value_chart(groups, money_in)))
         charts.append(("P(alive) per segment", _p_alive_chart(customers)))
     charts.append(("Tracking", _tracking_chart(model.tracking(), model.time_unit)))
     if "actual_purchases" in customers:
@@ -97,10 +119,11 @@ def clv_report_html(model: Any, customers: pd.DataFrame, groups: pd.DataFrame, *
     env = jinja2.Environment(loader=jinja2.PackageLoader("rfmkit.report", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(int=fmt_int, money=fmt_money, num=fmt_num, pct=fmt_pct)
+    env.filters.update(int=fmt_int, money=lambda v: fmt_money(v, money_in), num=fmt_num,
+                       pct=fmt_pct, param=_parameter)
     css = resources.files("rfmkit.report.templates").joinpath("report.css").read_text("utf-8")
     return env.get_template("clv.html").render(
         title=title or "Customer lifetime value", version=__version__, css=Markup(css),
-        bg=model.bg_nbd_, gg=model.gamma_gamma_, model=model, stake=stake,
+        bg=model.bg_nbd_, gg=model.gamma_gamma_, model=model, stake=stake, warnings=warnings,
         groups=groups.to_dict("records"),
         charts=[(name, Markup(svg)) for name, svg in charts])
