@@ -36,7 +36,7 @@ def _segment_value_chart(groups: pd.DataFrame, money_in: dict[str, str] | None) 
     right.set_title("Mean CLV per customer")
     for ax in (left, right):  # £700k, not 700000
         ax.xaxis.set_major_formatter(FuncFormatter(
-            lambda v, _: money_text(v, money_in, compact=True)))
+            lambda v, _: money_text(v, money_in, compact=bool(v), whole=not v)))  # £0, £100k
     return figure_svg(fig, "clv-segments", title="CLV per segment")
 
 
