@@ -44,6 +44,10 @@ def figure_svg(fig: Figure, chart_id: str, *, title: str | None = None) -> str:
     # figure once more beforehand to lay it out; print_svg lays it out in its one draw (same
     # document, a sixth less time). Like savefig, leave the figure's canvas and dpi as found.
     canvas, dpi = fig.canvas, fig.dpi
+    # A layout engine moves the axes from where they are, and tick labels follow the axes'
+    # size, so a second layout can land elsewhere: start each drawing from the same positions.
+    placed = [(ax, ax.get_position(original=True).frozen(), ax.get_in_layout())
+              for ax in fig.axes]
     if any(artist.get_rasterized() for ax in fig.axes for artist in ax.get_children()):
         fig.dpi = RASTER_DPI  # the resolution of the rasterized parts; the rest is vector
     try:
@@ -52,6 +56,9 @@ def figure_svg(fig: Figure, chart_id: str, *, title: str | None = None) -> str:
     finally:
         fig.set_canvas(canvas)
         fig.dpi = dpi
+        for ax, position, in_layout in placed:
+            ax.set_position(position)
+            ax.set_in_layout(in_layout)  # set_position takes the axes out of the layout
     svg = buffer.getvalue()
     svg = _PROLOG.sub("", svg)
     svg = _METADATA.sub("", svg)
