@@ -181,9 +181,9 @@ def test_text_amounts_in_another_number_format_fit_the_same(tmp_path):
         orders.assign(amount=orders["amount"] * 100))["clv"].to_numpy(), rel=1e-9)
 
 
-def test_a_fit_where_nobody_drops_out_is_warned():
-    """Customers who all keep buying through the calibration: BG/NBD's dropout parameter goes
-    to its bound, P(alive) is 1 for everyone, and the user is told why."""
+def no_dropout_transactions() -> pd.DataFrame:
+    """300 customers who each buy at their own steady pace from January to September 2024:
+    fitted to 2024-06-30, nobody drops out (also used by test_report_clv_report.py)."""
     rng = np.random.default_rng(0)
     rows = []
     for i in range(300):
@@ -192,9 +192,14 @@ def test_a_fit_where_nobody_drops_out_is_warned():
         while day <= pd.Timestamp("2024-09-30"):
             rows.append((f"c{i}", day, float(rng.gamma(2, 20))))
             day += gap
-    df = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+    return pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+
+
+def test_a_fit_where_nobody_drops_out_is_warned():
+    """Customers who all keep buying through the calibration: BG/NBD's dropout parameter goes
+    to its bound, P(alive) is 1 for everyone, and the user is told why."""
     with pytest.warns(CLVBoundaryWarning, match="no sign of customers dropping out"):
-        model = CLVModel("2024-06-30").fit(df)
+        model = CLVModel("2024-06-30").fit(no_dropout_transactions())
     a, b = model.bg_nbd_.params["a"], model.bg_nbd_.params["b"]
     assert a / (a + b) < 1e-6
     assert model.customers_["p_alive"].min() > 0.99

@@ -6,7 +6,7 @@ import pytest
 
 from rfmkit.clv.segments import group_values
 from rfmkit.report.clv_report import clv_report_html
-from test_clv_model import CDNOW, needs_cdnow
+from test_clv_model import CDNOW, needs_cdnow, no_dropout_transactions
 from test_report_browser import CHROMIUM_FLAGS, playwright_driver  # noqa: F401 (fixture)
 
 
@@ -70,23 +70,10 @@ def test_renders_in_chromium_without_console_messages(page, playwright_driver, t
 
 
 def _no_dropout_model():
-    """Customers who keep buying to the end: BG/NBD finds nobody dropping out."""
-    import numpy as np
-    import pandas as pd
-
     from rfmkit.clv_model import CLVBoundaryWarning, CLVModel
 
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(300):
-        day = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 60)))
-        gap = pd.Timedelta(days=int(rng.integers(5, 30)))
-        while day <= pd.Timestamp("2024-09-30"):
-            rows.append((f"c{i}", day, float(rng.gamma(2, 20))))
-            day += gap
-    df = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
     with pytest.warns(CLVBoundaryWarning):
-        return CLVModel("2024-06-30").fit(df)
+        return CLVModel("2024-06-30").fit(no_dropout_transactions())
 
 
 def test_a_fit_without_dropout_is_said_on_the_page_with_its_parameters_and_currency():

@@ -29,8 +29,6 @@ from rfmkit.schema import ColumnMapping
 
 #: Fewest repeat buyers the spend model is fitted on: three parameters need a sample.
 MIN_REPEAT_BUYERS = 20
-DEPENDENCE_LIMIT = gamma_gamma.DEPENDENCE_LIMIT
-NO_DROPOUT = bg_nbd.NO_DROPOUT
 
 
 class CLVDependenceWarning(RFMKitWarning):
@@ -39,19 +37,6 @@ class CLVDependenceWarning(RFMKitWarning):
 
 class CLVBoundaryWarning(RFMKitWarning):
     """BG/NBD finds no dropout: its fit is a limit case, and P(alive) is 1 for everyone."""
-
-
-def _warn_if_nobody_drops_out(bg: Any, label: str) -> None:
-    """Say so when BG/NBD's mean dropout probability per purchase, a / (a + b), is negligible:
-    the optimum is then a limit case (``a`` pushed towards 0) and P(alive) is 1 for everyone."""
-    if not bg_nbd.finds_no_dropout(bg.params):
-        return
-    a, b = bg.params["a"], bg.params["b"]
-    warnings.warn(CLVBoundaryWarning(
-        f"The BG/NBD fit on {label} finds no sign of customers dropping out (a = {a:.3g}, "
-        f"b = {b:.3g}: a mean dropout probability per purchase of {a / (a + b):.1g}), so "
-        "P(alive) is about 1 for everyone and expected purchases assume nobody leaves. Choose "
-        "a longer calibration period before relying on them."), stacklevel=3)
 
 
 def _date(value: Any, name: str) -> dt.date | None:
@@ -160,14 +145,12 @@ class CLVModel(BaseEstimator):
         stage("Fitting Gamma-Gamma")
         self.gamma_gamma_ = gamma_gamma.fit(repeat["frequency"].to_numpy(float),
                                             repeat["monetary_value"].to_numpy(float))
-        _warn_if_nobody_drops_out(self.bg_nbd_, label)
         rho = float(spearmanr(repeat["frequency"], repeat["monetary_value"]).statistic)
         self.spend_frequency_correlation_ = rho
-        if abs(rho) >= DEPENDENCE_LIMIT:
-            warnings.warn(CLVDependenceWarning(
-                f"Frequency and spend per purchase are correlated among the repeat buyers of "
-                f"{label} (Spearman rho = {rho:.2f}); Gamma-Gamma assumes they are independent, "
-                "so expected spend and CLV are biased. Read them as a ranking."), stacklevel=2)
+        for note, category in ((bg_nbd.no_dropout_note(self.bg_nbd_.params), CLVBoundaryWarning),
+                               (gamma_gamma.dependence_note(rho), CLVDependenceWarning)):
+            if note is not None:
+                warnings.warn(category(f"{label}: {note}"), stacklevel=2)
         self.calibration_end_, self.holdout_end_, self.horizon_ = cal, hold, horizon
         self.n_customers_, self.n_repeat_buyers_ = len(summary), len(repeat)
         self.customers_ = self._values(summary, horizon)

@@ -31,6 +31,17 @@ def finds_no_dropout(params) -> bool:
     return params["a"] / (params["a"] + params["b"]) < NO_DROPOUT
 
 
+def no_dropout_note(params) -> str | None:
+    """What the limit case means for a reader (the CLI's warning, the report's note), or None."""
+    if not finds_no_dropout(params):
+        return None
+    a, b = params["a"], params["b"]
+    return (f"BG/NBD finds no sign of customers dropping out (a = {a:.3g}, b = {b:.3g}: a mean "
+            f"dropout probability per purchase of {a / (a + b):.1g}), so P(alive) is about 1 "
+            "for everyone and expected purchases assume nobody leaves. Choose a longer "
+            "calibration period before relying on P(alive) and CLV.")
+
+
 def log_likelihood_each(params, x, t_x, T) -> np.ndarray:
     """Each customer's log-likelihood (equation 6), in log space."""
     r, alpha, a, b = params

@@ -23,6 +23,15 @@ _STARTS = [(1.0, 1.0, 1.0), (5.0, 3.0, 15.0), (2.0, 10.0, 50.0)]
 DEPENDENCE_LIMIT = 0.3
 
 
+def dependence_note(rho: float) -> str | None:
+    """What a failed independence check means for a reader, or None when it holds."""
+    if abs(rho) < DEPENDENCE_LIMIT:
+        return None
+    return (f"Frequency and spend per purchase are correlated among the repeat buyers "
+            f"(Spearman rho = {rho:.2f}); Gamma-Gamma assumes they are independent, so expected "
+            "spend and CLV are biased. Read them as a ranking, not as money.")
+
+
 def log_likelihood_each(params, x, m_x) -> np.ndarray:
     """Each repeat buyer's log density of its mean spend m_x (equation 3 of the note)."""
     p, q, v = params

@@ -93,16 +93,9 @@ def clv_report_html(model: Any, customers: pd.DataFrame, groups: pd.DataFrame, *
                     title: str | None = None, currency: str | None = None) -> str:
     """The report as one HTML document; money in ``currency`` (the RFM model's) if given."""
     money_in = resolve_currency(currency, owner="run_clv")
-    a, b = model.bg_nbd_.params["a"], model.bg_nbd_.params["b"]
-    warnings = [] if not bg_nbd.finds_no_dropout(model.bg_nbd_.params) else [
-        f"BG/NBD finds no sign of customers dropping out (a = {a:.3g}, b = {b:.3g}), so "
-        "P(alive) is about 1 for every customer and expected purchases assume nobody leaves. "
-        "Choose a longer calibration period before relying on P(alive) and CLV."]
-    if abs(model.spend_frequency_correlation_) >= gamma_gamma.DEPENDENCE_LIMIT:
-        warnings.append(
-            f"Frequency and spend per purchase are correlated (Spearman rho = "
-            f"{model.spend_frequency_correlation_:.2f}); Gamma-Gamma assumes they are not, so "
-            "read expected spend and CLV as a ranking, not as money.")
+    notes = (bg_nbd.no_dropout_note(model.bg_nbd_.params),
+             gamma_gamma.dependence_note(model.spend_frequency_correlation_))
+    warnings = [note for note in notes if note is not None]
     charts = []
     if "segment" in customers:
         charts.append(("Value per segment", _segment_value_chart(groups, money_in)))
